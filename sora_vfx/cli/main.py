@@ -1,0 +1,79 @@
+"""The ``sora-vfx`` command group and the one place errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import SoraVfxError
+
+log = logging.getLogger("sora_vfx")
+
+
+class SoraGroup(click.Group):
+    """Runs a command; a ``SoraVfxError`` prints one line and exits 2 (traceback with --debug)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SoraVfxError as exc:
+            if _debug(ctx):
+                raise
+            click.echo(f"sora-vfx: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("sora-vfx: interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if _debug(ctx):
+                raise
+            click.echo(
+                f"sora-vfx: internal error: {type(exc).__name__}: {exc} "
+                "(this is a bug; run again with --debug for the traceback)",
+                err=True,
+            )
+            ctx.exit(1)
+
+
+def _debug(ctx: click.Context) -> bool:
+    return bool(ctx.meta.get("sora_vfx.debug")) or bool(os.environ.get("SORA_VFX_DEBUG"))
+
+
+def set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta["sora_vfx.debug"] = True
+        logging.getLogger("sora_vfx").setLevel(logging.DEBUG)
+    return value
+
+
+debug_option = click.option(
+    "--debug", is_flag=True, expose_value=False, is_eager=True, callback=set_debug,
+    help="Show tracebacks and debug logging.",
+)
+
+
+def _setup_logging() -> None:
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("sora-vfx: %(levelname)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
+@click.group(cls=SoraGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sora-vfx")
+@debug_option
+def main() -> None:
+    """Generative shots and plate extensions for the VFX pipeline.
+
+    Reads an edit (CMX 3600 EDL, OTIO, FCP XML), renders every shot as a scene-linear
+    OpenEXR sequence, and writes a conform timeline for the editor.
+    """
+    _setup_logging()

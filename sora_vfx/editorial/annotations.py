@@ -1,0 +1,78 @@
+"""Annotations on a clip: prompt, negative prompt, style, seed, reference and shot name.
+
+They come from EDL comments (``* PROMPT: ...``, any case), from OTIO clip metadata
+(``metadata["sora_vfx"]``) and from LOC markers (shot names and notes).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import opentimelineio as otio
+
+from .shotjob import shot_name_problem
+
+FIELDS = ("shot", "prompt", "negative_prompt", "style", "seed", "reference")
+_ALIASES = {
+    "shot": "shot",
+    "prompt": "prompt",
+    "negative": "negative_prompt",
+    "negative_prompt": "negative_prompt",
+    "negative prompt": "negative_prompt",
+    "style": "style",
+    "seed": "seed",
+    "reference": "reference",
+}
+_COMMENT = re.compile(
+    r"^\s*\**\s*(shot|prompt|negative[ _]prompt|negative|style|seed|reference)\s*:\s*(.*?)\s*$", re.I
+)
+# Long prompts wrap over several comment lines; those join with a space.
+_JOINED = {"prompt", "negative_prompt"}
+
+
+@dataclass
+class Annotations:
+    values: dict[str, str] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+
+    def set(self, key: str, value: str, origin: str) -> None:
+        if key in _JOINED and self.origin.get(key) == origin and self.values.get(key):
+            self.values[key] = f"{self.values[key]} {value}"
+        else:
+            self.values[key] = value
+        self.origin[key] = origin
+
+
+def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | None = None) -> Annotations:
+    """Collect a clip's annotations; OTIO metadata wins over EDL comments, both over markers."""
+    found = Annotations()
+    for marker in clip.markers:
+        text = (marker.name or "").strip()
+        if _is_shot_name(text, shot_pattern) and "shot" not in found.values:
+            found.set("shot", text, "loc marker")
+        elif text:
+            found.notes.append(text)
+    for comment in clip.metadata.get("cmx_3600", {}).get("comments", []) or []:
+        match = _COMMENT.match(str(comment))
+        if match:
+            key = _ALIASES[match.group(1).lower().replace("_", " ")]
+            found.set(key, match.group(2), "edl comment")
+        else:
+            found.comments.append(str(comment))
+    metadata = clip.metadata.get("sora_vfx")
+    if metadata:
+        for key, value in dict(metadata).items():
+            field_name = _ALIASES.get(str(key).lower())
+            if field_name and value is not None and str(value) != "":
+                found.values[field_name] = str(value)
+                found.origin[field_name] = "otio metadata"
+    return found
+
+
+def _is_shot_name(text: str, pattern: re.Pattern[str] | None) -> bool:
+    if not text or len(text.split()) != 1 or shot_name_problem(text):
+        return False
+    return pattern is None or bool(pattern.search(text))

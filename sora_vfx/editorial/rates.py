@@ -1,0 +1,115 @@
+"""Frame rates and SMPTE timecode.
+
+EDLs carry no frame rate, so the user names one (``--fps``). Rates are kept as exact
+fractions (23.976 is 24000/1001, not 23.976) because frame counts over an hour of timecode
+drift when a rounded float is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import opentimelineio as otio
+
+from ..errors import ConfigError
+
+# Nominal names editors use, mapped to the exact rate. "df" marks drop-frame timecode.
+_NAMED_RATES: dict[str, Fraction] = {
+    "23.976": Fraction(24000, 1001),
+    "23.98": Fraction(24000, 1001),
+    "24": Fraction(24),
+    "25": Fraction(25),
+    "29.97": Fraction(30000, 1001),
+    "30": Fraction(30),
+    "47.952": Fraction(48000, 1001),
+    "48": Fraction(48),
+    "50": Fraction(50),
+    "59.94": Fraction(60000, 1001),
+    "60": Fraction(60),
+}
+_DROP_FRAME_RATES = {Fraction(30000, 1001), Fraction(60000, 1001)}
+VALID_RATE_NAMES = "23.976, 24, 25, 29.97, 29.97df, 30, 47.952, 48, 50, 59.94, 59.94df, 60, or N/D"
+
+
+@dataclass(frozen=True)
+class FrameRate:
+    """An exact frame rate and whether its timecode drops frame numbers."""
+
+    rate: Fraction
+    drop_frame: bool = False
+
+    @property
+    def fps(self) -> float:
+        return float(self.rate)
+
+    def __str__(self) -> str:
+        text = str(self.rate.numerator) if self.rate.denominator == 1 else f"{self.rate}"
+        return text + (" DF" if self.drop_frame else "")
+
+
+def parse_fps(text: str | float | int | Fraction) -> FrameRate:
+    """Parse ``--fps``: ``24``, ``23.976``, ``29.97df``, ``24000/1001`` ...
+
+    Raises:
+        ConfigError: the rate is not one SMPTE timecode can express.
+    """
+    if isinstance(text, FrameRate):
+        return text
+    raw = str(text).strip()
+    value = raw.lower().replace(" ", "")
+    drop_frame = value.endswith("df")
+    if drop_frame:
+        value = value[:-2]
+    elif value.endswith("ndf"):
+        value = value[:-3]
+    rate = _NAMED_RATES.get(value)
+    if rate is None:
+        try:
+            rate = Fraction(value)
+        except (ValueError, ZeroDivisionError):
+            rate = None
+        if rate is not None and rate.denominator not in (1, 1001):
+            # A decimal such as 29.970 or 23.9760 is a rounded NTSC rate.
+            rate = _nearest_named(rate)
+    if rate is None or not _timecode_supports(rate):
+        raise ConfigError(f"unknown frame rate {raw!r}; valid: {VALID_RATE_NAMES}")
+    if drop_frame and rate not in _DROP_FRAME_RATES:
+        raise ConfigError(
+            f"frame rate {raw!r}: drop-frame timecode exists only at 29.97 and 59.94"
+        )
+    return FrameRate(rate, drop_frame)
+
+
+def rate_from_float(value: float) -> Fraction:
+    """The exact rate behind a float that OTIO stores (23.976023976... -> 24000/1001)."""
+    exact = Fraction(value).limit_denominator(1001)
+    return exact
+
+
+def _nearest_named(rate: Fraction) -> Fraction | None:
+    for named in _NAMED_RATES.values():
+        if abs(named - rate) < Fraction(1, 200):
+            return named
+    return None
+
+
+def _timecode_supports(rate: Fraction) -> bool:
+    if rate <= 0:
+        return False
+    try:
+        otio.opentime.to_timecode(otio.opentime.RationalTime(0, float(rate)), float(rate))
+    except ValueError:
+        return False
+    return True
+
+
+def to_timecode(frames: int, rate: FrameRate) -> str:
+    """Frame count since 00:00:00:00 as SMPTE timecode (``;`` before frames when drop-frame)."""
+    rt = otio.opentime.RationalTime(frames, float(rate.rate))
+    return otio.opentime.to_timecode(rt, float(rate.rate), drop_frame=rate.drop_frame)
+
+
+def from_timecode(timecode: str, rate: FrameRate) -> int:
+    """SMPTE timecode to a frame count since 00:00:00:00."""
+    return round(otio.opentime.from_timecode(timecode, float(rate.rate)).value)

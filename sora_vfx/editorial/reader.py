@@ -1,0 +1,172 @@
+"""Read an edit file into an OTIO timeline through OTIO's own adapters.
+
+OTIO's ``cmx_3600`` adapter is the EDL parser. This module only decides the adapter, turns
+adapter failures into ``EditError`` with the file and line, and checks the event lines'
+timecodes, which the adapter accepts even when they are impossible (``01:00:61:00``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import opentimelineio as otio
+
+from ..errors import EditError
+from .rates import FrameRate, parse_fps
+
+_EVENT_LINE = re.compile(r"^\s*(\d+)\s+\S")
+_TIMECODE = re.compile(r"^(\d{1,2})([:;.])(\d{2})([:;.])(\d{2})([:;.])(\d{2})$")
+_DROP_FRAME_FCM = re.compile(r"^\s*FCM\s*:\s*DROP\s+FRAME", re.I)
+_CLIP_IN_MESSAGE = re.compile(r"for clip (.+)$")
+
+
+@dataclass
+class EdlEvent:
+    number: str
+    line: int
+    record_in: str
+
+
+@dataclass
+class EditSource:
+    """What was read: the file, its format, its rate and (for EDLs) where each event is."""
+
+    path: Path
+    adapter: str
+    rate: FrameRate | None
+    events: list[EdlEvent] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    def event_at_record(self, record_in: str) -> EdlEvent | None:
+        found = None
+        for event in self.events:
+            if event.record_in.replace(";", ":") == record_in.replace(";", ":"):
+                found = event
+        return found
+
+
+def adapter_for(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    if path.is_dir() and suffix != "otiod":
+        raise EditError(f"{path}: is a folder, not an edit file")
+    try:
+        return otio.adapters.from_filepath(str(path)).name
+    except Exception:
+        known = ", ".join(sorted("." + s for s in otio.adapters.suffixes_with_defined_adapters(read=True)))
+        raise EditError(
+            f"{path}: unknown edit format {path.suffix or '(no extension)'!r}; known: {known}"
+        ) from None
+
+
+def read_timeline(path: Path, *, fps: FrameRate | str | None = None) -> tuple[otio.schema.Timeline, EditSource]:
+    """Read any edit OTIO reads. ``fps`` is used for EDLs, which carry no rate (default 24)."""
+    path = Path(path)
+    if not path.exists():
+        raise EditError(f"{path}: no such edit file")
+    adapter = adapter_for(path)
+    rate = parse_fps(fps) if fps is not None else None
+    if adapter == "cmx_3600":
+        return _read_edl(path, rate or parse_fps(24))
+    try:
+        timeline = otio.adapters.read_from_file(str(path), adapter_name=adapter)
+    except Exception as exc:
+        raise EditError(f"{path}: cannot read as {adapter}: {_one_line(exc)}") from exc
+    if not isinstance(timeline, otio.schema.Timeline):
+        raise EditError(
+            f"{path}: holds a {type(timeline).__name__}, not a timeline; export the cut as a timeline"
+        )
+    return timeline, EditSource(path, adapter, rate)
+
+
+def _read_edl(path: Path, rate: FrameRate) -> tuple[otio.schema.Timeline, EditSource]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EditError(f"{path}: cannot read: {exc.strerror}") from exc
+    if b"\x00" in data:
+        raise EditError(f"{path}: is not a text file (binary data), so not a CMX 3600 EDL")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Older Avid and Nucoda exports write Latin-1 clip names.
+        text = data.decode("latin-1")
+    lines = text.splitlines()
+    drop_frame = rate.drop_frame or any(_DROP_FRAME_FCM.match(line) for line in lines)
+    if drop_frame and not rate.drop_frame:
+        if parse_fps("29.97df").rate != rate.rate and parse_fps("59.94df").rate != rate.rate:
+            raise EditError(
+                f"{path}: the EDL says FCM: DROP FRAME, which needs --fps 29.97 or 59.94 (not {rate})"
+            )
+        rate = FrameRate(rate.rate, True)
+    source = EditSource(path, "cmx_3600", rate, lines=lines)
+    source.events = _check_event_lines(path, lines, rate)
+    try:
+        timeline = otio.adapters.read_from_string(text, adapter_name="cmx_3600", rate=rate.fps)
+    except otio.exceptions.OTIOError as exc:
+        raise EditError(f"{path}{_locate(exc, source)}: {_one_line(exc)}") from exc
+    except Exception as exc:
+        # The adapter has bugs on some malformed EDLs (split dissolves, odd fields).
+        raise EditError(
+            f"{path}{_locate(exc, source)}: OTIO's cmx_3600 adapter cannot read this EDL "
+            f"({type(exc).__name__}: {_one_line(exc)}); check its transition events"
+        ) from exc
+    return timeline, source
+
+
+def _check_event_lines(path: Path, lines: list[str], rate: FrameRate) -> list[EdlEvent]:
+    frames_per_second = -(-rate.rate.numerator // rate.rate.denominator)
+    events = []
+    for number, line in enumerate(lines, start=1):
+        match = _EVENT_LINE.match(line)
+        if not match:
+            continue
+        tokens = line.split()
+        stamps = [t for t in tokens if ":" in t or ";" in t]
+        for stamp in stamps:
+            problem = _timecode_problem(stamp, frames_per_second, rate)
+            if problem:
+                raise EditError(f"{path}, line {number} (event {match.group(1)}): {problem}")
+        events.append(EdlEvent(match.group(1), number, stamps[-2] if len(stamps) >= 4 else ""))
+    return events
+
+
+def _timecode_problem(stamp: str, frames_per_second: int, rate: FrameRate) -> str | None:
+    match = _TIMECODE.match(stamp)
+    if not match:
+        return f"invalid timecode {stamp!r} (expected HH:MM:SS:FF)"
+    minutes, seconds, frames = int(match.group(3)), int(match.group(5)), int(match.group(7))
+    if minutes > 59 or seconds > 59:
+        return f"invalid timecode {stamp!r}: minutes and seconds run 00-59"
+    if frames >= frames_per_second:
+        hint = " (is the edit at 25 fps or higher? set --fps)" if frames_per_second < 30 else ""
+        return f"timecode {stamp!r} has frame {frames}, too high for {rate} fps{hint}"
+    if ";" in stamp and not rate.drop_frame:
+        return f"drop-frame timecode {stamp!r} needs --fps 29.97df or 59.94df (got {rate})"
+    return None
+
+
+def _locate(exc: Exception, source: EditSource) -> str:
+    """', line N' for the EDL line an adapter error is about, when it can be found."""
+    message = str(exc)
+    for fragment in (message.split("statement:")[-1].strip(),):
+        if fragment and fragment != message:
+            for number, line in enumerate(source.lines, start=1):
+                if line.strip() == fragment:
+                    return f", line {number}"
+    clip = _CLIP_IN_MESSAGE.search(message)
+    if clip:
+        name = clip.group(1).strip()
+        for number, line in enumerate(source.lines, start=1):
+            match = _EVENT_LINE.match(line)
+            if (match and match.group(1) == name) or line.rstrip().endswith(f"CLIP NAME: {name}") or (
+                "CLIP NAME:" in line and line.split("CLIP NAME:", 1)[1].strip() == name
+            ):
+                return f", line {number}"
+    return ""
+
+
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) < 300 else text[:297] + "..."

@@ -1,0 +1,76 @@
+"""The shot job: one shot of the edit, as every later stage sees it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+_SHOT_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+def shot_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a shot name (it becomes a folder and file names), or None."""
+    if not name:
+        return "a shot name cannot be empty"
+    if ".." in name or "/" in name or "\\" in name:
+        return f"shot name {name!r} must not contain '..', '/' or '\\'"
+    if not _SHOT_NAME.match(name):
+        return f"shot name {name!r} may only use letters, digits, '_', '-' and '.'"
+    return None
+
+
+@dataclass
+class ShotJob:
+    """One shot to render. Frame numbers are inclusive; timecode outs are exclusive (as in EDLs).
+
+    ``head_in`` is the first frame written (default 1001); ``cut_in = head_in + head_handles``;
+    ``cut_out = cut_in + duration - 1``; ``tail_out = cut_out + tail_handles``. The head and
+    tail handles equal ``handles`` unless a dissolve needs more media on that side.
+    """
+
+    name: str
+    index: int
+    track: str
+    clip_name: str
+    reel: str
+    record_in: str
+    record_out: str
+    source_in: str
+    source_out: str
+    fps: float
+    rate: str
+    drop_frame: bool
+    duration: int
+    handles: int
+    head_handles: int
+    tail_handles: int
+    head_in: int
+    cut_in: int
+    cut_out: int
+    tail_out: int
+    speed: float = 1.0
+    prompt: str = ""
+    negative_prompt: str = ""
+    style: str | None = None
+    seed: int = 0
+    reference: str | None = None
+    notes: list[str] = field(default_factory=list)
+    source: dict[str, str] = field(default_factory=dict)
+    where: str = ""
+
+    @property
+    def frame_count(self) -> int:
+        return self.tail_out - self.head_in + 1
+
+    @property
+    def frames(self) -> range:
+        return range(self.head_in, self.tail_out + 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ShotJob:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,293 @@
+"""Turn an edit into shot jobs: every video clip on the chosen video tracks is one shot."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import opentimelineio as otio
+
+from ..errors import ConfigError, EditError, ShotSheetError
+from ..seeds import parse_seed, shot_seed
+from .annotations import Annotations, read_annotations
+from .rates import FrameRate, rate_from_float, to_timecode
+from .reader import EditSource, read_timeline
+from .shotjob import ShotJob, shot_name_problem
+from .shotsheet import read_shot_sheet
+
+log = logging.getLogger("sora_vfx")
+
+DEFAULT_HANDLES = 8
+DEFAULT_START_FRAME = 1001
+
+
+@dataclass
+class _Cut:
+    """A video clip's place in the edit, before names and annotations are resolved."""
+
+    clip: otio.schema.Clip
+    track: str
+    track_order: int
+    rate: FrameRate
+    record_in: int
+    duration: int
+    source_in: int
+    head_extra: int
+    tail_extra: int
+    speed: float
+    where: str
+
+
+def read_edit(
+    path: str | Path,
+    *,
+    fps: FrameRate | str | float | None = None,
+    handles: int = DEFAULT_HANDLES,
+    start_frame: int = DEFAULT_START_FRAME,
+    shot_sheet: str | Path | None = None,
+    tracks: list[str] | None = None,
+    shot_pattern: str | None = None,
+    project_seed: int = 0,
+) -> list[ShotJob]:
+    """Read an edit (EDL, OTIO, FCP XML, ...) and return its shots in edit order.
+
+    Args:
+        path: the edit file.
+        fps: frame rate of an EDL (24 when not given); files that carry a rate use their own.
+        handles: extra frames rendered before and after the cut.
+        start_frame: frame number of each shot's first frame (``head_in``).
+        shot_sheet: a TOML shot sheet whose entries override the edit's annotations.
+        tracks: video tracks to read, by name or ``V1``/``1``; all video tracks when None.
+        shot_pattern: a regex a LOC marker's text must match to be taken as a shot name.
+        project_seed: the seed every shot's seed is derived from.
+
+    Raises:
+        EditError, ShotSheetError, ConfigError: bad input, with the file and event named.
+    """
+    path = Path(path)
+    if handles < 0:
+        raise ConfigError(f"handles must be 0 or more, not {handles}")
+    if start_frame < 0:
+        raise ConfigError(f"start frame must be 0 or more, not {start_frame}")
+    pattern = _compile_pattern(shot_pattern)
+    timeline, source = read_timeline(path, fps=fps)
+    cuts, skipped = _find_cuts(timeline, source, tracks)
+    if not cuts:
+        detail = ", ".join(f"{count} {what}" for what, count in skipped.items() if count)
+        raise EditError(f"{path}: no video shots in this edit" + (f" ({detail} skipped)" if detail else ""))
+    jobs = [
+        _make_job(cut, index, path, pattern, handles, start_frame)
+        for index, cut in enumerate(cuts, start=1)
+    ]
+    if shot_sheet is not None:
+        _apply_shot_sheet(jobs, Path(shot_sheet))
+    for job in jobs:
+        _finish_seed(job, project_seed)
+    _check_unique(jobs, path)
+    return jobs
+
+
+def _compile_pattern(shot_pattern: str | None) -> re.Pattern[str] | None:
+    if not shot_pattern:
+        return None
+    try:
+        return re.compile(shot_pattern)
+    except re.error as exc:
+        raise ConfigError(f"--shot-pattern {shot_pattern!r} is not a valid regex: {exc}") from None
+
+
+def _select_tracks(timeline: otio.schema.Timeline, wanted: list[str] | None, path: Path):
+    video = [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video]
+    labelled = [(f"V{n}", track) for n, track in enumerate(video, start=1)]
+    if not wanted:
+        return labelled
+    chosen = []
+    for spec in wanted:
+        key = spec.strip()
+        match = [
+            (label, t) for label, t in labelled
+            if key.upper() in (label, label[1:]) or key == t.name
+        ]
+        if not match:
+            names = ", ".join(f"{label} ({t.name!r})" if t.name else label for label, t in labelled)
+            raise EditError(f"{path}: no video track {spec!r}; video tracks: {names or 'none'}")
+        chosen.extend(m for m in match if m not in chosen)
+    return chosen
+
+
+def _find_cuts(timeline: otio.schema.Timeline, source: EditSource, wanted: list[str] | None):
+    skipped = {"audio clips": 0, "black/bars events": 0, "gaps": 0, "nested sequences": 0}
+    for track in timeline.tracks:
+        if track.kind != otio.schema.TrackKind.Video:
+            skipped["audio clips"] += sum(1 for c in track if isinstance(c, otio.schema.Clip))
+    global_start = timeline.global_start_time
+    cuts: list[_Cut] = []
+    for order, (label, track) in enumerate(_select_tracks(timeline, wanted, source.path)):
+        ranges = track.range_of_all_children()
+        trim_start = track.source_range.start_time if track.source_range else None
+        children = list(track)
+        for position, item in enumerate(children):
+            if isinstance(item, otio.schema.Gap):
+                skipped["gaps"] += 1
+                continue
+            if isinstance(item, otio.core.Composition):
+                skipped["nested sequences"] += 1
+                log.warning("%s: nested sequence %r on %s is skipped; flatten it in the editor",
+                            source.path, item.name, label)
+                continue
+            if not isinstance(item, otio.schema.Clip):
+                continue
+            if isinstance(item.media_reference, otio.schema.GeneratorReference):
+                skipped["black/bars events"] += 1
+                continue
+            span = ranges[item]
+            rate = _rate_of(span, source)
+            record = span.start_time
+            if trim_start is not None:
+                record = record - trim_start
+            if global_start is not None:
+                record = record + global_start
+            duration = _frames(span.duration, rate)
+            if duration <= 0:
+                continue
+            before = children[position - 1] if position > 0 else None
+            after = children[position + 1] if position + 1 < len(children) else None
+            cut = _Cut(
+                clip=item,
+                track=track.name or label,
+                track_order=order,
+                rate=rate,
+                record_in=_frames(record, rate),
+                duration=duration,
+                source_in=_frames(item.trimmed_range().start_time, rate),
+                head_extra=_frames(before.in_offset, rate) if isinstance(before, otio.schema.Transition) else 0,
+                tail_extra=_frames(after.out_offset, rate) if isinstance(after, otio.schema.Transition) else 0,
+                speed=_speed(item),
+                where="",
+            )
+            cut.where = _where(cut, label, source)
+            cuts.append(cut)
+    cuts.sort(key=lambda c: (c.record_in, c.track_order))
+    return cuts, skipped
+
+
+def _rate_of(span: otio.opentime.TimeRange, source: EditSource) -> FrameRate:
+    if source.adapter == "cmx_3600" and source.rate is not None:
+        return source.rate
+    exact = rate_from_float(span.duration.rate)
+    drop = bool(source.rate and source.rate.drop_frame and source.rate.rate == exact)
+    return FrameRate(exact, drop)
+
+
+def _frames(time: otio.opentime.RationalTime, rate: FrameRate) -> int:
+    return round(time.rescaled_to(float(rate.rate)).value)
+
+
+def _speed(clip: otio.schema.Clip) -> float:
+    speed = 1.0
+    for effect in clip.effects:
+        if isinstance(effect, otio.schema.FreezeFrame):
+            speed = 0.0
+        elif isinstance(effect, otio.schema.LinearTimeWarp):
+            speed *= effect.time_scalar
+    return speed
+
+
+def _where(cut: _Cut, label: str, source: EditSource) -> str:
+    timecode = to_timecode(cut.record_in, cut.rate)
+    if source.events:
+        event = source.event_at_record(timecode)
+        if event is not None:
+            return f"event {event.number} (line {event.line})"
+    return f"clip {cut.clip.name!r} on {label} at {timecode}"
+
+
+def _make_job(cut: _Cut, index: int, path: Path, pattern, handles: int, start_frame: int) -> ShotJob:
+    found: Annotations = read_annotations(cut.clip, shot_pattern=pattern)
+    values, origin = found.values, dict(found.origin)
+    name = values.get("shot")
+    if name is not None:
+        problem = shot_name_problem(name)
+        if problem:
+            raise EditError(f"{path}, {cut.where}: {problem}")
+    else:
+        name = f"sh{index * 10:03d}"
+        origin["shot"] = "numbered in edit order"
+    origin["name"] = origin.pop("shot")
+    reference = values.get("reference")
+    if reference:
+        reference = str((path.parent / reference).resolve())
+    head_handles = max(handles, cut.head_extra)
+    tail_handles = max(handles, cut.tail_extra)
+    cut_in = start_frame + head_handles
+    cut_out = cut_in + cut.duration - 1
+    job = ShotJob(
+        name=name,
+        index=index,
+        track=cut.track,
+        clip_name=cut.clip.name,
+        reel=str((cut.clip.metadata.get("cmx_3600") or {}).get("reel", "")),
+        record_in=to_timecode(cut.record_in, cut.rate),
+        record_out=to_timecode(cut.record_in + cut.duration, cut.rate),
+        source_in=to_timecode(cut.source_in, cut.rate),
+        source_out=to_timecode(cut.source_in + cut.duration, cut.rate),
+        fps=cut.rate.fps,
+        rate=str(Fraction(cut.rate.rate)),
+        drop_frame=cut.rate.drop_frame,
+        duration=cut.duration,
+        handles=handles,
+        head_handles=head_handles,
+        tail_handles=tail_handles,
+        head_in=start_frame,
+        cut_in=cut_in,
+        cut_out=cut_out,
+        tail_out=cut_out + tail_handles,
+        speed=cut.speed,
+        prompt=values.get("prompt", ""),
+        negative_prompt=values.get("negative_prompt", ""),
+        style=values.get("style") or None,
+        reference=reference or None,
+        notes=found.notes,
+        source=origin,
+        where=cut.where,
+    )
+    if "seed" in values:
+        try:
+            job.seed = parse_seed(values["seed"])
+        except ValueError as exc:
+            raise EditError(f"{path}, {cut.where}: shot {name}: {exc}") from None
+    return job
+
+
+def _apply_shot_sheet(jobs: list[ShotJob], sheet: Path) -> None:
+    entries = read_shot_sheet(sheet)
+    by_name = {job.name: job for job in jobs}
+    for key, entry in entries.items():
+        job = by_name.get(key)
+        if job is None:
+            known = ", ".join(list(by_name)[:20]) + (", ..." if len(by_name) > 20 else "")
+            raise ShotSheetError(f"{sheet}: [shots.{key}] names a shot that is not in the edit; shots: {known}")
+        for field_name, value in entry.items():
+            if field_name == "name":
+                problem = shot_name_problem(value)
+                if problem:
+                    raise ShotSheetError(f"{sheet}: [shots.{key}] {problem}")
+            setattr(job, field_name, value)
+            job.source[field_name] = f"shot sheet {sheet.name}"
+
+
+def _finish_seed(job: ShotJob, project_seed: int) -> None:
+    if "seed" not in job.source:
+        job.seed = shot_seed(project_seed, job.name)
+        job.source["seed"] = f"derived from project seed {project_seed}"
+
+
+def _check_unique(jobs: list[ShotJob], path: Path) -> None:
+    seen: dict[str, ShotJob] = {}
+    for job in jobs:
+        first = seen.setdefault(job.name, job)
+        if first is not job:
+            raise EditError(f"{path}: shot name {job.name!r} is used twice: {first.where} and {job.where}")
