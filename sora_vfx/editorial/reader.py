@@ -27,6 +27,7 @@ class EdlEvent:
     number: str
     line: int
     record_in: str
+    video: bool
 
 
 @dataclass
@@ -42,7 +43,7 @@ class EditSource:
     def event_at_record(self, record_in: str) -> EdlEvent | None:
         found = None
         for event in self.events:
-            if event.record_in.replace(";", ":") == record_in.replace(";", ":"):
+            if event.video and event.record_in.replace(";", ":") == record_in.replace(";", ":"):
                 found = event
         return found
 
@@ -128,7 +129,9 @@ def _check_event_lines(path: Path, lines: list[str], rate: FrameRate) -> list[Ed
             problem = _timecode_problem(stamp, frames_per_second, rate)
             if problem:
                 raise EditError(f"{path}, line {number} (event {match.group(1)}): {problem}")
-        events.append(EdlEvent(match.group(1), number, stamps[-2] if len(stamps) >= 4 else ""))
+        channel = tokens[2].upper() if len(tokens) > 2 else ""
+        video = channel.startswith("V") or channel in ("B", "A/V")
+        events.append(EdlEvent(match.group(1), number, stamps[-2] if len(stamps) >= 4 else "", video))
     return events
 
 

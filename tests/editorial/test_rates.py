@@ -1,0 +1,55 @@
+from fractions import Fraction
+
+import pytest
+
+from sora_vfx.editorial.rates import FrameRate, from_timecode, parse_fps, to_timecode
+from sora_vfx.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("text", "rate", "drop"),
+    [
+        ("24", Fraction(24), False),
+        ("23.976", Fraction(24000, 1001), False),
+        ("23.98", Fraction(24000, 1001), False),
+        ("24000/1001", Fraction(24000, 1001), False),
+        ("25", Fraction(25), False),
+        ("29.97", Fraction(30000, 1001), False),
+        ("29.97df", Fraction(30000, 1001), True),
+        ("29.97 DF", Fraction(30000, 1001), True),
+        ("30000/1001", Fraction(30000, 1001), False),
+        ("30", Fraction(30), False),
+        ("48", Fraction(48), False),
+        ("50", Fraction(50), False),
+        ("59.94", Fraction(60000, 1001), False),
+        ("59.94df", Fraction(60000, 1001), True),
+        ("60", Fraction(60), False),
+        ("29.970", Fraction(30000, 1001), False),
+    ],
+)
+def test_parse_fps_accepts_editorial_rates(text, rate, drop):
+    parsed = parse_fps(text)
+    assert parsed.rate == rate
+    assert parsed.drop_frame is drop
+
+
+@pytest.mark.parametrize("text", ["23.9", "0", "-24", "abc", "24/0", "1000", "24df"])
+def test_parse_fps_rejects_with_the_valid_list(text):
+    with pytest.raises(ConfigError) as err:
+        parse_fps(text)
+    assert repr(text) in str(err.value)
+    assert "29.97" in str(err.value)
+
+
+def test_drop_frame_timecode_round_trips():
+    rate = parse_fps("29.97df")
+    frames = from_timecode("01:00:00;00", rate)
+    assert frames == 107892  # an hour of drop-frame timecode is 107892 frames, not 108000
+    assert to_timecode(frames, rate) == "01:00:00;00"
+    assert to_timecode(1800, rate) == "00:01:00;02"
+
+
+def test_non_drop_timecode():
+    rate = FrameRate(Fraction(24))
+    assert to_timecode(86400 + 25, rate) == "01:00:01:01"
+    assert str(parse_fps("23.976")) == "24000/1001"
