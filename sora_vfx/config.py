@@ -1,0 +1,87 @@
+"""Project configuration: ``sora_vfx.toml`` (styles and render defaults) and the environment.
+
+Looked up in this order: ``--config``, ``$SORA_VFX_CONFIG``, ``sora_vfx.toml`` beside the edit,
+``sora_vfx.toml`` in the current folder. Every key is optional.
+
+```toml
+[render]
+model = "tiny"          # or a diffusers pipeline folder
+size = "64x32"
+steps = 4
+guidance = 5.0
+colorspace = "ACEScg"
+compression = "zip"
+
+[styles.mylook]
+prompt = "{prompt}, moody, anamorphic"
+negative_prompt = "text"
+steps = 30
+guidance = 6.0
+loras = [{ path = "loras/look.safetensors", scale = 0.8 }]
+reference = "refs/look.png"
+```
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .styles import BUILTIN_STYLES, Style, styles_from_config
+
+CONFIG_NAME = "sora_vfx.toml"
+_RENDER_KEYS = {"model", "size", "steps", "guidance", "colorspace", "compression", "seed", "device"}
+
+
+@dataclass
+class ProjectConfig:
+    path: Path | None = None
+    render: dict[str, Any] = field(default_factory=dict)
+    styles: dict[str, Style] = field(default_factory=lambda: dict(BUILTIN_STYLES))
+
+
+def cache_dir() -> Path:
+    """Where built-in models are saved: ``$SORA_VFX_CACHE`` or ``~/.cache/sora_vfx``."""
+    return Path(os.environ.get("SORA_VFX_CACHE") or Path.home() / ".cache" / "sora_vfx")
+
+
+def find_config(explicit: Path | None = None, *, edit: Path | None = None) -> Path | None:
+    if explicit is not None:
+        if not Path(explicit).is_file():
+            raise ConfigError(f"{explicit}: no such config file")
+        return Path(explicit)
+    env = os.environ.get("SORA_VFX_CONFIG")
+    if env:
+        if not Path(env).is_file():
+            raise ConfigError(f"$SORA_VFX_CONFIG names {env}, which is not a file")
+        return Path(env)
+    for folder in ([Path(edit).parent] if edit else []) + [Path.cwd()]:
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(explicit: Path | None = None, *, edit: Path | None = None) -> ProjectConfig:
+    path = find_config(explicit, edit=edit)
+    if path is None:
+        return ProjectConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    unknown = set(data) - {"render", "styles"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; valid: render, styles")
+    render = data.get("render", {})
+    bad = set(render) - _RENDER_KEYS
+    if bad:
+        raise ConfigError(f"{path}: [render] unknown key(s) {', '.join(sorted(bad))}; "
+                          f"valid: {', '.join(sorted(_RENDER_KEYS))}")
+    return ProjectConfig(path=path, render=render, styles=styles_from_config(data.get("styles", {}), config_path=path))
