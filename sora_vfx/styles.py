@@ -33,7 +33,10 @@ class Style:
     def prompts(self, prompt: str, negative_prompt: str) -> tuple[str, str]:
         """The shot's prompt and negative prompt inside this style's templates."""
         text = self.prompt.replace("{prompt}", prompt).strip(" ,")
-        negatives = [n for n in (negative_prompt, self.negative_prompt) if n]
+        negatives: list[str] = []
+        for part in f"{negative_prompt},{self.negative_prompt}".split(","):
+            if part.strip() and part.strip() not in negatives:
+                negatives.append(part.strip())
         return text, ", ".join(negatives)
 
 

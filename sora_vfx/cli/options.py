@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from ..editorial import DEFAULT_HANDLES, DEFAULT_START_FRAME, read_edit
+from ..editorial import DEFAULT_HANDLES, DEFAULT_START_FRAME, EditReading, read_edit_timeline
 from ..editorial.shotjob import ShotJob
 from .main import debug_option
 
@@ -44,10 +45,15 @@ def pop_edit_args(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def read_edit_from_args(args: dict[str, Any]) -> list[ShotJob]:
     """Read the edit with the options ``edit_options`` collected."""
+    return read_reading_from_args(args).jobs
+
+
+def read_reading_from_args(args: dict[str, Any]) -> EditReading:
+    """Read the edit (timeline, shots, clips) with the options ``edit_options`` collected."""
     tracks: list[str] = []
     for spec in args["tracks"] or ():
         tracks.extend(part for part in spec.split(",") if part.strip())
-    return read_edit(
+    return read_edit_timeline(
         args["edit"],
         fps=args["fps"],
         handles=args["handles"],

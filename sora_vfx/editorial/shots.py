@@ -41,6 +41,16 @@ class _Cut:
     where: str
 
 
+@dataclass
+class EditReading:
+    """An edit as read: the OTIO timeline, its shots, and each shot's clip in that timeline."""
+
+    path: Path
+    timeline: otio.schema.Timeline
+    jobs: list[ShotJob]
+    clips: dict[str, otio.schema.Clip]
+
+
 def read_edit(
     path: str | Path,
     *,
@@ -53,6 +63,27 @@ def read_edit(
     project_seed: int = 0,
 ) -> list[ShotJob]:
     """Read an edit (EDL, OTIO, FCP XML, ...) and return its shots in edit order.
+
+    The options are those of ``read_edit_timeline``.
+    """
+    return read_edit_timeline(
+        path, fps=fps, handles=handles, start_frame=start_frame, shot_sheet=shot_sheet,
+        tracks=tracks, shot_pattern=shot_pattern, project_seed=project_seed,
+    ).jobs
+
+
+def read_edit_timeline(
+    path: str | Path,
+    *,
+    fps: FrameRate | str | float | None = None,
+    handles: int = DEFAULT_HANDLES,
+    start_frame: int = DEFAULT_START_FRAME,
+    shot_sheet: str | Path | None = None,
+    tracks: list[str] | None = None,
+    shot_pattern: str | None = None,
+    project_seed: int = 0,
+) -> EditReading:
+    """Read an edit (EDL, OTIO, FCP XML, ...): its timeline and its shots in edit order.
 
     Args:
         path: the edit file.
@@ -87,7 +118,7 @@ def read_edit(
     for job in jobs:
         _finish_seed(job, project_seed)
     _check_unique(jobs, path)
-    return jobs
+    return EditReading(path, timeline, jobs, {job.name: cut.clip for job, cut in zip(jobs, cuts, strict=True)})
 
 
 def _compile_pattern(shot_pattern: str | None) -> re.Pattern[str] | None:

@@ -1,0 +1,103 @@
+"""``sora-vfx render EDIT -o OUT``: every shot as a scene-linear EXR sequence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..config import load_config
+from ..errors import ConfigError
+from ..imaging import COMPRESSIONS
+from .main import main
+from .options import edit_options, pop_edit_args, read_reading_from_args
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 832x480") from None
+    if width <= 0 or height <= 0:
+        raise ConfigError(f"--size {text!r}: width and height must be positive")
+    return width, height
+
+
+def render_options(command):
+    """Options of ``render`` that ``farm export`` passes on to each task."""
+    options = [
+        click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
+                     help="Output folder: OUT/<shot>/<shot>.####.exr, manifest.json, renders.otio."),
+        click.option("--model", default=None, help="'tiny' (built in, default) or a local diffusers folder."),
+        click.option("--style", default=None, help="Style for shots whose edit names none."),
+        click.option("--shots", default=None, metavar="A,B", help="Render only these shots."),
+        click.option("--size", default=None, metavar="WxH", help="Frame size (default: the model's)."),
+        click.option("--steps", type=click.IntRange(min=1), default=None, help="Denoising steps."),
+        click.option("--guidance", type=float, default=None, help="Guidance scale (default 5.0)."),
+        click.option("--colorspace", default=None, help="Output colour space (default ACEScg)."),
+        click.option("--compression", default=None, help=f"EXR compression: {', '.join(COMPRESSIONS)}."),
+        click.option("--window", "max_window", type=click.IntRange(min=1), default=None,
+                     help="Frames per model call for long shots (default: the model's limit)."),
+        click.option("--device", default=None, help="cuda, cuda:1, mps or cpu (default: best available)."),
+        click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+                     help="Project config (default: sora_vfx.toml beside the edit or here)."),
+        click.option("--force", is_flag=True, help="Re-render frames that are already complete."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def settings_from_options(options: dict, edit: Path):
+    from ..render import RenderSettings
+
+    config = load_config(options.pop("config_path"), edit=edit)
+    defaults = config.render
+    shots = options.pop("shots")
+    return RenderSettings(
+        model=options.pop("model") or defaults.get("model", "tiny"),
+        device=options.pop("device") or defaults.get("device"),
+        size=parse_size(options.pop("size") or defaults.get("size")),
+        steps=options.pop("steps") or defaults.get("steps"),
+        guidance=_first(options.pop("guidance"), defaults.get("guidance")),
+        style=options.pop("style"),
+        colorspace=options.pop("colorspace") or defaults.get("colorspace", "ACEScg"),
+        compression=options.pop("compression") or defaults.get("compression", "zip"),
+        force=options.pop("force"),
+        shots=[s.strip() for s in shots.split(",") if s.strip()] if shots else None,
+        max_window=options.pop("max_window"),
+        styles=config.styles,
+    )
+
+
+def _first(*values):
+    return next((v for v in values if v is not None), None)
+
+
+@main.command()
+@edit_options
+@render_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+def render(as_json: bool, **options) -> None:
+    """Render every shot of EDIT as a scene-linear OpenEXR sequence."""
+    from ..imaging import COMPRESSIONS as _known  # noqa: F401  (fail early on a broken install)
+    from ..render import render_edit
+
+    edit_args = pop_edit_args(options)
+    out = options.pop("out")
+    settings = settings_from_options(options, edit_args["edit"])
+    reading = read_reading_from_args(edit_args)
+    report = render_edit(reading, out, settings)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for result in report.results:
+            click.echo(f"{result.name:<16} {result.status:<9} {result.frames_written:>4} written "
+                       f"{result.frames_reused:>4} kept  {result.seconds:6.1f} s"
+                       + (f"  {result.error}" if result.error else ""))
+        click.echo(f"manifest: {report.manifest}\nconform:  {report.conform}")
+    if report.failed:
+        click.get_current_context().exit(1)

@@ -1,0 +1,53 @@
+"""Reading ordinary images (reference frames) with OpenImageIO."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import OpenImageIO as oiio
+
+from ..errors import ImagingError
+from .color import get_converter
+
+_LINEAR_FORMATS = {"openexr", "hdr"}
+
+
+def read_reference_image(path: Path, *, width: int, height: int, what: str = "reference image") -> np.ndarray:
+    """A float32 (height, width, 3) display-referred sRGB image in [0, 1], resized to fit.
+
+    EXR and HDR files are scene-linear (ACEScg assumed unless the header says otherwise) and
+    go through OCIO to sRGB; 8- and 16-bit formats are taken as sRGB already.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImagingError(f"{what} {path}: no such file")
+    source = oiio.ImageBuf(str(path))
+    if source.has_error or not source.init_spec(str(path), 0, 0):
+        raise ImagingError(f"{what} {path}: cannot read: {_error(source)}")
+    spec = source.spec()
+    if spec.nchannels < 3:
+        raise ImagingError(f"{what} {path}: has {spec.nchannels} channel(s); an RGB image is needed")
+    rgb = oiio.ImageBufAlgo.channels(source, (0, 1, 2))
+    resized = oiio.ImageBufAlgo.resize(rgb, roi=oiio.ROI(0, width, 0, height, 0, 1, 0, 3))
+    if resized.has_error:
+        raise ImagingError(f"{what} {path}: cannot resize: {_error(resized)}")
+    pixels = resized.get_pixels(oiio.FLOAT)
+    if pixels is None or source.has_error:
+        raise ImagingError(f"{what} {path}: cannot decode: {_error(source)}")
+    pixels = np.asarray(pixels, dtype=np.float32).reshape(height, width, 3)
+    if source.file_format_name.lower() in _LINEAR_FORMATS:
+        colorspace = spec.get_string_attribute("oiio:ColorSpace") or "ACEScg"
+        try:
+            pixels = get_converter().from_scene_linear(pixels, src=colorspace, dst="srgb_tx")
+        except ImagingError:
+            pixels = get_converter().from_scene_linear(pixels, src="ACEScg", dst="srgb_tx")
+    return np.clip(pixels, 0.0, 1.0)
+
+
+def _error(buf: oiio.ImageBuf) -> str:
+    try:
+        message = buf.geterror() or oiio.geterror()
+    except UnicodeDecodeError:
+        message = "unreadable image data"
+    return " ".join(str(message).split())[:300] or "unknown error"

@@ -1,0 +1,422 @@
+"""Load a local diffusers video pipeline (safetensors only) and generate frames with it.
+
+Every model, the built-in tiny one included, goes through ``load_model`` ->
+``DiffusionPipeline.from_pretrained(folder, local_files_only=True, use_safetensors=True)``.
+Nothing is downloaded and no code shipped with a model is ever run.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import sys
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sora_vfx.errors import ModelError
+from sora_vfx.models.tiny import SORA_VFX_JSON, ensure_tiny_model, quiet_progress_bars
+
+TINY_NAMES = {"tiny": "t2v", "tiny-i2v": "i2v"}
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
+_SAFE_LIBRARIES = ("diffusers", "transformers")
+_PROMPT_CACHE_SIZE = 32
+
+# Per-family limits, keyed by pipeline class-name prefix: num_frames must be
+# frame_multiple * k + frame_offset (at most max_frames in one call); height and width must be
+# divisible by size_multiple. A folder's sora_vfx.json overrides any of these values and may
+# also set max_sequence_length (prompt tokens) and vae_tiling (false turns VAE tiling off).
+_LIMIT_KEYS = ("max_frames", "frame_multiple", "frame_offset", "size_multiple", "default_size")
+FAMILY_LIMITS: dict[str, dict[str, Any]] = {
+    prefix: dict(zip(_LIMIT_KEYS, row, strict=True))
+    for prefix, row in {
+        "Wan": (81, 4, 1, 16, (832, 480)),
+        "LTX": (161, 8, 1, 32, (704, 480)),
+        "CogVideoX": (49, 4, 1, 16, (720, 480)),
+        "AnimateDiff": (16, 1, 0, 8, (512, 512)),
+    }.items()
+}
+FAMILY_NAMES = {"Wan": "Wan", "LTX": "LTX-Video", "CogVideoX": "CogVideoX", "AnimateDiff": "AnimateDiff"}
+# Wan's VAE is meant to run in float32 even when the transformer runs in bfloat16.
+_VAE_FLOAT32_FAMILIES = ("Wan",)
+
+
+def available_devices() -> list[str]:
+    """Names of the devices torch can use here, best first."""
+    devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    if torch.backends.mps.is_available():
+        devices.append("mps")
+    return [*devices, "cpu"]
+
+
+def pick_device(requested: str | None = None) -> torch.device:
+    """The requested device, or the best available one (cuda > mps > cpu).
+
+    Raises:
+        ModelError: the requested device is unknown or not available here.
+    """
+    available = available_devices()
+    if requested is None:
+        return torch.device("cuda" if available[0].startswith("cuda") else available[0])
+    try:
+        device = torch.device(requested)
+    except (RuntimeError, TypeError) as exc:
+        raise ModelError(f"unknown device: {requested}, available: {', '.join(available)}") from exc
+    names = {device.type, str(device)}
+    if device.type == "cuda" and device.index is None:
+        names.add("cuda:0")
+    if not names & set(available):
+        raise ModelError(f"device not available: {requested}, available: {', '.join(available)}")
+    return device
+
+
+def pick_dtype(device: torch.device) -> torch.dtype:
+    """bfloat16 on CUDA; float32 on MPS and CPU, where half precision is slow or unreliable."""
+    return torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
+
+
+@dataclass
+class LoadedModel:
+    """A loaded pipeline with the limits of its family; ``generate`` renders one window.
+
+    Valid frame counts are ``frame_multiple * k + frame_offset`` up to ``max_frames``
+    (``round_up_frames`` finds the next one); height and width are multiples of
+    ``size_multiple``; ``default_size`` is (width, height).
+    """
+
+    pipeline: Any = field(repr=False)
+    name: str
+    kind: str
+    device: torch.device
+    dtype: torch.dtype
+    max_frames: int
+    frame_multiple: int
+    frame_offset: int
+    size_multiple: int
+    default_size: tuple[int, int]
+    family: str = ""
+    max_sequence_length: int | None = None
+    default_steps: int = 30
+    folder: Path | None = None
+    _prompt_cache: dict[tuple, tuple[Any, Any]] = field(default_factory=dict, init=False, repr=False)
+    _cache_prompts: bool | None = field(default=None, init=False, repr=False)
+
+    def round_up_frames(self, num_frames: int) -> int:
+        """The smallest valid frame count that is at least ``num_frames``."""
+        # k starts at 1 when frame_offset is 0, so that 0 frames is never "valid".
+        k = max(
+            0 if self.frame_offset else 1, math.ceil((num_frames - self.frame_offset) / self.frame_multiple)
+        )
+        return k * self.frame_multiple + self.frame_offset
+
+    @property
+    def frame_rule(self) -> str:
+        """The valid frame counts in words, e.g. "4k+1"."""
+        if self.frame_offset:
+            return f"{self.frame_multiple}k+{self.frame_offset}"
+        return f"a multiple of {self.frame_multiple}"
+
+    def check_inputs(self, num_frames: int, height: int, width: int) -> None:
+        """Raise ModelError unless this model can render these frames in one call."""
+        if height <= 0 or width <= 0 or height % self.size_multiple or width % self.size_multiple:
+            multiple = self.size_multiple
+            raise ModelError(
+                f"`height` and `width` have to be divisible by {multiple} but are {height} and {width}."
+            )
+        if num_frames < 1 or self.round_up_frames(num_frames) != num_frames:
+            raise ModelError(
+                f"`num_frames` has to be {self.frame_rule} but is {num_frames}; "
+                f"the next valid count is {self.round_up_frames(max(num_frames, 1))}."
+            )
+        if num_frames > self.max_frames:
+            raise ModelError(
+                f"`num_frames` has to be at most {self.max_frames} for {self.name} but is {num_frames}; "
+                "render longer shots in windows."
+            )
+
+    def generate(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | None,
+        num_frames: int,
+        height: int,
+        width: int,
+        num_inference_steps: int,
+        guidance_scale: float,
+        generator: torch.Generator,
+        image: Any = None,
+        latents: torch.Tensor | None = None,
+    ) -> np.ndarray:
+        """Render one window of frames.
+
+        Args:
+            image: first frame for i2v models (PIL image, tensor, or float HxWx3 array in [0, 1]).
+            latents: initial noise; when None it is drawn from ``generator``.
+        Returns:
+            float32 array (num_frames, height, width, 3), display-referred sRGB in [0, 1].
+        Raises:
+            ModelError: bad size or frame count, or an image given to/missing from the model.
+        """
+        self.check_inputs(num_frames, height, width)
+        kwargs: dict[str, Any] = dict(
+            num_frames=num_frames,
+            height=height,
+            width=width,
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            generator=generator,
+            output_type="np",
+        )
+        if self.kind == "i2v":
+            if image is None:
+                raise ModelError(f"model {self.name} is image-to-video and needs an `image` (first frame).")
+            kwargs["image"] = _as_pipeline_image(image)
+        elif image is not None:
+            raise ModelError(f"model {self.name} is text-to-video and takes no `image`.")
+        if latents is not None:
+            kwargs["latents"] = latents
+        call_params = inspect.signature(self.pipeline.__call__).parameters
+        if self.max_sequence_length is not None and "max_sequence_length" in call_params:
+            kwargs["max_sequence_length"] = self.max_sequence_length
+        embeds = self.encode_prompt(prompt, negative_prompt)
+        if embeds is None:
+            kwargs.update(prompt=prompt, negative_prompt=negative_prompt)
+        else:
+            kwargs.update(prompt_embeds=embeds[0], negative_prompt_embeds=embeds[1])
+        frames = self.pipeline(**kwargs).frames
+        return np.ascontiguousarray(np.asarray(frames[0], dtype=np.float32))
+
+    def encode_prompt(self, prompt: str, negative_prompt: str | None) -> tuple[Any, Any] | None:
+        """Prompt and negative embeddings, cached per (prompt, negative) so shots sharing a
+        style encode once; None when the pipeline cannot take precomputed embeddings."""
+        if self._cache_prompts is None:
+            self._cache_prompts = _supports_prompt_embeds(self.pipeline)
+        if not self._cache_prompts:
+            return None
+        key = (prompt, negative_prompt or "", self.max_sequence_length)
+        if key in self._prompt_cache:
+            return self._prompt_cache[key]
+        encode = self.pipeline.encode_prompt
+        params = inspect.signature(encode).parameters
+        kwargs: dict[str, Any] = dict(prompt=prompt, negative_prompt=negative_prompt or "")
+        # Always encode the negative so one cache entry serves any guidance_scale.
+        kwargs["do_classifier_free_guidance"] = True
+        kwargs["device"] = self.pipeline._execution_device
+        for count in ("num_videos_per_prompt", "num_images_per_prompt"):
+            if count in params:
+                kwargs[count] = 1
+        if "max_sequence_length" in params:
+            # encode_prompt's own default can differ from __call__'s (Wan: 226 vs 512).
+            kwargs["max_sequence_length"] = self.max_sequence_length or _call_default(
+                self.pipeline, "max_sequence_length"
+            )
+        with torch.no_grad():
+            result = encode(**kwargs)
+        if not (isinstance(result, tuple) and len(result) == 2 and all(torch.is_tensor(t) for t in result)):
+            # Families that also return attention masks (LTX) take plain prompts instead.
+            self._cache_prompts = False
+            return None
+        if len(self._prompt_cache) >= _PROMPT_CACHE_SIZE:
+            self._prompt_cache.pop(next(iter(self._prompt_cache)))
+        self._prompt_cache[key] = result
+        return result
+
+
+def _supports_prompt_embeds(pipeline: Any) -> bool:
+    encode = getattr(pipeline, "encode_prompt", None)
+    if encode is None:
+        return False
+    call_params = inspect.signature(pipeline.__call__).parameters
+    encode_params = inspect.signature(encode).parameters
+    return {"prompt_embeds", "negative_prompt_embeds"} <= set(call_params) and {
+        "prompt",
+        "negative_prompt",
+        "do_classifier_free_guidance",
+        "device",
+    } <= set(encode_params)
+
+
+def _call_default(pipeline: Any, name: str) -> Any:
+    param = inspect.signature(pipeline.__call__).parameters.get(name)
+    return None if param is None or param.default is inspect.Parameter.empty else param.default
+
+
+def _as_pipeline_image(image: Any) -> Any:
+    """Float HxWx3 arrays become 1x3xHxW tensors: the i2v pipelines take PIL images or tensors."""
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise ModelError(f"`image` has to be an HxWx3 array but has shape {image.shape}.")
+        return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
+    return image
+
+
+def load_model(
+    model: str = "tiny",
+    *,
+    device: str | None = None,
+    cache_dir: Path | None = None,
+    cpu_offload: bool = False,
+) -> LoadedModel:
+    """Load ``tiny``, ``tiny-i2v`` or a local diffusers pipeline folder.
+
+    Args:
+        model: "tiny", "tiny-i2v", or a folder holding ``model_index.json``.
+        device: torch device name; default the best available.
+        cache_dir: where the tiny model is saved; default ``$SORA_VFX_CACHE``.
+        cpu_offload: on CUDA, keep idle components in CPU memory.
+    Returns:
+        The loaded model with its family's limits.
+    Raises:
+        ModelError: missing folder, not a supported video pipeline, pickle weights, load failure.
+    """
+    torch_device = pick_device(device)
+    if model in TINY_NAMES:
+        folder = ensure_tiny_model(cache_dir, kind=TINY_NAMES[model])
+        name = model
+    else:
+        folder = Path(model).expanduser()
+        name = str(folder)
+    class_name = _check_folder(folder)
+    family = _family_of(class_name)
+    kind = "i2v" if "ImageToVideo" in class_name or "I2V" in class_name else "t2v"
+    limits = {**FAMILY_LIMITS[family], **_read_overrides(folder)}
+    dtype = pick_dtype(torch_device)
+    load_dtype: Any = dtype
+    if family in _VAE_FLOAT32_FAMILIES and dtype != torch.float32:
+        load_dtype = {"default": dtype, "vae": torch.float32}
+    pipeline = _from_pretrained(folder, load_dtype)
+    _allow_missing_ftfy(pipeline)
+    if cpu_offload and torch_device.type == "cuda":
+        pipeline.enable_model_cpu_offload(device=torch_device)
+    else:
+        pipeline.to(torch_device)
+    vae = getattr(pipeline, "vae", None)
+    # Slicing only acts on batches: harmless. Tiling saves accelerator memory on big frames but
+    # changes pixels and, on the CPU, costs time (2.6x for tiny at 832x480): accelerators only.
+    if hasattr(vae, "enable_slicing"):
+        vae.enable_slicing()
+    if hasattr(vae, "enable_tiling") and torch_device.type != "cpu" and limits.get("vae_tiling", True):
+        vae.enable_tiling()
+    pipeline.set_progress_bar_config(disable=True)
+    return LoadedModel(
+        pipeline=pipeline,
+        name=name,
+        kind=kind,
+        device=torch_device,
+        dtype=dtype,
+        max_frames=int(limits["max_frames"]),
+        frame_multiple=int(limits["frame_multiple"]),
+        frame_offset=int(limits["frame_offset"]),
+        size_multiple=int(limits["size_multiple"]),
+        default_size=(int(limits["default_size"][0]), int(limits["default_size"][1])),
+        family=FAMILY_NAMES[family],
+        max_sequence_length=limits.get("max_sequence_length"),
+        default_steps=int(limits.get("default_steps", 30)),
+        folder=folder,
+    )
+
+
+def _check_folder(folder: Path) -> str:
+    """Check a pipeline folder before any weights are read; return its pipeline class name."""
+    if not folder.is_dir():
+        raise ModelError(f"model folder not found: {folder}")
+    index_path = folder / "model_index.json"
+    if not index_path.is_file():
+        raise ModelError(f"{folder} is not a diffusers pipeline folder (no model_index.json)")
+    for component in sorted(p for p in folder.iterdir() if p.is_dir()):
+        files = [p for p in component.rglob("*") if p.is_file()]
+        pickles = sorted(p for p in files if p.suffix in _PICKLE_SUFFIXES)
+        if pickles and not any(p.suffix == ".safetensors" for p in files):
+            raise ModelError(
+                f"{pickles[0]} holds pickle weights; only safetensors are loaded: "
+                f"convert {component.name} to .safetensors"
+            )
+    try:
+        index = json.loads(index_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"cannot read {index_path}: {exc}") from exc
+    class_name = index.get("_class_name") if isinstance(index, dict) else None
+    if not isinstance(class_name, str):
+        # A [module, class] pair names pipeline code shipped in the folder: never run it.
+        raise ModelError(f"{index_path}: `_class_name` has to name a diffusers pipeline, not {class_name!r}")
+    for key, value in index.items():
+        if isinstance(value, list) and len(value) == 2 and value[0] not in (None, *_SAFE_LIBRARIES):
+            raise ModelError(
+                f"{index_path}: component {key} comes from {value[0]!r}; only "
+                f"{' and '.join(_SAFE_LIBRARIES)} components are loaded"
+            )
+    return class_name
+
+
+def _family_of(class_name: str) -> str:
+    import diffusers
+
+    for prefix in sorted(FAMILY_LIMITS, key=len, reverse=True):
+        if class_name.startswith(prefix) and "Pipeline" in class_name and hasattr(diffusers, class_name):
+            return prefix
+    raise ModelError(
+        f"pipeline not supported: {class_name}, supported video families: {', '.join(FAMILY_NAMES.values())}"
+    )
+
+
+def _is_int(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _read_overrides(folder: Path) -> dict[str, Any]:
+    path = folder / SORA_VFX_JSON
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{path} has to hold a JSON object")
+    overrides = {
+        k: v for k, v in data.items() if k in (*_LIMIT_KEYS, "max_sequence_length", "vae_tiling", "default_steps")
+    }
+    for key, value in overrides.items():
+        if key == "default_size":
+            ok = isinstance(value, list) and len(value) == 2 and all(_is_int(v, 1) for v in value)
+        elif key == "vae_tiling":
+            ok = isinstance(value, bool)
+        else:
+            ok = _is_int(value, 0 if key == "frame_offset" else 1)
+        if not ok:
+            raise ModelError(f"{path}: bad value for {key}: {value!r}")
+    return overrides
+
+
+def _from_pretrained(folder: Path, dtype: Any) -> Any:
+    from diffusers import DiffusionPipeline
+    from diffusers.utils import deprecation_utils
+
+    # diffusers renamed `torch_dtype` to `dtype` in mid-2026 and warns on the old name, but
+    # releases before that ignore `dtype`: ask for whichever this one understands.
+    dtype_argument = "dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype"
+    try:
+        with quiet_progress_bars():
+            return DiffusionPipeline.from_pretrained(
+                folder, local_files_only=True, use_safetensors=True, **{dtype_argument: dtype}
+            )
+    except Exception as exc:  # any failure inside diffusers/transformers is a bad model folder
+        raise ModelError(f"cannot load model {folder}: {type(exc).__name__}: {exc}") from exc
+
+
+def _allow_missing_ftfy(pipeline: Any) -> None:
+    """Some diffusers pipeline modules call ``ftfy.fix_text`` without checking that ftfy is
+    installed (Wan image-to-video in 0.42); make them skip it, as the others do."""
+    module = sys.modules.get(type(pipeline).__module__)
+    if module is None or hasattr(module, "ftfy"):
+        return
+    clean = getattr(module, "basic_clean", None)
+    code = getattr(clean, "__code__", None)
+    if code is not None and "ftfy" in code.co_names:
+        module.ftfy = types.SimpleNamespace(fix_text=lambda text: text)

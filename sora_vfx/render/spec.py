@@ -1,0 +1,112 @@
+"""RenderSpec: everything that decides a shot's pixels, and the ``job_hash`` over it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..editorial.shotjob import ShotJob
+from ..errors import RenderError, StyleError
+from ..styles import Style
+
+# Bump when the way pixels are made changes (windows, blending, colour), so resume re-renders.
+RENDER_ALGORITHM = 1
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    shot: str
+    prompt: str
+    negative_prompt: str
+    style: str
+    seed: int
+    model: str
+    model_fingerprint: str
+    width: int
+    height: int
+    steps: int
+    guidance: float
+    first_frame: int
+    num_frames: int
+    max_window: int
+    window_overlap: int
+    colorspace: str
+    compression: str
+    loras: tuple[tuple[str, float, str], ...] = ()
+    reference: str | None = None
+    reference_digest: str | None = None
+    algorithm: int = RENDER_ALGORITHM
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def job_hash(self) -> str:
+        payload = json.dumps(asdict(self), sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    @property
+    def last_frame(self) -> int:
+        return self.first_frame + self.num_frames - 1
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "job_hash": self.job_hash}
+
+
+def file_digest(path: Path, *, what: str) -> str:
+    """sha256 of a small file (reference image, LoRA); RenderError names it when unreadable."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise RenderError(f"{what} {path}: cannot read: {exc.strerror or exc}") from None
+    return digest.hexdigest()[:16]
+
+
+def build_spec(
+    job: ShotJob,
+    style: Style,
+    *,
+    model: str,
+    model_fingerprint: str,
+    width: int,
+    height: int,
+    steps: int,
+    guidance: float,
+    max_window: int,
+    window_overlap: int,
+    colorspace: str,
+    compression: str,
+) -> RenderSpec:
+    prompt, negative = style.prompts(job.prompt, job.negative_prompt)
+    loras = []
+    for lora in style.loras:
+        if not Path(lora.path).is_file():
+            raise StyleError(f"style {style.name!r}: LoRA file {lora.path} not found")
+        loras.append((lora.path, lora.scale, file_digest(Path(lora.path), what="LoRA")))
+    reference = job.reference or style.reference
+    digest = file_digest(Path(reference), what=f"shot {job.name}: reference image") if reference else None
+    return RenderSpec(
+        shot=job.name,
+        prompt=prompt,
+        negative_prompt=negative,
+        style=style.name,
+        seed=job.seed,
+        model=model,
+        model_fingerprint=model_fingerprint,
+        width=width,
+        height=height,
+        steps=style.steps if style.steps and steps is None else steps,
+        guidance=guidance,
+        first_frame=job.head_in,
+        num_frames=job.frame_count,
+        max_window=max_window,
+        window_overlap=window_overlap,
+        colorspace=colorspace,
+        compression=compression,
+        loras=tuple(loras),
+        reference=reference,
+        reference_digest=digest,
+    )

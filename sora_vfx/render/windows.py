@@ -1,0 +1,81 @@
+"""Temporal windows: shots longer than the model's frame limit render in overlapping windows.
+
+Overlapping windows start from the same slice of one shot-wide noise tensor where the model's
+latent layout is known, so their overlaps agree closely; the overlap is then cross-faded frame
+by frame. ``WindowBlender`` hands frames on as soon as no later window touches them, so memory
+stays at about one window whatever the shot length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int
+    length: int
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
+def plan_windows(num_frames: int, *, max_frames: int, overlap: int, align: int = 1) -> list[Window]:
+    """Windows covering ``num_frames`` with at most ``max_frames`` each.
+
+    Windows start on multiples of ``align`` (the model's temporal compression) except the
+    last, which ends on the shot's last frame.
+    """
+    if num_frames <= 0:
+        raise ValueError(f"a shot needs at least one frame, not {num_frames}")
+    if num_frames <= max_frames:
+        return [Window(0, num_frames)]
+    overlap = max(1, min(overlap, max_frames - 1))
+    stride = max(align, (max_frames - overlap) // align * align)
+    starts = list(range(0, num_frames - max_frames, stride))
+    starts.append(num_frames - max_frames)
+    return [Window(start, max_frames) for start in starts]
+
+
+class WindowBlender:
+    """Cross-fades window outputs and yields ``(shot_frame_index, frame)`` once final.
+
+    ``order`` lists the windows that will be added (all by default). A resumed render adds
+    only the windows that hold missing frames; frames it then yields unblended belong to
+    skipped windows too, so they are already on disk and the caller drops them.
+    """
+
+    def __init__(self, windows: list[Window], order: list[int] | None = None):
+        self.windows = windows
+        self._order = list(range(len(windows))) if order is None else list(order)
+        self._pending: dict[int, np.ndarray] = {}
+        self._position = 0
+
+    def add(self, index: int, frames: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        expected = self._order[self._position] if self._position < len(self._order) else None
+        if index != expected:
+            raise ValueError(f"windows must be added in order: expected {expected}, got {index}")
+        self._position += 1
+        window = self.windows[index]
+        if len(frames) < window.length:
+            raise ValueError(f"window {index} has {len(frames)} frames, expected {window.length}")
+        overlap_end = max(self._pending, default=window.start - 1) + 1
+        fade = overlap_end - window.start
+        for offset in range(window.length):
+            frame_index = window.start + offset
+            frame = frames[offset]
+            earlier = self._pending.pop(frame_index, None)
+            if earlier is not None:
+                weight = np.float32((offset + 1) / (fade + 1))
+                frame = earlier * (np.float32(1) - weight) + frame * weight
+            self._pending[frame_index] = frame
+        following = (
+            self.windows[self._order[self._position]].start if self._position < len(self._order) else None
+        )
+        for frame_index in sorted(self._pending):
+            if following is None or frame_index < following:
+                yield frame_index, self._pending.pop(frame_index)
