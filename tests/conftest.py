@@ -22,3 +22,26 @@ def write_edl(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sora_cache(tmp_path_factory) -> Path:
+    """One model cache for the whole run, never the user's ~/.cache (subprocesses inherit it)."""
+    import os
+
+    path = tmp_path_factory.mktemp("sora_cache")
+    previous = os.environ.get("SORA_VFX_CACHE")
+    os.environ["SORA_VFX_CACHE"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("SORA_VFX_CACHE", None)
+    else:
+        os.environ["SORA_VFX_CACHE"] = previous
+
+
+@pytest.fixture(scope="session")
+def tiny_model(sora_cache):
+    """The built-in tiny text-to-video model, loaded once for the session."""
+    from sora_vfx.models import load_model
+
+    return load_model("tiny")

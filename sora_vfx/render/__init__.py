@@ -1,6 +1,28 @@
 """Render shot jobs to EXR sequences: windows, the renderer loop, resume and the manifest."""
 
-from .renderer import RenderReport, RenderSettings, ShotResult, frame_path, render_edit
+from .renderer import (
+    RenderPlan,
+    RenderReport,
+    RenderSettings,
+    ShotResult,
+    finish_render,
+    frame_path,
+    prepare_render,
+    render_edit,
+    render_shot,
+)
 from .spec import RenderSpec, build_spec
 
-__all__ = ["RenderReport", "RenderSettings", "RenderSpec", "ShotResult", "build_spec", "frame_path", "render_edit"]
+__all__ = [
+    "RenderPlan",
+    "RenderReport",
+    "RenderSettings",
+    "RenderSpec",
+    "ShotResult",
+    "build_spec",
+    "finish_render",
+    "frame_path",
+    "prepare_render",
+    "render_edit",
+    "render_shot",
+]

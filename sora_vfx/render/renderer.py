@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -128,6 +129,22 @@ def frame_path(out_dir: Path, job: ShotJob, frame: int) -> Path:
     return out_dir / job.name / f"{job.name}.{frame:04d}.exr"
 
 
+@dataclass
+class RenderPlan:
+    """A checked render: the shots to render with their specs, on a loaded model."""
+
+    reading: EditReading
+    out_dir: Path
+    settings: RenderSettings
+    model: LoadedModel
+    jobs: list[ShotJob]
+    specs: dict[str, RenderSpec]
+    references: dict[str, np.ndarray]
+
+    def job(self, name: str) -> ShotJob:
+        return next(job for job in self.jobs if job.name == name)
+
+
 def render_edit(reading: EditReading, out_dir: Path, settings: RenderSettings, *,
                 model: LoadedModel | None = None, progress: bool | None = None) -> RenderReport:
     """Render every chosen shot of an edit; shots that fail are reported, the others finish.
@@ -136,11 +153,22 @@ def render_edit(reading: EditReading, out_dir: Path, settings: RenderSettings, *
         SoraVfxError: bad input found before any frame is rendered (unknown shot or style,
             unreadable reference, size the model does not allow, unwritable output folder).
     """
+    plan = prepare_render(reading, out_dir, settings, model=model)
+    bar = Progress(sum(job.frame_count for job in plan.jobs), enabled=progress)
+    try:
+        results = [render_shot(plan, job.name, progress=bar) for job in plan.jobs]
+    finally:
+        bar.close()
+    return finish_render(reading, out_dir, settings, results)
+
+
+def prepare_render(reading: EditReading, out_dir: Path, settings: RenderSettings, *,
+                   model: LoadedModel | None = None) -> RenderPlan:
+    """Check everything that can be checked before rendering, load the model, build specs."""
     out_dir = Path(out_dir)
     jobs = _select_shots(reading.jobs, settings.shots)
     _check_output_folder(out_dir)
-    converter = get_converter()
-    colorspace = converter.resolve(settings.colorspace)
+    colorspace = get_converter().resolve(settings.colorspace)
     styles = {job.name: resolve_style(job.style or settings.style, settings.styles) for job in jobs}
     if model is None:
         model = load_model(settings.model, device=settings.device, cache_dir=settings.cache_dir,
@@ -149,34 +177,39 @@ def render_edit(reading: EditReading, out_dir: Path, settings: RenderSettings, *
     max_window = _max_window(model, settings.max_window)
     model.check_inputs(max_window, height, width)
     overlap = settings.window_overlap if settings.window_overlap is not None else max(1, max_window // 4)
-    specs = {
-        job.name: build_spec(
-            job, styles[job.name], model=model.name, model_fingerprint=_fingerprint(model),
-            width=width, height=height,
-            steps=settings.steps or styles[job.name].steps or _default_steps(model),
-            guidance=settings.guidance if settings.guidance is not None
-            else (styles[job.name].guidance if styles[job.name].guidance is not None else DEFAULT_GUIDANCE),
-            max_window=max_window, window_overlap=overlap, colorspace=colorspace,
-            compression=settings.compression,
+    specs = {}
+    for job in jobs:
+        style = styles[job.name]
+        guidance = settings.guidance if settings.guidance is not None else style.guidance
+        specs[job.name] = build_spec(
+            job, style, model=model.name, model_fingerprint=_fingerprint(model), width=width, height=height,
+            steps=settings.steps or style.steps or model.default_steps,
+            guidance=DEFAULT_GUIDANCE if guidance is None else guidance,
+            max_window=max_window, window_overlap=overlap, colorspace=colorspace, compression=settings.compression,
         )
-        for job in jobs
-    }
     references = _load_references(model, jobs, specs, width, height)
-    bar = Progress(sum(job.frame_count for job in jobs), enabled=progress)
-    results = []
-    try:
-        for job in jobs:
-            results.append(_render_one(model, job, specs[job.name], references.get(job.name), out_dir,
-                                        settings, converter, bar))
-    finally:
-        bar.close()
-    by_name = {job.name: job for job in jobs}
+    return RenderPlan(reading, out_dir, settings, model, jobs, specs, references)
+
+
+def render_shot(plan: RenderPlan, name: str, *, progress: Progress | None = None) -> ShotResult:
+    """Render one shot of a plan; a failure is returned as a failed result, not raised."""
+    job = plan.job(name)
+    return _render_one(plan.model, job, plan.specs[name], plan.references.get(name), plan.out_dir,
+                       plan.settings, get_converter(), progress or Progress(job.frame_count, enabled=False))
+
+
+def finish_render(reading: EditReading, out_dir: Path, settings: RenderSettings,
+                  results: list[ShotResult]) -> RenderReport:
+    """Merge the results into ``manifest.json`` and write the conform timeline."""
+    out_dir = Path(out_dir)
+    by_name = {job.name: job for job in reading.jobs}
     manifest = merge_manifest(
         out_dir, edit=reading.path, order=[j.name for j in reading.jobs],
         entries=[r.manifest_entry(by_name[r.name], out_dir) for r in results], settings=settings.summary(),
     )
-    done = {entry["name"] for entry in manifest["shots"] if entry["status"] in ("rendered", "skipped")}
-    extra = {entry["name"]: {"job_hash": entry["job_hash"], "status": entry["status"]} for entry in manifest["shots"]}
+    current = [entry for entry in manifest["shots"] if entry["name"] in by_name]
+    done = {entry["name"] for entry in current if entry["status"] in ("rendered", "skipped")}
+    extra = {entry["name"]: {"job_hash": entry["job_hash"], "status": entry["status"]} for entry in current}
     conform = conform_timeline(reading.timeline, reading.clips, reading.jobs, out_dir, rendered=done, extra=extra)
     write_timeline_atomic(conform, out_dir / CONFORM_NAME)
     return RenderReport(out_dir, results, out_dir / "manifest.json", out_dir / CONFORM_NAME)
@@ -213,17 +246,11 @@ def _max_window(model: LoadedModel, requested: int | None) -> int:
     return requested
 
 
-def _default_steps(model: LoadedModel) -> int:
-    return int(getattr(model, "default_steps", None) or 30)
-
-
 def _fingerprint(model: LoadedModel) -> str:
     """Identifies the weights: the tiny model's version, or a folder's file names and sizes."""
-    folder = getattr(model, "folder", None)
+    folder = model.folder
     if folder is None:
         return model.name
-    import hashlib
-
     digest = hashlib.sha256()
     for path in sorted(Path(folder).rglob("*")):
         if path.is_file() and not path.name.startswith("."):
