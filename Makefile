@@ -9,7 +9,7 @@ FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 PIP := $(BIN)/python -m pip install $(FIND_LINKS) -c constraints.txt
 DEMO_OUT ?= demo_out
 
-.PHONY: install demo test lint clean
+.PHONY: install sysdeps demo test lint clean
 
 install: $(VENV)/.installed
 
@@ -20,10 +20,24 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PIP) --quiet -e ".[test]"
 	touch $@
 
+# Tests check our EXRs with readers we did not write: OpenEXR's exrheader and oiiotool.
+SYSTEM_TOOLS := exrheader oiiotool
+SYSTEM_PACKAGES := openexr openimageio-tools
+sysdeps:
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	  else \
+	    echo "tests need Debian packages: sudo apt-get install $(SYSTEM_PACKAGES)"; exit 1; \
+	  fi; \
+	fi
+
 demo: install
 	$(BIN)/sora-vfx shots sample_edls/sequence_24fps.edl --shot-sheet sample_edls/shot_sheet.toml
+	$(BIN)/sora-vfx render sample_edls/sequence_24fps.edl --shot-sheet sample_edls/shot_sheet.toml -o $(DEMO_OUT)
 
-test: install
+test: install sysdeps
 	$(BIN)/python -m pytest -q
 
 lint: install

@@ -27,15 +27,22 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 
 
 def render_options(command):
-    """Options of ``render`` that ``farm export`` passes on to each task."""
+    """Options of ``render``: the output folder, the render settings, --force."""
+    command = click.option("--force", is_flag=True, help="Re-render frames that are already complete.")(command)
+    command = settings_options(command)
+    return click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
+                        help="Output folder: OUT/<shot>/<shot>.####.exr, manifest.json, renders.otio.")(command)
+
+
+def settings_options(command):
+    """Render settings that ``farm export`` passes on to each task."""
     options = [
-        click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
-                     help="Output folder: OUT/<shot>/<shot>.####.exr, manifest.json, renders.otio."),
         click.option("--model", default=None, help="'tiny' (built in, default) or a local diffusers folder."),
         click.option("--style", default=None, help="Style for shots whose edit names none."),
         click.option("--shots", default=None, metavar="A,B", help="Render only these shots."),
         click.option("--size", default=None, metavar="WxH", help="Frame size (default: the model's)."),
-        click.option("--steps", type=click.IntRange(min=1), default=None, help="Denoising steps."),
+        click.option("--steps", type=click.IntRange(min=0), default=None,
+                     help="Denoising steps (0: each shot's style or the model decides)."),
         click.option("--guidance", type=float, default=None, help="Guidance scale (default 5.0)."),
         click.option("--colorspace", default=None, help="Output colour space (default ACEScg)."),
         click.option("--compression", default=None, help=f"EXR compression: {', '.join(COMPRESSIONS)}."),
@@ -44,7 +51,6 @@ def render_options(command):
         click.option("--device", default=None, help="cuda, cuda:1, mps or cpu (default: best available)."),
         click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
                      help="Project config (default: sora_vfx.toml beside the edit or here)."),
-        click.option("--force", is_flag=True, help="Re-render frames that are already complete."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -63,10 +69,10 @@ def settings_from_options(options: dict, edit: Path):
         size=parse_size(options.pop("size") or defaults.get("size")),
         steps=options.pop("steps") or defaults.get("steps"),
         guidance=_first(options.pop("guidance"), defaults.get("guidance")),
-        style=options.pop("style"),
+        style=options.pop("style") or None,
         colorspace=options.pop("colorspace") or defaults.get("colorspace", "ACEScg"),
         compression=options.pop("compression") or defaults.get("compression", "zip"),
-        force=options.pop("force"),
+        force=options.pop("force", False),
         shots=[s.strip() for s in shots.split(",") if s.strip()] if shots else None,
         max_window=options.pop("max_window"),
         styles=config.styles,
@@ -80,19 +86,40 @@ def _first(*values):
 @main.command()
 @edit_options
 @render_options
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Render on this Dask scheduler's workers, one task per shot.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Render on a local Dask cluster of N worker processes (e.g. one per GPU).")
+@click.option("--conform-only", is_flag=True,
+              help="Render nothing: write manifest.json and renders.otio from the frames on disk.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
-def render(as_json: bool, **options) -> None:
+def render(as_json: bool, scheduler: str | None, workers: int | None, conform_only: bool, **options) -> None:
     """Render every shot of EDIT as a scene-linear OpenEXR sequence."""
     from ..imaging import COMPRESSIONS as _known  # noqa: F401  (fail early on a broken install)
     from ..render import render_edit
 
+    if scheduler and workers:
+        raise ConfigError("--scheduler and --workers: give one (a running cluster, or a local one to start)")
+    if conform_only and (scheduler or workers):
+        raise ConfigError("--conform-only renders nothing: it takes no --scheduler or --workers")
     edit_args = pop_edit_args(options)
     out = options.pop("out")
     settings = settings_from_options(options, edit_args["edit"])
     reading = read_reading_from_args(edit_args)
-    report = render_edit(reading, out, settings)
+    document = None
+    if scheduler or workers:
+        from ..farm import render_on_cluster
+
+        cluster = render_on_cluster(reading, out, settings, scheduler=scheduler, workers=workers)
+        report, document = cluster.report, cluster.to_dict()
+    elif conform_only:
+        from ..farm import conform_from_disk
+
+        report = conform_from_disk(reading, out, settings)
+    else:
+        report = render_edit(reading, out, settings)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        click.echo(json.dumps(document or report.to_dict(), indent=2))
     else:
         for result in report.results:
             click.echo(f"{result.name:<16} {result.status:<9} {result.frames_written:>4} written "

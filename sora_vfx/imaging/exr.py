@@ -12,7 +12,9 @@ import numbers
 import os
 import re
 import secrets
+import socket
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
@@ -46,7 +48,7 @@ def _oiio_error(obj: object | None = None) -> str:
     return text if len(text) <= 400 else text[:400] + " ..."
 
 
-def _check_compression(compression: str) -> str:
+def check_compression(compression: str) -> str:
     name, _, quality = compression.strip().lower().partition(":")
     ok = name in COMPRESSIONS
     if ok and quality:
@@ -167,6 +169,44 @@ def _encode(tmp: Path, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
         raise ImagingError(_oiio_error(out))
 
 
+_HOST = socket.gethostname().replace(".", "_").replace("-", "_") or "host"
+_STALE_SECONDS = 24 * 3600
+
+
+def clean_stale_temp_files(folder: Path | str) -> list[Path]:
+    """Remove temporary frames left by killed writers; return what was removed.
+
+    A temporary name holds the host and process id of its writer: on this host it is stale
+    once that process is gone; from another host (a farm on shared storage) after a day.
+    """
+    removed = []
+    for temp in Path(folder).glob(".*.tmp.exr"):
+        parts = temp.name.split(".")
+        owner = parts[-4] if len(parts) >= 5 else ""
+        host, _, pid = owner.rpartition("-")
+        if host == _HOST and pid.isdigit():
+            stale = not _process_alive(int(pid))
+        else:
+            try:
+                stale = time.time() - temp.stat().st_mtime > _STALE_SECONDS
+            except OSError:
+                continue
+        if stale:
+            temp.unlink(missing_ok=True)
+            removed.append(temp)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_exr_frame(
     path: Path | str,
     rgba: np.ndarray,
@@ -196,7 +236,7 @@ def write_exr_frame(
         raise ImagingError(f"cannot write {path}: an EXR frame's name must end in .exr")
     if not path.parent.is_dir():
         raise ImagingError(f"cannot write {path}: folder {path.parent} does not exist")
-    comp, pixel_type = _check_compression(compression), _check_pixel_type(pixel_type)
+    comp, pixel_type = check_compression(compression), _check_pixel_type(pixel_type)
     pixels, names = _pixels_for(rgba, channel_names, path)
     height, width, nchannels = pixels.shape
     spec = oiio.ImageSpec(width, height, nchannels, pixel_type)
@@ -206,7 +246,7 @@ def write_exr_frame(
     spec.attribute("compression", comp)
 
     # Same folder so os.replace is an atomic rename; ".exr" last so OIIO knows the format.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp.exr")
+    tmp = path.with_name(f".{path.name}.{_HOST}-{os.getpid()}.{secrets.token_hex(4)}.tmp.exr")
     try:
         _encode(tmp, spec, pixels)
         os.replace(tmp, path)
@@ -359,7 +399,7 @@ class FrameWriter:
     ) -> None:
         if max_workers < 1:
             raise ImagingError(f"FrameWriter needs max_workers >= 1, got {max_workers}")
-        self.compression = _check_compression(compression)
+        self.compression = check_compression(compression)
         self.pixel_type = _check_pixel_type(pixel_type)
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="sora_vfx-exr")
         self._slots = threading.BoundedSemaphore(max_pending or 2 * max_workers)

@@ -32,13 +32,13 @@ class Progress:
         if self._overall is not None:
             self._overall.update(count)
 
-    def end_shot(self, message: str) -> None:
+    def end_shot(self, message: str, level: int = logging.INFO) -> None:
         if self._shot is not None:
             self._shot.close()
             self._shot = None
             self._tqdm.write(f"sora-vfx: {message}", file=sys.stderr)
         else:
-            log.info(message)
+            log.log(level, message)
 
     def close(self) -> None:
         if self._overall is not None:

@@ -23,6 +23,7 @@ from ..editorial.rates import FrameRate, from_timecode, to_timecode
 from ..editorial.shotjob import ShotJob
 from ..errors import ConfigError, RenderError, SoraVfxError
 from ..imaging import FrameWriter, get_converter, is_complete_frame
+from ..imaging.exr import check_compression, clean_stale_temp_files
 from ..imaging.images import read_reference_image
 from ..models import LoadedModel, load_model
 from ..seeds import cpu_generator
@@ -169,6 +170,7 @@ def prepare_render(reading: EditReading, out_dir: Path, settings: RenderSettings
     jobs = _select_shots(reading.jobs, settings.shots)
     _check_output_folder(out_dir)
     colorspace = get_converter().resolve(settings.colorspace)
+    check_compression(settings.compression)
     styles = {job.name: resolve_style(job.style or settings.style, settings.styles) for job in jobs}
     if model is None:
         model = load_model(settings.model, device=settings.device, cache_dir=settings.cache_dir,
@@ -285,6 +287,7 @@ def _render_one(model: LoadedModel, job: ShotJob, spec: RenderSpec, reference: n
     bar.start_shot(job.name, job.frame_count)
     try:
         shot_dir.mkdir(parents=True, exist_ok=True)
+        clean_stale_temp_files(shot_dir)
         missing = {
             frame for frame in job.frames
             if settings.force or not is_complete_frame(frame_path(out_dir, job, frame), job_hash=spec.job_hash)
@@ -301,7 +304,7 @@ def _render_one(model: LoadedModel, job: ShotJob, spec: RenderSpec, reference: n
         result.error = str(exc) if isinstance(exc, SoraVfxError) else f"{type(exc).__name__}: {exc}"
     result.seconds = time.perf_counter() - started
     if result.status == "failed":
-        bar.end_shot(f"shot {job.name} FAILED: {result.error}")
+        bar.end_shot(f"shot {job.name} FAILED: {result.error}", level=logging.ERROR)
     elif result.status == "skipped":
         bar.end_shot(f"shot {job.name}: all {job.frame_count} frames already rendered (same job_hash)")
     else:

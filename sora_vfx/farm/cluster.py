@@ -1,0 +1,286 @@
+"""Render on a Dask distributed cluster: one task per shot.
+
+The driver (this process) checks the whole render without loading weights, sends each shot's
+spec to the cluster and writes the manifest and conform timeline from the results. Each worker
+process loads the model once and keeps it; it writes frames straight to the shared output
+folder. A worker that dies mid-shot has that shot re-run elsewhere by the scheduler; frames are
+written atomically and resumed by ``job_hash``, so the re-run keeps what was finished and
+nothing is left half-written or rendered twice into the sequence.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..editorial import EditReading
+from ..editorial.shotjob import ShotJob
+from ..errors import FarmError
+from ..models import LoadedModel, load_model
+from ..render import RenderPlan, RenderReport, RenderSettings, RenderSpec, ShotResult, finish_render, render_shot
+from .plan import plan_without_weights
+
+log = logging.getLogger("sora_vfx")
+
+CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before giving up
+WORKER_TIMEOUT = 60.0  # seconds to wait for a scheduler's first worker
+RETRIES = 2  # re-runs of a shot whose task raised; workers that die are re-run by the scheduler
+_ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9a-fA-F:]+\]|[^:/\s\[\]]+):(?P<port>\d{1,5})$")
+
+
+@dataclass
+class ShotTask:
+    """What a worker needs to render one shot: the driver's spec, so every node renders the
+    same pixels under the same job_hash; the reference image already decoded."""
+
+    out_dir: Path
+    settings: RenderSettings
+    job: ShotJob
+    spec: RenderSpec
+    reference: np.ndarray | None = None
+
+
+@dataclass
+class ClusterRender:
+    """A render through Dask: the usual report and which worker rendered what."""
+
+    report: RenderReport
+    scheduler: str
+    workers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.report.to_dict(), "cluster": {"scheduler": self.scheduler, "workers": self.workers}}
+
+
+class ShotTaskFailed(Exception):
+    """Raised on a worker so that Dask retries the shot; carries the failed result back."""
+
+    def __init__(self, result: ShotResult):
+        super().__init__(result)
+        self.result = result
+
+    def __str__(self) -> str:
+        return f"shot {self.result.name} failed: {self.result.error}"
+
+
+def check_scheduler_address(address: str) -> str:
+    """``tcp://HOST:PORT`` (``HOST:PORT`` means tcp); other Dask schemes are passed through.
+
+    Raises:
+        FarmError: not an address.
+    """
+    match = _ADDRESS.match(address.strip())
+    if not match or not 0 < int(match["port"]) < 65536:
+        raise FarmError(f"--scheduler {address!r}: expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786")
+    return address.strip() if match["scheme"] else f"tcp://{address.strip()}"
+
+
+def render_on_cluster(reading: EditReading, out_dir: Path, settings: RenderSettings, *,
+                      scheduler: str | None = None, workers: int | None = None,
+                      retries: int = RETRIES, connect_timeout: float = CONNECT_TIMEOUT) -> ClusterRender:
+    """Render every chosen shot of an edit on a Dask cluster, one task per shot.
+
+    Args:
+        scheduler: address of a running ``dask scheduler``; or
+        workers: start a local cluster of this many worker processes (one per GPU).
+        retries: re-runs of a shot whose task failed (lost workers are re-run regardless).
+        connect_timeout: seconds to reach the scheduler.
+    Returns:
+        The report (manifest and conform written) and the worker that rendered each shot.
+    Raises:
+        FarmError: unreachable scheduler, no workers, or neither/both of scheduler and workers.
+        SoraVfxError: bad input, found before anything is sent to the cluster.
+    """
+    if (scheduler is None) == (workers is None):
+        raise FarmError("give either --scheduler tcp://HOST:PORT or --workers N")
+    # Workers run elsewhere, in other folders: they need an absolute output path.
+    out_dir = Path(out_dir).expanduser().resolve()
+    plan = plan_without_weights(reading, out_dir, settings)
+    tasks = [ShotTask(out_dir, settings, job, plan.specs[job.name], plan.references.get(job.name))
+             for job in plan.jobs]
+    with _connect(scheduler, workers, connect_timeout) as client:
+        address = client.scheduler.address
+        results, placement = _run_tasks(client, tasks, retries)
+    report = finish_render(reading, out_dir, settings, results)
+    return ClusterRender(report, address, placement)
+
+
+class _connect:
+    """A Dask client for a scheduler address, or for a local cluster of N worker processes."""
+
+    def __init__(self, scheduler: str | None, workers: int | None, timeout: float):
+        self.scheduler, self.workers, self.timeout = scheduler, workers, timeout
+        self.cluster: Any = None
+        self.client: Any = None
+
+    def __enter__(self):
+        from distributed import Client, LocalCluster
+
+        if self.workers is not None:
+            # One thread per process: a process renders one shot at a time on its device.
+            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                        host="127.0.0.1", dashboard_address=None)
+            self.client = Client(self.cluster)
+            return self.client
+        address = check_scheduler_address(self.scheduler or "")
+        _probe(address, self.timeout)
+        try:
+            self.client = Client(address, timeout=self.timeout)
+        except (OSError, TimeoutError) as exc:
+            raise FarmError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        try:
+            self.client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
+        except (TimeoutError, OSError):
+            self.client.close()
+            raise FarmError(f"the Dask scheduler at {address} has had no worker for {WORKER_TIMEOUT:.0f} s; "
+                            f"start some with `dask worker {address}`") from None
+        return self.client
+
+    def __exit__(self, *exc_info) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _probe(address: str, timeout: float) -> None:
+    """Fail at once, with a readable message, when nothing listens at a tcp address."""
+    match = _ADDRESS.match(address)
+    if not match or match["scheme"] != "tcp":
+        return
+    host = match["host"].strip("[]")
+    try:
+        with socket.create_connection((host, int(match["port"])), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise FarmError(f"cannot reach the Dask scheduler at {address}: {reason}; start one with "
+                        "`dask scheduler`, or render on this machine with --workers N") from None
+
+
+def _run_tasks(client, tasks: list[ShotTask], retries: int) -> tuple[list[ShotResult], dict[str, dict]]:
+    from distributed import as_completed
+
+    token = uuid.uuid4().hex[:8]
+    futures = {
+        client.submit(render_shot_task, task, key=f"sora-vfx-{task.job.name}-{token}", retries=retries,
+                      pure=False): task
+        for task in tasks
+    }
+    results: dict[str, ShotResult] = {}
+    placement: dict[str, dict[str, Any]] = {}
+    for future in as_completed(futures):
+        task = futures[future]
+        name = task.job.name
+        try:
+            result, worker = future.result()
+        except ShotTaskFailed as exc:
+            result, worker = exc.result, None
+        except Exception as exc:  # KilledWorker (lost too many workers), a worker's import error...
+            result = ShotResult(name, "failed", task.spec, error=f"{type(exc).__name__}: {exc}")
+            worker = None
+        results[name] = result
+        if worker is not None:
+            entry = placement.setdefault(worker["address"], {"name": worker["name"], "pid": worker["pid"],
+                                                             "shots": [], "model_loads": 0})
+            entry["shots"].append(name)
+            entry["model_loads"] = max(entry["model_loads"], worker["model_loads"])
+            where = f" on {worker['address']}"
+        else:
+            where = ""
+        if result.status == "failed":
+            log.error("shot %s FAILED%s: %s", name, where, result.error)
+        else:
+            log.info("shot %s: %s%s, %d frames written, %d kept, %.1f s", name, result.status, where,
+                     result.frames_written, result.frames_reused, result.seconds)
+    return [results[task.job.name] for task in tasks], placement
+
+
+# --- on the worker -------------------------------------------------------------------------
+
+_MODELS: dict[tuple, LoadedModel] = {}
+_MODELS_LOCK = threading.Lock()
+# One shot at a time per process: a pipeline's scheduler is stateful, and a worker started
+# with several threads would otherwise run two shots on one model at once.
+_RENDER_LOCK = threading.Lock()
+_LOADS = 0
+
+
+def render_shot_task(task: ShotTask) -> tuple[ShotResult, dict[str, Any]]:
+    """Run on a Dask worker: render one shot with this process's model (loaded once).
+
+    Returns:
+        The shot's result and which worker rendered it.
+    Raises:
+        ShotTaskFailed: the shot failed; Dask retries it (on this or another worker).
+    """
+    from ..render.renderer import _fingerprint
+
+    with _RENDER_LOCK:
+        model = _worker_model(task.settings)
+        spec = task.spec
+        if model.name != spec.model or _fingerprint(model) != spec.model_fingerprint:
+            raise ShotTaskFailed(ShotResult(task.job.name, "failed", spec, error=(
+                f"model {spec.model} on this worker ({model.folder}) differs from the driver's "
+                f"(fingerprint {_fingerprint(model)}, expected {spec.model_fingerprint})")))
+        plan = RenderPlan(
+            reading=None,  # type: ignore[arg-type]  # render_shot never reads the edit
+            out_dir=task.out_dir, settings=task.settings, model=model, jobs=[task.job],
+            specs={task.job.name: spec},
+            references={} if task.reference is None else {task.job.name: task.reference},
+        )
+        result = render_shot(plan, task.job.name)
+    if result.status == "failed":
+        raise ShotTaskFailed(result)
+    return result, _worker_info()
+
+
+def _worker_model(settings: RenderSettings) -> LoadedModel:
+    global _LOADS
+    device = settings.device or _local_cluster_device()
+    key = (settings.model, device, str(settings.cache_dir), settings.cpu_offload)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            started = time.perf_counter()
+            _MODELS[key] = load_model(settings.model, device=device, cache_dir=settings.cache_dir,
+                                      cpu_offload=settings.cpu_offload)
+            _LOADS += 1
+            log.info("worker %d: loaded model %s on %s in %.1f s", os.getpid(), settings.model,
+                     _MODELS[key].device, time.perf_counter() - started)
+        return _MODELS[key]
+
+
+def _local_cluster_device() -> str | None:
+    """With several GPUs and no --device, worker N of a local cluster takes GPU N (mod count).
+
+    Workers started by hand pick the best device themselves; give each its own GPU with
+    CUDA_VISIBLE_DEVICES.
+    """
+    import torch
+    from distributed import get_worker
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    try:
+        name = get_worker().name
+    except ValueError:
+        return None
+    if count > 1 and isinstance(name, int):
+        return f"cuda:{name % count}"
+    return None
+
+
+def _worker_info() -> dict[str, Any]:
+    from distributed import get_worker
+
+    worker = get_worker()
+    return {"address": worker.address, "name": str(worker.name), "pid": os.getpid(), "model_loads": _LOADS}
