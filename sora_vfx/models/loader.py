@@ -105,6 +105,42 @@ class LoadedModel:
     folder: Path | None = None
     _prompt_cache: dict[tuple, tuple[Any, Any]] = field(default_factory=dict, init=False, repr=False)
     _cache_prompts: bool | None = field(default=None, init=False, repr=False)
+    _lora_names: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _active_loras: tuple[tuple[str, float], ...] = field(default=(), init=False, repr=False)
+
+    def set_loras(self, loras: list[tuple[str, float]] | tuple[tuple[str, float], ...]) -> None:
+        """Make exactly these (safetensors file, scale) LoRAs active; each file loads once.
+
+        Raises:
+            ModelError: the pipeline takes no LoRAs, or a file does not fit it.
+        """
+        wanted = tuple((str(path), float(scale)) for path, scale in loras)
+        if wanted == self._active_loras:
+            return
+        if not wanted:
+            self.pipeline.disable_lora()
+            self._active_loras = ()
+            self._prompt_cache.clear()
+            return
+        if not hasattr(self.pipeline, "load_lora_weights"):
+            raise ModelError(f"model {self.name} ({type(self.pipeline).__name__}) does not take LoRAs")
+        names = []
+        for path, _scale in wanted:
+            if path not in self._lora_names:
+                name = f"sora_vfx_{len(self._lora_names)}"
+                file = Path(path)
+                try:
+                    self.pipeline.load_lora_weights(str(file.parent), weight_name=file.name, adapter_name=name,
+                                                    local_files_only=True)
+                except Exception as exc:  # diffusers and peft raise many types for a bad file
+                    raise ModelError(f"LoRA {path}: cannot load into {self.name}: {exc}") from exc
+                self._lora_names[path] = name
+            names.append(self._lora_names[path])
+        self.pipeline.enable_lora()
+        self.pipeline.set_adapters(names, adapter_weights=[scale for _path, scale in wanted])
+        self._active_loras = wanted
+        # A LoRA may also adapt the text encoder, so cached prompt embeddings may be stale.
+        self._prompt_cache.clear()
 
     def round_up_frames(self, num_frames: int) -> int:
         """The smallest valid frame count that is at least ``num_frames``."""

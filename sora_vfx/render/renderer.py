@@ -319,6 +319,7 @@ def _render_frames(model: LoadedModel, job: ShotJob, spec: RenderSpec, reference
                            align=_temporal_compression(model))
     needed = [i for i, w in enumerate(windows)
               if any(job.head_in + f in missing for f in range(w.start, w.end))]
+    model.set_loras([(path, scale) for path, scale, _digest in spec.loras])
     noise = _shot_noise(model, spec, windows)
     blender = WindowBlender(windows, order=needed)
     timecodes = _frame_timecodes(job)

@@ -85,6 +85,9 @@ def build_spec(
     for lora in style.loras:
         if not Path(lora.path).is_file():
             raise StyleError(f"style {style.name!r}: LoRA file {lora.path} not found")
+        if Path(lora.path).suffix != ".safetensors":
+            raise StyleError(f"style {style.name!r}: LoRA file {lora.path} is not .safetensors; "
+                             "pickle weights are never loaded")
         loras.append((lora.path, lora.scale, file_digest(Path(lora.path), what="LoRA")))
     reference = job.reference or style.reference
     digest = file_digest(Path(reference), what=f"shot {job.name}: reference image") if reference else None
