@@ -127,7 +127,8 @@ loras = [{ path = "loras/look.safetensors", scale = 0.0 }]
 
 def test_pickle_and_missing_loras_are_refused(tmp_path):
     (tmp_path / "look.pt").write_bytes(b"pickle")
-    write_config(tmp_path, '[styles.bad]\nloras = [{ path = "look.pt" }]\n[styles.gone]\nloras = [{ path = "x.safetensors" }]\n')
+    write_config(tmp_path, '[styles.bad]\nloras = [{ path = "look.pt" }]\n'
+                           '[styles.gone]\nloras = [{ path = "x.safetensors" }]\n')
     result = render_style(tmp_path, "bad", "bad")
     assert result.exit_code == 2 and "is not .safetensors; pickle weights are never loaded" in result.stderr
     result = render_style(tmp_path, "gone", "gone")
