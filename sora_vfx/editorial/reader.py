@@ -7,6 +7,7 @@ timecodes, which the adapter accepts even when they are impossible (``01:00:61:0
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,8 @@ import opentimelineio as otio
 
 from ..errors import EditError
 from .rates import FrameRate, parse_fps
+
+log = logging.getLogger("sora_vfx")
 
 _EVENT_LINE = re.compile(r"^\s*(\d+)\s+\S")
 _TIMECODE = re.compile(r"^(\d{1,2})([:;.])(\d{2})([:;.])(\d{2})([:;.])(\d{2})$")
@@ -70,6 +73,8 @@ def read_timeline(path: Path, *, fps: FrameRate | str | None = None) -> tuple[ot
     rate = parse_fps(fps) if fps is not None else None
     if adapter == "cmx_3600":
         return _read_edl(path, rate or parse_fps(24))
+    if rate is not None:
+        log.warning("%s: --fps is ignored: %s files carry their own frame rate", path, adapter)
     try:
         timeline = otio.adapters.read_from_file(str(path), adapter_name=adapter)
     except Exception as exc:
@@ -94,7 +99,10 @@ def _read_edl(path: Path, rate: FrameRate) -> tuple[otio.schema.Timeline, EditSo
         # Older Avid and Nucoda exports write Latin-1 clip names.
         text = data.decode("latin-1")
     lines = text.splitlines()
+    semicolons = any(";" in line for line in lines if _EVENT_LINE.match(line))
     drop_frame = rate.drop_frame or any(_DROP_FRAME_FCM.match(line) for line in lines)
+    if semicolons and not drop_frame and rate.rate in (parse_fps("29.97df").rate, parse_fps("59.94df").rate):
+        drop_frame = True  # HH:MM:SS;FF is how drop-frame timecode is written
     if drop_frame and not rate.drop_frame:
         if parse_fps("29.97df").rate != rate.rate and parse_fps("59.94df").rate != rate.rate:
             raise EditError(

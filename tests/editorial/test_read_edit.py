@@ -215,6 +215,17 @@ def test_drop_frame_from_fcm_line(write_edl):
         read_edit(edl, fps="25")
 
 
+def test_semicolon_timecode_is_drop_frame_at_ntsc_rates(write_edl):
+    edl = write_edl("""
+        TITLE: df without FCM
+        001  A001 V     C        01:00:00;00 01:00:01;00 01:00:00;00 01:00:01;00
+    """)
+    job = read_edit(edl, fps="29.97")[0]
+    assert job.drop_frame and job.duration == 30 and job.record_in == "01:00:00;00"
+    with pytest.raises(EditError, match="drop-frame timecode '01:00:00;00' needs --fps 29.97df"):
+        read_edit(edl, fps="24")
+
+
 def test_multiple_tracks_and_track_selection(write_edl):
     edl = write_edl("""
         TITLE: tracks
