@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 PIP := $(BIN)/python -m pip install $(FIND_LINKS) -c constraints.txt
 DEMO_OUT ?= demo_out
+# The Blender shim's tests run inside the real bpy module from PyPI: its own venv (it pins numpy 1.26).
+VENV_BLENDER ?= .venv-blender
+BLENDER_PYTHON ?= $(PYTHON)
 
 .PHONY: install sysdeps demo test lint clean
 
@@ -17,12 +20,20 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(PIP) --quiet "torch==2.13.0"
-	$(PIP) --quiet -e ".[test]"
+	$(PIP) --quiet -e ".[test,farm]"
 	touch $@
 
-# Tests check our EXRs with readers we did not write: OpenEXR's exrheader and oiiotool.
-SYSTEM_TOOLS := exrheader oiiotool
-SYSTEM_PACKAGES := openexr openimageio-tools
+# bpy 5.0.1 is a ~820 MB wheel for Python 3.11 only; tests/plugins/test_blender.py uses it.
+$(VENV_BLENDER)/.installed:
+	test -x $(VENV_BLENDER)/bin/python || $(BLENDER_PYTHON) -m venv $(VENV_BLENDER)
+	$(VENV_BLENDER)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_BLENDER)/bin/python -m pip install --quiet "bpy==5.0.1"
+	touch $@
+
+# Tests check our EXRs with readers we did not write: OpenEXR's exrheader and oiiotool;
+# the review page is opened in a real headless Chromium.
+SYSTEM_TOOLS := exrheader oiiotool chromium
+SYSTEM_PACKAGES := openexr openimageio-tools chromium
 sysdeps:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
 	if [ -n "$$missing" ]; then \
@@ -37,8 +48,12 @@ demo: install
 	$(BIN)/sora-vfx shots sample_edls/sequence_24fps.edl --shot-sheet sample_edls/shot_sheet.toml
 	$(BIN)/sora-vfx render sample_edls/sequence_24fps.edl --shot-sheet sample_edls/shot_sheet.toml -o $(DEMO_OUT)
 
-test: install sysdeps
+test: install sysdeps $(VENV_BLENDER)/.installed
 	$(BIN)/python -m pytest -q
+
+# Speed and memory side by side with bare baselines (issue 7): a table and benchmarks/results.json.
+bench: install sysdeps
+	$(BIN)/python benchmarks/run.py
 
 lint: install
 	$(BIN)/ruff check sora_vfx tests

@@ -19,6 +19,14 @@ steps = 30
 guidance = 6.0
 loras = [{ path = "loras/look.safetensors", scale = 0.8 }]
 reference = "refs/look.png"
+
+[review]                # dailies page and preview movies (sora-vfx review)
+certificate = "keys/c2pa_chain.pem"   # PEM chain: signing certificate first, then intermediates
+key = "keys/c2pa_key.pem"             # its private key (unencrypted PEM)
+ai_mark = true          # burn a visible "AI GENERATED" mark into preview movies
+display = "sRGB - Display"            # OCIO display and view for thumbnails and movies
+view = "ACES 1.0 - SDR Video"
+trust_anchors = "keys/ca.pem"         # root certificates that `sora-vfx verify` trusts
 ```
 """
 
@@ -35,12 +43,14 @@ from .styles import BUILTIN_STYLES, Style, styles_from_config
 
 CONFIG_NAME = "sora_vfx.toml"
 _RENDER_KEYS = {"model", "size", "steps", "guidance", "colorspace", "compression", "seed", "device"}
+_REVIEW_KEYS = {"certificate", "key", "ai_mark", "display", "view", "trust_anchors"}
 
 
 @dataclass
 class ProjectConfig:
     path: Path | None = None
     render: dict[str, Any] = field(default_factory=dict)
+    review: dict[str, Any] = field(default_factory=dict)
     styles: dict[str, Style] = field(default_factory=lambda: dict(BUILTIN_STYLES))
 
 
@@ -76,12 +86,18 @@ def load_config(explicit: Path | None = None, *, edit: Path | None = None) -> Pr
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(data) - {"render", "styles"}
+    unknown = set(data) - {"render", "review", "styles"}
     if unknown:
-        raise ConfigError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; valid: render, styles")
+        raise ConfigError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; valid: render, review, styles")
     render = data.get("render", {})
     bad = set(render) - _RENDER_KEYS
     if bad:
         raise ConfigError(f"{path}: [render] unknown key(s) {', '.join(sorted(bad))}; "
                           f"valid: {', '.join(sorted(_RENDER_KEYS))}")
-    return ProjectConfig(path=path, render=render, styles=styles_from_config(data.get("styles", {}), config_path=path))
+    review = data.get("review", {})
+    bad = set(review) - _REVIEW_KEYS
+    if bad:
+        raise ConfigError(f"{path}: [review] unknown key(s) {', '.join(sorted(bad))}; "
+                          f"valid: {', '.join(sorted(_REVIEW_KEYS))}")
+    return ProjectConfig(path=path, render=render, review=review,
+                         styles=styles_from_config(data.get("styles", {}), config_path=path))

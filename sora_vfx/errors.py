@@ -48,3 +48,7 @@ class PlateError(SoraVfxError):
 
 class FarmError(SoraVfxError):
     """A farm export or cluster that cannot be used."""
+
+
+class ReviewError(SoraVfxError):
+    """A review that cannot be built or a file that cannot be verified: no manifest, bad key."""

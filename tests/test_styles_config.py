@@ -59,7 +59,7 @@ def test_config_styles_resolve_paths_against_the_config(tmp_path):
     ("text", "error", "message"),
     [
         ("[render]\nspeed = 2\n", ConfigError, r"\[render\] unknown key\(s\) speed"),
-        ("[colours]\n", ConfigError, r"unknown table\(s\) colours; valid: render, styles"),
+        ("[colours]\n", ConfigError, r"unknown table\(s\) colours; valid: render, review, styles"),
         ("[styles.x]\ncolour = 1\n", StyleError, r"\[styles.x\]: unknown key\(s\) colour"),
         ("[styles.x]\nsteps = 'many'\n", StyleError, r"\[styles.x\]: invalid literal"),
         ("[render\n", ConfigError, "not valid TOML"),

@@ -44,16 +44,16 @@ def export(bundle: Path, render_out: Path | None, gpus: int, command: str, force
     Submit it with `deadline bundle submit BUNDLE`, or run it here with `openjd run`.
     """
     from ..farm import export_bundle, plan_without_weights
-    from ..farm.bundle import check_bundle_folder
+    from ..farm.bundle import absolute, check_bundle_folder
 
-    bundle = bundle.expanduser().absolute()
+    bundle = absolute(bundle)
     check_bundle_folder(folder=bundle, force=force)  # before anything is read or created
     edit_args = pop_edit_args(options)
-    edit_args["edit"] = Path(edit_args["edit"]).expanduser().absolute()
+    edit_args["edit"] = absolute(edit_args["edit"])
     config = options.get("config_path")
     settings = settings_from_options(options, edit_args["edit"])
     reading = read_reading_from_args(edit_args)
-    out_dir = (render_out or bundle.parent / "renders").expanduser().absolute()
+    out_dir = absolute(render_out or bundle.parent / "renders")
     plan = plan_without_weights(reading, out_dir, settings)
     result = export_bundle(plan=plan, settings=settings, edit_args=edit_args, folder=bundle, config=config,
                            command=command, gpus=gpus, force=force)

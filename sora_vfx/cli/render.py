@@ -12,6 +12,7 @@ from ..errors import ConfigError
 from ..imaging import COMPRESSIONS
 from .main import main
 from .options import edit_options, pop_edit_args, read_reading_from_args
+from .review import prepare_review, review_after_render
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
@@ -92,8 +93,10 @@ def _first(*values):
               help="Render on a local Dask cluster of N worker processes (e.g. one per GPU).")
 @click.option("--conform-only", is_flag=True,
               help="Render nothing: write manifest.json and renders.otio from the frames on disk.")
+@click.option("--no-review", is_flag=True, help="Skip OUT/review/ (dailies page, preview movies) afterwards.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
-def render(as_json: bool, scheduler: str | None, workers: int | None, conform_only: bool, **options) -> None:
+def render(as_json: bool, scheduler: str | None, workers: int | None, conform_only: bool, no_review: bool,
+           **options) -> None:
     """Render every shot of EDIT as a scene-linear OpenEXR sequence."""
     from ..imaging import COMPRESSIONS as _known  # noqa: F401  (fail early on a broken install)
     from ..render import render_edit
@@ -104,6 +107,7 @@ def render(as_json: bool, scheduler: str | None, workers: int | None, conform_on
         raise ConfigError("--conform-only renders nothing: it takes no --scheduler or --workers")
     edit_args = pop_edit_args(options)
     out = options.pop("out")
+    review = None if no_review else prepare_review(config_path=options.get("config_path"), edit=edit_args["edit"])
     settings = settings_from_options(options, edit_args["edit"])
     reading = read_reading_from_args(edit_args)
     document = None
@@ -126,5 +130,7 @@ def render(as_json: bool, scheduler: str | None, workers: int | None, conform_on
                        f"{result.frames_reused:>4} kept  {result.seconds:6.1f} s"
                        + (f"  {result.error}" if result.error else ""))
         click.echo(f"manifest: {report.manifest}\nconform:  {report.conform}")
+    if review is not None:
+        review_after_render(review, out)
     if report.failed:
         click.get_current_context().exit(1)

@@ -37,6 +37,7 @@ SPECIFICATION = "jobtemplate-2023-09"
 RENDER_STEP = "Render"
 CONFORM_STEP = "Conform"
 DEFAULT_COMMAND = "sora-vfx"
+MAX_TASKS = 1024  # values in one task parameter's range (jobtemplate-2023-09)
 _EDIT_PATTERNS = ["*.edl", "*.otio", "*.otioz", "*.xml", "*.fcpxml"]
 
 @dataclass(frozen=True)
@@ -106,17 +107,17 @@ def farm_render(*, plan: RenderPlan, settings: RenderSettings, edit_args: dict[s
     model = settings.model
     model_folder = None
     if model not in TINY_NAMES:
-        model_folder = Path(model).expanduser().resolve()
+        model_folder = absolute(model)
         model = str(model_folder)
     inputs: set[Path] = set()
     for spec in plan.specs.values():
         if spec.reference:
-            inputs.add(Path(spec.reference).expanduser().resolve())
-        inputs.update(Path(lora[0]).expanduser().resolve() for lora in spec.loras)
+            inputs.add(absolute(spec.reference))
+        inputs.update(absolute(lora[0]) for lora in spec.loras)
     shots = tuple(job.name for job in plan.jobs)
     return FarmRender(
-        edit=Path(plan.reading.path).expanduser().resolve(),
-        out_dir=Path(plan.out_dir).expanduser().resolve(),
+        edit=absolute(plan.reading.path),
+        out_dir=absolute(plan.out_dir),
         shots=shots,
         subset=bool(settings.shots),
         model=model,
@@ -127,8 +128,8 @@ def farm_render(*, plan: RenderPlan, settings: RenderSettings, edit_args: dict[s
         handles=int(edit_args["handles"]),
         start_frame=int(edit_args["start_frame"]),
         fps=str(edit_args["fps"]) if edit_args.get("fps") else None,
-        shot_sheet=Path(edit_args["shot_sheet"]).expanduser().resolve() if edit_args.get("shot_sheet") else None,
-        config=Path(config).expanduser().resolve() if config else None,
+        shot_sheet=absolute(edit_args["shot_sheet"]) if edit_args.get("shot_sheet") else None,
+        config=absolute(config) if config else None,
         tracks=tuple(t.strip() for spec in edit_args.get("tracks") or () for t in spec.split(",") if t.strip()),
         shot_pattern=edit_args.get("shot_pattern") or None,
         guidance=settings.guidance,
@@ -148,8 +149,12 @@ def job_template(*, render: FarmRender, gpus: int = 0) -> dict[str, Any]:
         render: the render each task runs.
         gpus: GPUs a render task's host must have (0: no requirement).
     Raises:
-        FarmError: a fixed option holds ``{{``, which OpenJD would read as a placeholder.
+        FarmError: more shots than a step holds; a fixed option holds ``{{``, which OpenJD
+            would read as a placeholder.
     """
+    if len(render.shots) > MAX_TASKS:
+        raise FarmError(f"{len(render.shots)} shots: an Open Job Description step holds at most {MAX_TASKS} "
+                        "tasks; export the edit in parts with --shots")
     render_step: dict[str, Any] = {
         "name": RENDER_STEP,
         "description": "One task per shot. A re-run keeps the frames already on disk with the same job_hash.",
@@ -265,7 +270,7 @@ def export_bundle(*, plan: RenderPlan, settings: RenderSettings, edit_args: dict
     Raises:
         FarmError: the folder is not empty (without ``force``), or the template is not valid.
     """
-    folder = Path(folder).expanduser().absolute()
+    folder = absolute(folder)
     check_bundle_folder(folder=folder, force=force)
     render = farm_render(plan=plan, settings=settings, edit_args=edit_args, config=config)
     template = job_template(render=render, gpus=gpus)
@@ -307,6 +312,11 @@ def visibility_warnings(render: FarmRender) -> list[str]:
             warnings.append(f"{what} {path} is on another file system than the output folder {render.out_dir}: "
                             "make sure the farm's workers see it at the same path (or use job attachments)")
     return warnings
+
+
+def absolute(path: str | Path) -> Path:
+    """An absolute path, ``..`` removed, symlinks kept: a farm mounts the names users see."""
+    return Path(os.path.abspath(os.path.expanduser(path)))
 
 
 def _parameter_definitions(render: FarmRender) -> list[dict[str, Any]]:

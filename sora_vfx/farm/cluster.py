@@ -103,8 +103,11 @@ def render_on_cluster(reading: EditReading, out_dir: Path, settings: RenderSetti
     """
     if (scheduler is None) == (workers is None):
         raise FarmError("give either --scheduler tcp://HOST:PORT or --workers N")
+    if scheduler is not None:
+        scheduler = check_scheduler_address(scheduler)
+        _probe(scheduler, connect_timeout)  # a typo fails now, not after the plan is checked
     # Workers run elsewhere, in other folders: they need an absolute output path.
-    out_dir = Path(out_dir).expanduser().resolve()
+    out_dir = Path(os.path.abspath(os.path.expanduser(out_dir)))
     plan = plan_without_weights(reading, out_dir, settings)
     tasks = [ShotTask(out_dir, settings, job, plan.specs[job.name], plan.references.get(job.name))
              for job in plan.jobs]
@@ -129,11 +132,10 @@ class _connect:
         if self.workers is not None:
             # One thread per process: a process renders one shot at a time on its device.
             self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                        host="127.0.0.1", dashboard_address=None)
+                                        host="127.0.0.1", dashboard_address="127.0.0.1:0")
             self.client = Client(self.cluster)
             return self.client
         address = check_scheduler_address(self.scheduler or "")
-        _probe(address, self.timeout)
         try:
             self.client = Client(address, timeout=self.timeout)
         except (OSError, TimeoutError) as exc:

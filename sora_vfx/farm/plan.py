@@ -51,7 +51,7 @@ def describe_model(model: str, *, cache_dir: Path | None = None) -> LoadedModel:
         folder = Path(model).expanduser()
         name = str(folder)
     class_name = _loader._check_folder(folder)
-    family = _loader._family_of(class_name)
+    family = _family_of(class_name)
     limits = {**_loader.FAMILY_LIMITS[family], **_loader._read_overrides(folder)}
     return LoadedModel(
         pipeline=None,
@@ -69,6 +69,15 @@ def describe_model(model: str, *, cache_dir: Path | None = None) -> LoadedModel:
         default_steps=int(limits.get("default_steps", 30)),
         folder=folder,
     )
+
+
+def _family_of(class_name: str) -> str:
+    # The loader also asks diffusers whether the class exists, which imports every pipeline
+    # (seconds); a driver only needs the family's limits. The worker's load_model still checks.
+    for prefix in sorted(_loader.FAMILY_LIMITS, key=len, reverse=True):
+        if class_name.startswith(prefix) and "Pipeline" in class_name:
+            return prefix
+    return _loader._family_of(class_name)  # raises the loader's "pipeline not supported" error
 
 
 def plan_without_weights(reading: EditReading, out_dir: Path, settings: RenderSettings) -> RenderPlan:

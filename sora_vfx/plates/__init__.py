@@ -1,0 +1,21 @@
+"""Plate extension: generate what lies outside the filmed frame, filmed pixels untouched."""
+
+from sora_vfx.plates.extend import ExtendReport, extend_plate
+from sora_vfx.plates.geometry import ANCHORS, Box, Layout, Padding, parse_aspect, parse_pad, parse_size
+from sora_vfx.plates.plan import ExtendSettings
+from sora_vfx.plates.sequence import PlateSequence, read_plate_sequence
+
+__all__ = [
+    "ANCHORS",
+    "Box",
+    "ExtendReport",
+    "ExtendSettings",
+    "Layout",
+    "Padding",
+    "PlateSequence",
+    "extend_plate",
+    "parse_aspect",
+    "parse_pad",
+    "parse_size",
+    "read_plate_sequence",
+]

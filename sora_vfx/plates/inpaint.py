@@ -1,0 +1,200 @@
+"""Load a local diffusers image inpainting pipeline (or the built-in tiny one) and fill masks.
+
+Plates are extended one frame at a time with an image inpainting pipeline (Stable Diffusion,
+SDXL, SD3, Flux Fill, ... inpainting). Every frame gets a fresh CPU generator with the same
+seed, so every frame starts from the same noise and a still border stays still.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import ModelError
+from ..models.loader import _check_folder, _read_overrides, pick_device, pick_dtype
+from ..models.tiny import quiet_progress_bars
+from ..models.tiny_inpaint import ensure_tiny_inpaint_model, quiet_transformers
+from ..seeds import cpu_generator
+
+TINY_NAME = "tiny"
+_NEEDED_ARGUMENTS = ("prompt", "image", "mask_image", "height", "width", "generator", "output_type")
+_FALLBACK_SIZE = (512, 512)
+
+
+@dataclass
+class InpaintModel:
+    """A loaded image inpainting pipeline.
+
+    ``default_size`` (width, height) sets the working area; the working size follows the
+    aspect of the frame being extended and is a multiple of ``size_multiple``.
+    """
+
+    pipeline: Any = field(repr=False)
+    name: str
+    class_name: str
+    device: torch.device
+    dtype: torch.dtype
+    default_size: tuple[int, int]
+    size_multiple: int
+    default_steps: int
+    fingerprint: str
+    colorspace: str = "srgb_tx"
+
+    def working_size(self, width: int, height: int, pixel_aspect: float = 1.0) -> tuple[int, int]:
+        """The model's frame for a ``width`` x ``height`` picture: its area, the picture's aspect."""
+        area = self.default_size[0] * self.default_size[1]
+        aspect = width * pixel_aspect / height
+        m = self.size_multiple
+        w = max(m, round(math.sqrt(area * aspect) / m) * m)
+        h = max(m, round(math.sqrt(area / aspect) / m) * m)
+        return w, h
+
+    def check_size(self, width: int, height: int) -> None:
+        m = self.size_multiple
+        if width <= 0 or height <= 0 or width % m or height % m:
+            raise ModelError(f"`height` and `width` have to be divisible by {m} but are {height} and {width}.")
+
+    def inpaint(
+        self,
+        *,
+        image: np.ndarray,
+        mask: np.ndarray,
+        prompt: str,
+        negative_prompt: str | None,
+        num_inference_steps: int,
+        guidance_scale: float,
+        seed: int,
+    ) -> np.ndarray:
+        """Fill ``mask`` (1 = generate) of ``image``.
+
+        Args:
+            image: float32 (height, width, 3) in the model's colour space (sRGB), in [0, 1].
+            mask: float32 (height, width), 1 where pixels are to be generated.
+            seed: the noise is drawn on the CPU from this seed, the same on every call.
+        Returns:
+            float32 (height, width, 3) in [0, 1].
+        """
+        height, width = image.shape[:2]
+        self.check_size(width, height)
+        params = inspect.signature(self.pipeline.__call__).parameters
+        kwargs: dict[str, Any] = dict(
+            prompt=prompt,
+            image=np.ascontiguousarray(image[None], dtype=np.float32),
+            mask_image=np.ascontiguousarray(mask[None, :, :, None], dtype=np.float32),
+            height=height,
+            width=width,
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            generator=cpu_generator(seed),
+            output_type="np",
+        )
+        if "negative_prompt" in params and negative_prompt:
+            kwargs["negative_prompt"] = negative_prompt
+        if "strength" in params:
+            kwargs["strength"] = 1.0  # the border is new: start from pure noise
+        with torch.inference_mode():
+            result = self.pipeline(**kwargs)
+        images = np.asarray(result.images, dtype=np.float32)
+        return np.ascontiguousarray(np.clip(images[0], 0.0, 1.0))
+
+
+def _fingerprint(folder: Path) -> str:
+    """The folder's file names and sizes: enough to tell weights apart without hashing gigabytes."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            digest.update(f"{path.relative_to(folder)}:{path.stat().st_size}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _check_inpainting(folder: Path, class_name: str) -> None:
+    import diffusers
+
+    with quiet_transformers():
+        pipeline_class = getattr(diffusers, class_name, None)
+    if pipeline_class is None:
+        raise ModelError(f"{folder}: pipeline {class_name} is not part of diffusers {diffusers.__version__}")
+    params = inspect.signature(pipeline_class.__call__).parameters
+    missing = [name for name in _NEEDED_ARGUMENTS if name not in params]
+    if missing:
+        video = "video" in params or "num_frames" in params
+        kind = "a video inpainting pipeline" if video else "not an inpainting pipeline"
+        raise ModelError(
+            f"{folder}: {class_name} is {kind}; plate extension needs an image inpainting pipeline "
+            f"(StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline, FluxFillPipeline, ...) "
+            f"whose call takes {', '.join(_NEEDED_ARGUMENTS)}"
+        )
+
+
+def load_inpaint_model(model: str = TINY_NAME, *, device: str | None = None,
+                       cache_dir: Path | None = None) -> InpaintModel:
+    """Load the built-in tiny inpainting model or a local diffusers inpainting folder.
+
+    Args:
+        model: "tiny" or a folder holding ``model_index.json`` (safetensors weights only).
+        device: torch device name; default the best available.
+        cache_dir: where the tiny model is saved; default ``$SORA_VFX_CACHE``.
+    Raises:
+        ModelError: missing folder, pickle weights, foreign code, not an image inpainting
+            pipeline, or a load failure.
+    """
+    torch_device = pick_device(device)
+    if model == TINY_NAME:
+        folder, name = ensure_tiny_inpaint_model(cache_dir), TINY_NAME
+    else:
+        folder = Path(model).expanduser()
+        name = str(folder)
+    class_name = _check_folder(folder)
+    _check_inpainting(folder, class_name)
+    overrides = _read_overrides(folder)
+    dtype = pick_dtype(torch_device)
+    pipeline = _from_pretrained(folder, dtype)
+    pipeline.to(torch_device)
+    pipeline.set_progress_bar_config(disable=True)
+    vae_scale = int(getattr(pipeline, "vae_scale_factor", 8) or 8)
+    default_size = overrides.get("default_size") or _native_size(pipeline, vae_scale)
+    return InpaintModel(
+        pipeline=pipeline,
+        name=name,
+        class_name=class_name,
+        device=torch_device,
+        dtype=dtype,
+        default_size=(int(default_size[0]), int(default_size[1])),
+        size_multiple=int(overrides.get("size_multiple", 2 * vae_scale)),
+        default_steps=int(overrides.get("default_steps", 30)),
+        fingerprint=_fingerprint(folder),
+    )
+
+
+def _native_size(pipeline: Any, vae_scale: int) -> tuple[int, int]:
+    denoiser = getattr(pipeline, "unet", None) or getattr(pipeline, "transformer", None)
+    sample = getattr(getattr(denoiser, "config", None), "sample_size", None)
+    if isinstance(sample, int) and getattr(pipeline, "unet", None) is not None:
+        return sample * vae_scale, sample * vae_scale
+    default = getattr(pipeline, "default_sample_size", None)
+    if isinstance(default, int):
+        return default * vae_scale, default * vae_scale
+    return _FALLBACK_SIZE
+
+
+def _from_pretrained(folder: Path, dtype: torch.dtype) -> Any:
+    from diffusers.utils import deprecation_utils
+
+    with quiet_transformers():
+        from diffusers import DiffusionPipeline
+
+    dtype_argument = "dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype"
+    try:
+        with quiet_progress_bars(), quiet_transformers():
+            return DiffusionPipeline.from_pretrained(
+                folder, local_files_only=True, use_safetensors=True, **{dtype_argument: dtype}
+            )
+    except Exception as exc:
+        raise ModelError(f"cannot load model {folder}: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,226 @@
+"""Everything about an extension that is known before any pixel is decoded: the plate's frames
+and headers, the new format, channels, colour space, compression, seed, model and job hash.
+Every check that can fail on bad input runs here, before a model is loaded or a file written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__
+from ..errors import ImagingError, PlateError
+from ..imaging import COMPRESSIONS, get_converter
+from ..imaging.exr import MAX_DECODE_VALUES, check_compression
+from ..imaging.plates_io import PlateHeader, read_plate_header
+from ..seeds import shot_seed
+from .channels import ChannelPlan, plan_channels
+from .geometry import ANCHORS, Box, Layout, Padding, padding_to_aspect, padding_to_size
+from .sequence import PlateSequence, read_plate_sequence
+
+log = logging.getLogger("sora_vfx")
+
+# Bump when the way border pixels are made changes, so that resume regenerates.
+PLATE_ALGORITHM = 1
+DEFAULT_GUIDANCE = 5.0
+#: Compressions that give back exactly the bits they were given (pxr24 only for half).
+LOSSLESS = ("zip", "zips", "piz", "rle", "none")
+# Names OIIO writes into headers that the ACES configs know under another name.
+_COLORSPACE_ALIASES = {"srgb": "srgb_tx", "linear": "lin_rec709_scene", "rec709": "lin_rec709_scene"}
+
+
+@dataclass
+class ExtendSettings:
+    """How to extend a plate. Exactly one of ``pad``, ``to_size`` and ``to_aspect``."""
+
+    pad: Padding | None = None
+    to_size: tuple[int, int] | None = None
+    to_aspect: float | None = None
+    anchor: str = "center"
+    model: str = "tiny"
+    device: str | None = None
+    prompt: str = ""
+    negative_prompt: str = ""
+    seed: int | None = None
+    steps: int | None = None
+    guidance: float = DEFAULT_GUIDANCE
+    blend: int = 0
+    static: bool = False
+    ref_frame: int | None = None
+    plate_colorspace: str | None = None
+    work_size: tuple[int, int] | None = None
+    keep_extra_channels: bool = False
+    compression: str | None = None
+    force: bool = False
+    workers: int = 2
+    cache_dir: Path | None = None
+
+
+@dataclass
+class PlatePlan:
+    """A checked extension, ready to run."""
+
+    sequence: PlateSequence
+    headers: dict[int | None, PlateHeader]
+    layout: Layout
+    channels: ChannelPlan
+    colorspace: str
+    compression: str
+    seed: int
+    ref_frame: int | None
+    model_id: tuple[str, str]
+
+
+def prepare_plan(plate: Path | str, settings: ExtendSettings) -> PlatePlan:
+    """Everything that can be checked before any model is loaded or any pixel decoded."""
+    if sum(x is not None for x in (settings.pad, settings.to_size, settings.to_aspect)) != 1:
+        raise PlateError("give exactly one of --pad L,R,B,T, --to-size WxH or --to-aspect RATIO")
+    if settings.blend < 0:
+        raise PlateError(f"--blend {settings.blend}: must be 0 or more pixels")
+    if settings.anchor not in ANCHORS:
+        raise PlateError(f"--anchor {settings.anchor!r}: unknown, available: {', '.join(ANCHORS)}")
+    sequence = read_plate_sequence(plate)
+    headers = {}
+    for frame, path in zip(sequence.frames, sequence.paths, strict=True):
+        try:
+            headers[frame] = read_plate_header(path)
+        except ImagingError as exc:
+            raise plate_error(sequence, frame, exc) from None
+    first = headers[sequence.frames[0]]
+    for header in headers.values():
+        for what, value, expected in (("display window", header.display_window, first.display_window),
+                                      ("channels", header.channels, first.channels)):
+            if value != expected:
+                raise PlateError(f"plate {header.path}: its {what} {value} differs from {first.path.name}'s "
+                                 f"{expected}; every frame of a plate must have the same")
+    if first.parts > 1:
+        log.warning("plate %s has %d parts; only the first is extended", first.path, first.parts)
+    channels = plan_channels(first, keep_extra=settings.keep_extra_channels)
+    display = Box.from_window(first.display_window)
+    if settings.pad is not None:
+        padding = settings.pad
+    elif settings.to_size is not None:
+        padding = padding_to_size(display, *settings.to_size, settings.anchor)
+    else:
+        padding = padding_to_aspect(display, settings.to_aspect, settings.anchor, first.pixel_aspect)
+    layout = Layout.build(display, padding)
+    new = layout.display
+    if new.width * new.height * len(channels.names) > MAX_DECODE_VALUES:
+        raise PlateError(f"the new display window {new.width}x{new.height} is too large to extend into")
+    for header in headers.values():
+        if layout.filmed(Box.from_window(header.data_window)).intersect(layout.display).empty:
+            raise PlateError(
+                f"plate {header.path}: its data window {header.data_window} lies outside the new display "
+                f"window; there are no filmed pixels to extend"
+            )
+    ref_frame = _ref_frame(sequence, settings)
+    return PlatePlan(
+        sequence=sequence,
+        headers=headers,
+        layout=layout,
+        channels=channels,
+        colorspace=_plate_colorspace(first, settings.plate_colorspace),
+        compression=_compression(first, channels, settings.compression),
+        seed=settings.seed if settings.seed is not None else shot_seed(0, sequence.name),
+        ref_frame=ref_frame,
+        model_id=_model_id(settings.model),
+    )
+
+
+def frame_text(frame: int | None) -> str:
+    return "" if frame is None else f" frame {frame}"
+
+
+def plate_error(sequence: PlateSequence, frame: int | None, exc: Exception) -> PlateError:
+    """The reader's message names the file; for a sequence, name the plate and frame too."""
+    if len(sequence) == 1 and sequence.paths[0] == Path(sequence.pattern):
+        return PlateError(str(exc))
+    return PlateError(f"plate {sequence.pattern}{frame_text(frame)}: {exc}")
+
+
+def _ref_frame(sequence: PlateSequence, settings: ExtendSettings) -> int | None:
+    if settings.ref_frame is None:
+        return sequence.frames[0] if settings.static else None
+    if not settings.static:
+        raise PlateError("--ref-frame only applies with --static")
+    if settings.ref_frame not in sequence.frames:
+        raise PlateError(f"--ref-frame {settings.ref_frame} is not a frame of {sequence.describe()}")
+    return settings.ref_frame
+
+
+def _plate_colorspace(header: PlateHeader, requested: str | None) -> str:
+    converter = get_converter()
+    if requested:
+        return converter.resolve(requested)
+    if not header.colorspace:
+        return converter.resolve("ACEScg")
+    for name in (header.colorspace, _COLORSPACE_ALIASES.get(header.colorspace.lower())):
+        if name:
+            try:
+                return converter.resolve(name)
+            except ImagingError:
+                continue
+    raise PlateError(
+        f"plate {header.path}: its header says colour space {header.colorspace!r}, which OCIO config "
+        f"{converter.config_uri} does not know; name the plate's colour space with --plate-colorspace"
+    )
+
+
+def _compression(header: PlateHeader, channels: ChannelPlan, requested: str | None) -> str:
+    if requested:
+        requested = check_compression(requested)
+        name = requested.split(":")[0]
+        if name not in LOSSLESS and not (name == "pxr24" and channels.pixel_type == "half"):
+            log.warning("compression %s is lossy: the filmed pixels will not come out bit for bit", requested)
+        return requested
+    own = next((str(v) for n, _, v in header.attributes if n == "compression"), "")
+    # A lossy plate compression (dwaa, b44) would quantise the filmed pixels again; other
+    # formats' compressions (TIFF's lzw, ...) mean nothing to EXR.
+    return own if header.format_name == "openexr" and own in LOSSLESS and own in COMPRESSIONS else "zip"
+
+
+def _model_id(model: str) -> tuple[str, str]:
+    """The model's name and a fingerprint of its weights, without loading it."""
+    from ..models.loader import _check_folder
+    from ..models.tiny_inpaint import TINY_INPAINT_VERSION
+    from .inpaint import TINY_NAME, _fingerprint
+
+    if model == TINY_NAME:
+        return model, f"tiny-inpaint-{TINY_INPAINT_VERSION}"
+    folder = Path(model).expanduser()
+    _check_folder(folder)  # a bad folder fails now, before any frame
+    return str(folder), _fingerprint(folder)
+
+
+def job_hash(plan: PlatePlan, settings: ExtendSettings, ocio_config: str) -> str:
+    """Hashes everything that decides the output's pixels and header."""
+    plate_files = []
+    for path in plan.sequence.paths:
+        stat = path.stat()
+        plate_files.append([str(path.resolve()), stat.st_size, stat.st_mtime_ns])
+    payload = {
+        "algorithm": PLATE_ALGORITHM,
+        "plate": plate_files,
+        "display": plan.layout.display.to_window(),
+        "offset": plan.layout.offset,
+        "model": plan.model_id,
+        "prompt": settings.prompt,
+        "negative_prompt": settings.negative_prompt,
+        "seed": plan.seed,
+        "steps": settings.steps,
+        "guidance": settings.guidance,
+        "blend": settings.blend,
+        "static": settings.static,
+        "ref_frame": plan.ref_frame,
+        "work_size": settings.work_size,
+        "colorspace": plan.colorspace,
+        "ocio": ocio_config,
+        "channels": plan.channels.names,
+        "types": plan.channels.types,
+        "compression": plan.compression,
+        "version": __version__,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -1,0 +1,171 @@
+"""Build ``OUT/review/`` from a render: thumbnails, preview movies and ``index.html``.
+
+Every EXR is read once; its display picture feeds the shot's thumbnails, the shot's movie and
+(for frames inside the cut) the movie of the whole edit. The review is built in a hidden
+folder beside the old one and swapped in at the end, so the page never links to a file that
+is not there, and a failed review leaves the previous one untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..errors import RenderError, ReviewError
+from ..render.manifest import MANIFEST_NAME, read_manifest
+from ..render.progress import Progress
+from .edit_movie import EditMovie
+from .frames import ShotFrames
+from .page import write_page
+from .provenance import SigningIdentity, load_signing_identity
+from .report import ReviewReport, ShotReview, frame_ranges
+from .settings import ReviewSettings
+
+log = logging.getLogger("sora_vfx")
+
+REVIEW_DIR = "review"
+PAGE_NAME = "index.html"
+EDIT_MOVIE = "edit.mp4"
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def edit_of(out_dir: Path) -> Path | None:
+    """The edit a render folder was made from, as its manifest records it (None if unknown)."""
+    try:
+        manifest = read_manifest(Path(out_dir))
+    except RenderError:
+        return None
+    edit = (manifest or {}).get("edit")
+    return Path(edit) if isinstance(edit, str) and edit else None
+
+
+def check_review(settings: ReviewSettings) -> SigningIdentity | None:
+    """Check what can be checked before a render or review: the encoder, the OCIO display and
+    view, and the signing certificate and key (by signing a probe).
+
+    Raises:
+        ReviewError: with the file or name at fault.
+    """
+    from .display import DisplayTransform
+    from .movies import check_encoder
+
+    check_encoder()
+    DisplayTransform(display=settings.display, view=settings.view)
+    if settings.certificate is None or settings.key is None:
+        return None
+    return load_signing_identity(certificate=settings.certificate, key=settings.key)
+
+
+def build_review(out_dir: Path, settings: ReviewSettings, *, identity: SigningIdentity | None = None,
+                 progress: bool | None = None) -> ReviewReport:
+    """Write ``OUT/review/`` for the render in ``out_dir``.
+
+    Shots whose frames are missing or unreadable are shown as missing (the report lists them);
+    they do not stop the review.
+
+    Raises:
+        ReviewError: no readable manifest, a bad certificate or key, an unknown display or view,
+            or a review folder that cannot be written.
+    """
+    from .display import DisplayTransform
+
+    out_dir = Path(out_dir)
+    manifest = _manifest(out_dir)
+    if identity is None and settings.signs:
+        identity = check_review(settings)
+    display = DisplayTransform(display=settings.display, view=settings.view)
+    final = out_dir / REVIEW_DIR
+    if final.exists() and not final.is_dir():
+        raise ReviewError(f"cannot write the review: {final} exists and is not a folder")
+    staging = out_dir / f".{REVIEW_DIR}-{secrets.token_hex(4)}"
+    try:
+        (staging / "thumbs").mkdir(parents=True)
+        (staging / "movies").mkdir()
+    except OSError as exc:
+        raise ReviewError(f"cannot write the review in {out_dir}: {exc.strerror or exc}") from None
+    try:
+        shots = _build(out_dir, staging, manifest, settings, identity, display, progress)
+        edit_movie = staging / EDIT_MOVIE
+        report = ReviewReport(out_dir, final, final / PAGE_NAME, final / EDIT_MOVIE if edit_movie.exists() else None,
+                              identity.signer if identity else None, display.describe(), settings.ai_mark, shots)
+        write_page(staging / PAGE_NAME, manifest=manifest, report=report, review_dir=staging)
+        _swap(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return report
+
+
+def _manifest(out_dir: Path) -> dict[str, Any]:
+    if not out_dir.is_dir():
+        raise ReviewError(f"{out_dir}: no such folder")
+    try:
+        manifest = read_manifest(out_dir)
+    except RenderError as exc:
+        raise ReviewError(str(exc)) from None
+    if manifest is None:
+        raise ReviewError(f"{out_dir}: no {MANIFEST_NAME}, so not a sora_vfx render folder "
+                          f"(make one with: sora-vfx render EDIT -o {out_dir})")
+    bad = [i for i, shot in enumerate(manifest["shots"]) if not isinstance(shot, dict) or not shot.get("name")]
+    if bad:
+        raise ReviewError(f"{out_dir / MANIFEST_NAME}: shot entries {bad} have no name")
+    return manifest
+
+
+def _build(out_dir: Path, staging: Path, manifest: dict[str, Any], settings: ReviewSettings,
+           identity: SigningIdentity | None, display, progress: bool | None) -> list[ShotReview]:
+    entries = manifest["shots"]
+    renderable = [e for e in entries if e.get("status") != "failed"]
+    bar = Progress(sum(_count(e) for e in renderable), enabled=progress)
+    edit = EditMovie(staging / EDIT_MOVIE, entries, title=Path(str(manifest.get("edit") or "edit")).name,
+                     ai_mark=settings.ai_mark, display=display, identity=identity)
+    shots: list[ShotReview] = []
+    try:
+        for entry in entries:
+            shot = ShotReview(str(entry["name"]), str(entry.get("status") or "unknown"), entry)
+            shots.append(shot)
+            if shot.status == "failed":
+                edit.add_failed(entry)
+                log.info("review: shot %s failed in the render: %s", shot.name, entry.get("error"))
+                continue
+            frames = ShotFrames(out_dir, entry, safe_name=_SAFE_NAME.sub("_", shot.name), display=display,
+                                ai_mark=settings.ai_mark, identity=identity)
+            bar.start_shot(shot.name, frames.count)
+            frames.write(staging, shot, edit, on_frame=bar.frames_done)
+            message = f"review: shot {shot.name}: {frames.count - len(shot.missing)} of {frames.count} frames"
+            if shot.missing:
+                message += f", MISSING {frame_ranges(shot.missing)}"
+            bar.end_shot(message, level=logging.WARNING if shot.missing else logging.INFO)
+        edit.close()
+    finally:
+        edit.abort()
+        bar.close()
+    return shots
+
+
+def _count(entry: dict[str, Any]) -> int:
+    try:
+        return int((entry.get("frames") or {}).get("count") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _swap(staging: Path, final: Path) -> None:
+    old = final.with_name(f".{final.name}-old-{secrets.token_hex(4)}") if final.exists() else None
+    try:
+        if old is not None:
+            final.rename(old)
+        staging.rename(final)
+    except OSError as exc:
+        if old is not None and not final.exists():
+            old.rename(final)
+        raise ReviewError(f"cannot write the review {final}: {exc.strerror or exc}") from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+__all__ = ["build_review", "check_review", "edit_of"]

@@ -1,0 +1,218 @@
+"""One shot's pass over its EXR frames: display pictures for its thumbnails, its movie and the
+edit movie. A frame that is missing or unreadable becomes a slate, never an exception."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..editorial.rates import FrameRate, from_timecode, to_timecode
+from ..errors import ImagingError, ReviewError, SoraVfxError
+from ..imaging import read_exr_header, read_exr_pixels
+from .burnins import BurnInLayout, bottom_bar, compose, slate, top_bar
+from .display import DisplayTransform, preview_size, resize
+from .movies import MovieWriter
+from .provenance import SigningIdentity, manifest_definition, sign_file
+from .report import ShotReview, Thumbnail
+
+MOVIE_WIDTH = (480, 1920)  # smallest and largest preview movie width
+THUMB_WIDTH = (160, 320)
+_HASHES = re.compile(r"#+")
+
+
+def rate_of(entry: dict[str, Any]) -> FrameRate:
+    """A shot's exact frame rate (and drop frame) from its manifest entry; 24 if it has none."""
+    job = entry.get("job") or {}
+    try:
+        rate = Fraction(str(job.get("rate") or job.get("fps") or 24))
+    except (ValueError, ZeroDivisionError):
+        raise ReviewError(f"shot {entry.get('name')}: bad frame rate {job.get('rate')!r} in the manifest") from None
+    if rate <= 0:
+        raise ReviewError(f"shot {entry.get('name')}: bad frame rate {rate} in the manifest")
+    return FrameRate(rate, bool(job.get("drop_frame")))
+
+
+def record_frame(entry: dict[str, Any], rate: FrameRate, key: str = "record_in") -> int | None:
+    """The entry's record timecode as a frame count at ``rate`` (None if absent or bad)."""
+    try:
+        return from_timecode(str(entry[key]), rate)
+    except (KeyError, SoraVfxError, ValueError):
+        return None
+
+
+def generation_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """What made a shot, for provenance: from its manifest entry's resolved spec."""
+    spec = entry.get("spec") or {}
+    values = {
+        "shot": entry.get("name"), "model": spec.get("model"), "seed": entry.get("seed", spec.get("seed")),
+        "prompt": spec.get("prompt"), "negative_prompt": spec.get("negative_prompt"), "style": spec.get("style"),
+        "steps": spec.get("steps"), "guidance": spec.get("guidance"), "job_hash": entry.get("job_hash"),
+        "colorspace": spec.get("colorspace"),
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def picture_size(entry: dict[str, Any]) -> tuple[int, int] | None:
+    spec = entry.get("spec") or {}
+    try:
+        width, height = int(spec["width"]), int(spec["height"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (width, height) if width > 0 and height > 0 else None
+
+
+def view_actions(display: DisplayTransform, colorspace: str, *, burnins: bool) -> list[dict]:
+    actions = [
+        {"action": "c2pa.color_adjustments",
+         "parameters": {"description": f"OCIO view transform {display.describe(colorspace)}"}},
+        {"action": "c2pa.transcoded", "parameters": {"description": "scene-linear OpenEXR to an 8-bit preview"}},
+    ]
+    if burnins:
+        actions.append({"action": "c2pa.edited",
+                        "parameters": {"description": "burn-ins: shot name, frame number, timecode, AI mark"}})
+    return actions
+
+
+def movie_tags(title: str, generation: dict[str, Any]) -> dict[str, str]:
+    """MP4 tags that say what the movie is even where no C2PA reader looks."""
+    details = ", ".join(f"{key} {generation[key]}" for key in ("model", "seed", "style") if key in generation)
+    comment = f"AI GENERATED (trainedAlgorithmicMedia) by sora_vfx; {details}" if details else \
+        "AI GENERATED (trainedAlgorithmicMedia) by sora_vfx"
+    if generation.get("prompt"):
+        comment += f"; prompt: {generation['prompt']}"
+    return {"title": title, "comment": comment}
+
+
+class ShotFrames:
+    """Reads one shot's frames once and writes its thumbnails and movie (and feeds the edit movie)."""
+
+    def __init__(self, out_dir: Path, entry: dict[str, Any], *, safe_name: str, display: DisplayTransform,
+                 ai_mark: bool, identity: SigningIdentity | None) -> None:
+        self.out_dir, self.entry, self.safe_name = Path(out_dir), entry, safe_name
+        self.name = str(entry["name"])
+        self.display, self.ai_mark, self.identity = display, ai_mark, identity
+        frames = entry.get("frames") or {}
+        try:
+            self.first, self.last = int(frames["first"]), int(frames["last"])
+            self.cut_in = int(frames.get("cut_in", self.first))
+            self.cut_out = int(frames.get("cut_out", self.last))
+            self.pattern = str(frames["pattern"])
+        except (KeyError, TypeError, ValueError):
+            raise ReviewError(f"shot {self.name}: the manifest has no usable frame range ({frames!r})") from None
+        if not self.first <= self.cut_in <= self.cut_out <= self.last:
+            raise ReviewError(f"shot {self.name}: bad frame range in the manifest: {frames!r}")
+        self.count = self.last - self.first + 1
+        self.rate = rate_of(entry)
+        self.generation = generation_of(entry)
+        self.colorspace = str((entry.get("spec") or {}).get("colorspace") or "ACEScg")
+
+    def frame_path(self, frame: int) -> Path:
+        relative = _HASHES.sub(lambda m: f"{frame:0{len(m.group())}d}", self.pattern)
+        path = self.out_dir / relative
+        if ".." in Path(relative).parts or Path(relative).is_absolute():
+            raise ReviewError(f"shot {self.name}: frame pattern {self.pattern!r} points outside {self.out_dir}")
+        return path
+
+    def _timecode(self, frame: int) -> str | None:
+        source_in = (self.entry.get("job") or {}).get("source_in")
+        try:
+            start = from_timecode(str(source_in), self.rate)
+            nominal = math.ceil(self.rate.rate)
+            day = from_timecode(f"23:59:59{';' if self.rate.drop_frame else ':'}{nominal - 1:02d}", self.rate) + 1
+            return to_timecode((start + frame - self.cut_in) % day, self.rate)
+        except (SoraVfxError, ValueError):
+            return None
+
+    def read(self, frame: int) -> tuple[np.ndarray | None, str | None, str | None]:
+        """(display picture or None, timecode, problem) for one frame."""
+        path = self.frame_path(frame)
+        try:
+            header = read_exr_header(path)
+            pixels = read_exr_pixels(path)
+        except ImagingError as exc:
+            return None, self._timecode(frame), str(exc)
+        colorspace = str(header.get("sora_vfx:colorspace") or header.get("oiio:ColorSpace") or self.colorspace)
+        timecode = header.get("timeCode")
+        picture = self.display(pixels, colorspace)
+        return picture, str(timecode) if timecode else self._timecode(frame), None
+
+    def write(self, staging: Path, shot: ShotReview, edit, *, on_frame: Callable[[], None]) -> None:
+        """Write thumbnails and the shot movie into ``staging``; fill in ``shot``."""
+        roles = {self.cut_in: "first", (self.cut_in + self.cut_out) // 2: "middle", self.cut_out: "last"}
+        thumbnails = {frame: Thumbnail(frame, role) for frame, role in sorted(roles.items())}
+        shot.thumbnails = list(thumbnails.values())
+        size = picture_size(self.entry)
+        movie = None
+        readable = 0
+        edit.start_shot(self.entry)
+        try:
+            for frame in range(self.first, self.last + 1):
+                picture, timecode, problem = self.read(frame)
+                if picture is None:
+                    shot.missing.append(frame)
+                    if len(shot.problems) < 5:
+                        shot.problems.append(problem or f"frame {frame} is missing")
+                else:
+                    readable += 1
+                    size = size or (picture.shape[1], picture.shape[0])
+                if frame in thumbnails:
+                    self._thumbnail(staging, thumbnails[frame], picture, problem)
+                if movie is None and size is not None:
+                    movie = self._open_movie(staging, size)
+                if movie is not None:
+                    writer, layout, top = movie
+                    shown = resize(picture, (layout.width, layout.height)) if picture is not None else \
+                        slate(layout, "MISSING FRAME", f"{self.name} {frame:04d}")
+                    writer.write(compose(layout, top, shown, bottom_bar(layout, frame, timecode)))
+                edit.add_frame(self.entry, frame, picture, timecode)
+                on_frame()
+            if movie is not None:
+                if readable:
+                    movie[0].close()
+                    self._sign(movie[0].path, f"{self.name}.mp4", burnins=True, extra={
+                        "frames": {"first": self.first, "last": self.last, "cut_in": self.cut_in,
+                                   "cut_out": self.cut_out}, "fps": str(self.rate.rate)})
+                    shot.movie = f"movies/{movie[0].path.name}"
+                else:
+                    movie[0].abort()
+        except BaseException:
+            if movie is not None:
+                movie[0].abort()
+            raise
+
+    def _open_movie(self, staging: Path, size: tuple[int, int]):
+        layout = BurnInLayout.for_picture(*preview_size(*size, min_width=MOVIE_WIDTH[0], max_width=MOVIE_WIDTH[1]))
+        writer = MovieWriter(staging / "movies" / f"{self.safe_name}.mp4", size=layout.frame_size,
+                             rate=self.rate.rate, metadata=movie_tags(self.name, self.generation))
+        return writer, layout, top_bar(layout, self.name, ai_mark=self.ai_mark)
+
+    def _thumbnail(self, staging: Path, thumbnail: Thumbnail, picture: np.ndarray | None,
+                   problem: str | None) -> None:
+        from PIL import Image
+
+        if picture is None:
+            thumbnail.problem = problem or "missing"
+            return
+        size = preview_size(picture.shape[1], picture.shape[0], min_width=THUMB_WIDTH[0], max_width=THUMB_WIDTH[1])
+        path = staging / "thumbs" / f"{self.safe_name}.{thumbnail.frame:04d}.jpg"
+        tags = movie_tags(self.name, self.generation)
+        try:
+            Image.fromarray(resize(picture, size)).save(path, format="JPEG", quality=92,
+                                                         comment=tags["comment"].encode("utf-8"))
+        except OSError as exc:
+            raise ReviewError(f"cannot write {path}: {exc.strerror or exc}") from None
+        self._sign(path, path.name, burnins=False, extra={"frame": thumbnail.frame})
+        thumbnail.file = f"thumbs/{path.name}"
+
+    def _sign(self, path: Path, title: str, *, burnins: bool, extra: dict[str, Any]) -> None:
+        if self.identity is None:
+            return
+        manifest = manifest_definition(title=title, generation={**self.generation, **extra},
+                                       extra_actions=view_actions(self.display, self.colorspace, burnins=burnins))
+        sign_file(self.identity, path, manifest)

@@ -1,0 +1,128 @@
+"""`sora-vfx render --scheduler`: a real dask scheduler and workers, one of them killed."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sora_vfx.cli import main
+from tests.farm.conftest import SAMPLE_EDL, SMALL, assert_same_frames, dask_processes, subprocess_env
+
+
+def render(*args: str):
+    return CliRunner().invoke(main, ["render", str(SAMPLE_EDL), *SMALL, *args])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path):
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    started = time.monotonic()
+    result = render("-o", str(tmp_path / "out"), "--scheduler", address)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"sora-vfx: error: cannot reach the Dask scheduler at {address}: "
+                                     "Connection refused; start one with `dask scheduler`, or render on this "
+                                     "machine with --workers N")
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--scheduler", "localhost"], "--scheduler 'localhost': expected tcp://HOST:PORT"),
+    (["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "--scheduler and --workers: give one"),
+    (["--workers", "2", "--conform-only"], "--conform-only renders nothing"),
+])
+def test_bad_cluster_options(tmp_path, args, message):
+    result = render("-o", str(tmp_path / "out"), *args)
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+def kill_a_worker_mid_shot(cluster, out: Path, frame_counts: dict[str, int], timeout: float = 300):
+    """Wait until a worker is rendering a shot that has some of its frames on disk, then
+    SIGKILL that worker (and its nanny). Returns (worker name, shot, frames on disk).
+
+    "Some" stops 4 frames short of the shot: at 2 frame-writer threads no shot can finish in
+    the moment between looking and killing, so the kill always lands mid-shot. (Each shot is
+    two model windows; the first leaves 13 frames on disk for a few hundred milliseconds.)
+    """
+    from distributed import Client
+
+    deadline = time.monotonic() + timeout
+    with Client(cluster.address, timeout=30) as client:
+        names = {address: info["name"] for address, info in client.scheduler_info()["workers"].items()}
+        while time.monotonic() < deadline:
+            for address, keys in client.processing().items():
+                for key in keys:
+                    shot = next((s for s in frame_counts if str(key).startswith(f"sora-vfx-{s}-")), None)
+                    if shot is None or not (out / shot).is_dir():
+                        continue
+                    done = len(list((out / shot).glob(f"{shot}.*.exr")))
+                    if 0 < done <= frame_counts[shot] - 4:
+                        cluster.kill(names[address])
+                        return names[address], shot, done
+            time.sleep(0.005)
+    raise AssertionError("no worker was seen in the middle of a shot")
+
+
+@pytest.mark.slow
+def test_dask_render_survives_a_killed_worker(tmp_path, local_sample, sora_vfx_command):
+    out = tmp_path / "renders"
+    local = json.loads((local_sample / "manifest.json").read_text())["shots"]
+    frame_counts = {s["name"]: s["frames"]["count"] for s in local}
+    with dask_processes(tmp_path, workers=2) as cluster:
+        driver = subprocess.Popen(
+            [sora_vfx_command, "render", str(SAMPLE_EDL), "-o", str(out), *SMALL, "--scheduler", cluster.address,
+             "--json"],
+            cwd=tmp_path, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            victim, shot, seen = kill_a_worker_mid_shot(cluster, out, frame_counts)
+            stdout, stderr = driver.communicate(timeout=600)
+        finally:
+            if driver.poll() is None:
+                driver.kill()
+                driver.communicate()
+    assert driver.returncode == 0, stderr[-4000:]
+    report = json.loads(stdout)
+    statuses = {s["name"]: s["status"] for s in report["shots"]}
+    assert list(statuses) == list(frame_counts) and set(statuses.values()) <= {"rendered", "skipped"}
+
+    # Another worker re-ran the lost shot, keeping the frames the victim had finished; it
+    # loaded the model once for every shot it rendered.
+    (rerun_by,) = [w for w in report["cluster"]["workers"].values() if shot in w["shots"]]
+    assert rerun_by["name"] != victim
+    assert rerun_by["model_loads"] == 1 and len(rerun_by["shots"]) >= 2
+    lost = next(s for s in report["shots"] if s["name"] == shot)
+    assert lost["status"] == "rendered"
+    assert lost["frames_reused"] >= seen >= 1 and lost["frames_written"] >= 4
+    assert lost["frames_reused"] + lost["frames_written"] == frame_counts[shot]
+
+    assert assert_same_frames(out, local_sample, list(frame_counts)) == sum(frame_counts.values())
+    assert {s["name"]: s["job_hash"] for s in report["shots"]} == {s["name"]: s["job_hash"] for s in local}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {s["name"]: s["status"] for s in manifest["shots"]} == statuses
+    assert (out / "renders.otio").is_file()
+
+
+@pytest.mark.slow
+def test_workers_starts_a_local_cluster(tmp_path, local_sample):
+    out = tmp_path / "renders"
+    command = ["-m", "sora_vfx", "render", str(SAMPLE_EDL), "-o", str(out), *SMALL, "--shots", "LHT_0020",
+               "--workers", "1", "--json"]
+    run = subprocess.run([sys.executable, *command], cwd=tmp_path, env=subprocess_env(), capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-4000:]
+    report = json.loads(run.stdout)
+    assert [(s["name"], s["status"]) for s in report["shots"]] == [("LHT_0020", "rendered")]
+    assert report["cluster"]["scheduler"].startswith("tcp://127.0.0.1:")
+    assert assert_same_frames(out, local_sample, ["LHT_0020"]) == 20

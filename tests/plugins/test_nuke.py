@@ -1,0 +1,290 @@
+"""The Nuke shim against a small fake of the ``nuke`` module, running the real ``sora-vfx``."""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, ROOT
+
+from . import fake_nuke
+
+NUKE_DIR = ROOT / "plugins" / "nuke"
+SORA_VFX = str(Path(sys.executable).with_name("sora-vfx"))
+BEACHBALL = CORPUS / "plates" / "beachball" / "singlepart.####.exr"
+TINY_EDL = """\
+TITLE: NUKE SHIM
+FCM: NON-DROP FRAME
+
+001  A001 V     C        01:00:00:00 01:00:00:05 01:00:00:00 01:00:00:05
+* SHOT: NK_0010
+* PROMPT: red sky over a harbour
+002  A002 V     C        01:00:01:00 01:00:01:07 01:00:00:05 01:00:00:12
+* SHOT: NK_0020
+* PROMPT: blue sea
+"""
+
+
+@pytest.fixture
+def nuke(monkeypatch):
+    """A fresh fake Nuke session with plugins/nuke on the plugin path; returns its state."""
+    state = fake_nuke.reset()
+    monkeypatch.setitem(sys.modules, "nuke", fake_nuke)
+    monkeypatch.syspath_prepend(str(NUKE_DIR))
+    for name in [n for n in sys.modules if n == "sora_vfx_nuke" or n.startswith("sora_vfx_nuke.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setenv("SORA_VFX_EXECUTABLE", SORA_VFX)
+    return state
+
+
+@pytest.fixture
+def commands(monkeypatch, nuke):
+    """The command lines the shim runs, in order."""
+    from sora_vfx_nuke import actions
+
+    seen: list[list[str]] = []
+
+    class RecordingProcess(actions.SoraProcess):
+        def start(self):
+            seen.append(list(self.command))
+            return super().start()
+
+    monkeypatch.setattr(actions, "SoraProcess", RecordingProcess)
+    return seen
+
+
+def read_nodes(state) -> list[fake_nuke.Node]:
+    return [n for n in state.nodes if n.Class() == "Read"]
+
+
+# --- loading into Nuke -------------------------------------------------------------------
+
+def test_init_makes_no_ui(nuke):
+    runpy.run_path(str(NUKE_DIR / "init.py"))
+    assert nuke.menus == {} and nuke.messages == [] and nuke.panels == [] and nuke.nodes == []
+
+
+def test_menu_adds_both_commands(nuke):
+    runpy.run_path(str(NUKE_DIR / "menu.py"))
+    from sora_vfx_nuke import actions
+
+    menu = fake_nuke.menu("Nuke").findItem("Sora VFX")
+    assert menu.findItem("Extend plate...") is actions.extend_selected_plate
+    assert menu.findItem("Render shots from edit...") is actions.render_edit
+
+
+def test_broken_menu_prints_and_never_stops_nuke(nuke, monkeypatch, capsys):
+    def broken(name):
+        raise RuntimeError("menu bar unavailable")
+
+    monkeypatch.setattr(fake_nuke, "menu", broken)
+    runpy.run_path(str(NUKE_DIR / "menu.py"))
+    assert "the Sora VFX menu was not loaded: RuntimeError: menu bar unavailable" in capsys.readouterr().out
+
+
+# --- command lines -----------------------------------------------------------------------
+
+def test_command_lines(nuke, tmp_path):
+    from sora_vfx_nuke import process
+
+    edit, out = str(tmp_path / "cut.edl"), str(tmp_path / "renders")
+    assert process.render_command(executable="sora-vfx", edit=edit, out=out, model="tiny", style=" ",
+                                  size="32x32", steps=2, handles=0) == [
+        "sora-vfx", "render", edit, "-o", out, "--model", "tiny", "--size", "32x32", "--steps", "2",
+        "--handles", "0", "--json"]
+    assert process.shots_command(executable="sora-vfx", edit=edit) == ["sora-vfx", "shots", edit, "--json"]
+    assert process.extend_command(executable="x", plate="p.####.exr", out=out, pad=" 8, 8,0,0 ") == [
+        "x", "extend", "p.####.exr", "-o", out, "--pad", "8,8,0,0", "--json"]
+    assert process.extend_command(executable="x", plate="p.exr", out=out, to_size="2048x1152")[5:7] == [
+        "--to-size", "2048x1152"]
+    for pad, size in (("", ""), ("8,8,0,0", "100x100")):
+        with pytest.raises(process.ShimError, match="either the padding"):
+            process.extend_command(executable="x", plate="p.exr", out=out, pad=pad, to_size=size)
+
+
+def test_plate_patterns(nuke):
+    from sora_vfx_nuke import actions, process
+
+    assert actions.plate_with_range("/p/plate.####.exr", 1001, 1100) == "/p/plate.1001-1100####.exr"
+    assert actions.plate_with_range("/p/plate.%04d.exr", 1, 8) == "/p/plate.1-8%04d.exr"
+    assert actions.plate_with_range("/p/still.exr", 1, 1) == "/p/still.exr"
+    assert actions.plate_name("/p/A001_C002.%04d.exr") == "A001_C002"
+    assert actions.plate_name("/p/still.exr") == "still"
+    assert process.frame_paths("/o/a.####.exr", 9, 10) == ["/o/a.0009.exr", "/o/a.0010.exr"]
+    assert process.frame_paths("/o/a.%05d.exr", 1, 1) == ["/o/a.00001.exr"]
+
+
+def test_host_python_settings_do_not_reach_sora_vfx(nuke):
+    from sora_vfx_nuke import process
+
+    env = process.subprocess_env({"PATH": "/bin", "PYTHONPATH": "/nuke/lib", "PYTHONHOME": "/nuke"})
+    assert env == {"PATH": "/bin", "PYTHONUNBUFFERED": "1"}
+
+
+def test_missing_executable_is_a_message(nuke, monkeypatch, tmp_path):
+    from sora_vfx_nuke import actions
+
+    monkeypatch.setenv("SORA_VFX_EXECUTABLE", str(tmp_path / "nowhere" / "sora-vfx"))
+    edit = tmp_path / "cut.edl"
+    edit.write_text(TINY_EDL)
+    nuke.panel_answers = {actions.EDIT: str(edit)}
+    assert actions.render_edit() is None
+    assert len(nuke.messages) == 1 and "sora-vfx executable not found" in nuke.messages[0]
+
+
+# --- render shots from edit --------------------------------------------------------------
+
+@pytest.mark.slow
+def test_render_edit_creates_one_read_per_shot(nuke, commands, tmp_path):
+    from sora_vfx_nuke import actions
+
+    edit, out = tmp_path / "cut.edl", tmp_path / "renders"
+    edit.write_text(TINY_EDL)
+    existing = fake_nuke.nodes.Read()
+    existing.setXYpos(300, -50)
+    nuke.panel_answers = {actions.EDIT: str(edit), actions.OUTPUT: str(out), actions.SIZE: "32x32",
+                          actions.STEPS: "2", actions.HANDLES: "0"}
+    run = actions.render_edit()
+    run.join(timeout=600)
+
+    assert nuke.messages == []
+    assert commands == [
+        [SORA_VFX, "shots", str(edit), "--handles", "0", "--json"],
+        [SORA_VFX, "render", str(edit), "-o", str(out), "--model", "tiny", "--size", "32x32",
+         "--steps", "2", "--handles", "0", "--json"],
+    ]
+    manifest = json.loads((out / "manifest.json").read_text())
+    seeds = {shot["name"]: shot["seed"] for shot in manifest["shots"]}
+    reads = read_nodes(nuke)[1:]
+    assert [r.name() for r in reads] == ["sora_NK_0010", "sora_NK_0020"]
+    for read, (shot, last) in zip(reads, (("NK_0010", 1005), ("NK_0020", 1007)), strict=True):
+        assert read["file"].value() == f"{out}/{shot}/{shot}.####.exr"
+        assert (read["first"].value(), read["last"].value()) == (1001, last)
+        assert (read["origfirst"].value(), read["origlast"].value()) == (1001, last)
+        assert read["colorspace"].value() == "ACEScg"
+        assert read["label"].value() == f"{shot}\nseed {seeds[shot]}"
+        assert all((out / shot / f"{shot}.{frame}.exr").is_file() for frame in range(1001, last + 1))
+    # A row right of what was in the graph, one node apart.
+    assert [(r.xpos(), r.ypos()) for r in reads] == [(420, -50), (540, -50)]
+    task = nuke.tasks[0]
+    assert task.title == "Sora VFX: Render shots"
+    assert any(m.startswith("rendering 2 shots") for m in task.messages)
+    assert task.progress and task.progress == sorted(task.progress)
+
+
+def test_render_with_a_bad_edit_shows_the_error(nuke, commands, tmp_path):
+    from sora_vfx_nuke import actions
+
+    edit = tmp_path / "broken.edl"
+    edit.write_text("TITLE: BROKEN\n\n001  A001 V     C        01:00:00:00 01:00:0\n")
+    nuke.panel_answers = {actions.EDIT: str(edit), actions.OUTPUT: str(tmp_path / "out")}
+    actions.render_edit().join(timeout=120)
+
+    assert len(commands) == 1  # stopped after reading the edit
+    assert len(nuke.messages) == 1
+    assert nuke.messages[0].startswith("Sora VFX: Render shots: sora-vfx: error: ")
+    assert "broken.edl" in nuke.messages[0]
+    assert read_nodes(nuke) == []
+
+
+def test_failing_render_shows_the_error(nuke, commands, tmp_path):
+    from sora_vfx_nuke import actions
+
+    edit = tmp_path / "cut.edl"
+    edit.write_text(TINY_EDL)
+    nuke.panel_answers = {actions.EDIT: str(edit), actions.OUTPUT: str(tmp_path / "out"),
+                          actions.MODEL: str(tmp_path / "no_such_model"), actions.HANDLES: "0"}
+    actions.render_edit().join(timeout=120)
+
+    assert [c[1] for c in commands] == ["shots", "render"]
+    assert nuke.messages == [
+        f"Sora VFX: Render shots: sora-vfx: error: model folder not found: {tmp_path / 'no_such_model'}"]
+    assert read_nodes(nuke) == []
+
+
+def test_cancelling_stops_the_render(nuke, commands, tmp_path):
+    from sora_vfx_nuke import actions
+
+    edit, out = tmp_path / "cut.edl", tmp_path / "renders"
+    edit.write_text(TINY_EDL)
+    nuke.panel_answers = {actions.EDIT: str(edit), actions.OUTPUT: str(out), actions.HANDLES: "0"}
+    nuke.cancel = lambda task: any(m.startswith("rendering") for m in task.messages)
+    run = actions.render_edit()
+    run.join(timeout=120)
+
+    assert run.cancelled and [c[1] for c in commands] == ["shots", "render"]
+    assert run.processes[-1].returncode == -signal.SIGTERM
+    assert nuke.messages == [] and read_nodes(nuke) == []
+    assert not (out / "manifest.json").exists()
+
+
+# --- extend plate ------------------------------------------------------------------------
+
+def select_plate(first: int, last: int, colorspace: str = fake_nuke.DEFAULT_COLORSPACE) -> fake_nuke.Node:
+    plate = fake_nuke.nodes.Read()
+    plate["file"].setValue(str(BEACHBALL))
+    for knob, value in (("first", first), ("last", last), ("origfirst", first), ("origlast", last)):
+        plate[knob].setValue(value)
+    plate["colorspace"].setValue(colorspace)
+    plate.setXYpos(100, 200)
+    plate.selected = True
+    return plate
+
+
+def test_extend_needs_a_selected_read(nuke):
+    from sora_vfx_nuke import actions
+
+    assert actions.extend_selected_plate() is None
+    assert nuke.messages == ["Sora VFX: Extend plate: select the Read node of the plate to extend."]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not BEACHBALL.parent.is_dir(), reason="shared corpus plate not present")
+def test_extend_plate_creates_a_read_beside_the_source(nuke, commands, tmp_path):
+    from sora_vfx_nuke import actions
+
+    source = select_plate(1, 2)
+    out = tmp_path / "extended"
+    nuke.panel_answers = {actions.PAD: "16,16,0,0", actions.OUTPUT: str(out), actions.STEPS: "2"}
+    actions.extend_selected_plate().join(timeout=600)
+
+    assert nuke.messages == []
+    plate_range = str(BEACHBALL).replace("####", "1-2####")
+    assert commands == [[SORA_VFX, "extend", plate_range, "-o", str(out), "--pad", "16,16,0,0",
+                         "--model", "tiny", "--steps", "2", "--json"]]
+    (read,) = read_nodes(nuke)[1:]
+    assert read.name() == f"{source.name()}_ext"
+    assert read["file"].value() == f"{out}/singlepart_ext.####.exr"
+    assert (read["first"].value(), read["last"].value()) == (1, 2)
+    assert (read["origfirst"].value(), read["origlast"].value()) == (1, 2)
+    assert read["colorspace"].value() == fake_nuke.DEFAULT_COLORSPACE  # same colour as the plate
+    assert read["label"].value() == "extended 16,16,0,0\nmask: mask"
+    assert (read.xpos(), read.ypos()) == (source.xpos() + actions.NODE_SPACING, source.ypos())
+    assert sorted(os.listdir(out)) == ["singlepart_ext.0001.exr", "singlepart_ext.0002.exr"]
+
+    import OpenImageIO as oiio
+
+    spec = oiio.ImageInput.open(str(out / "singlepart_ext.0001.exr")).spec()
+    assert "mask" in list(spec.channelnames)
+    assert (spec.full_width, spec.full_height) == (2048 + 32, 1556)
+
+
+def test_failing_extend_shows_the_error(nuke, commands, tmp_path):
+    from sora_vfx_nuke import actions
+
+    select_plate(1, 2, colorspace="ACEScg")
+    nuke.panel_answers = {actions.PAD: "16,16", actions.OUTPUT: str(tmp_path / "ext")}
+    actions.extend_selected_plate().join(timeout=120)
+
+    plate_range = str(BEACHBALL).replace("####", "1-2####")
+    assert commands == [[SORA_VFX, "extend", plate_range, "-o", str(tmp_path / "ext"), "--pad", "16,16",
+                         "--model", "tiny", "--plate-colorspace", "ACEScg", "--json"]]
+    assert len(nuke.messages) == 1 and nuke.messages[0].startswith("Sora VFX: Extend plate: sora-vfx: error: ")
+    assert "16,16" in nuke.messages[0]
+    assert read_nodes(nuke)[1:] == []
