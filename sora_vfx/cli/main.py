@@ -85,3 +85,5 @@ def main() -> None:
     OpenEXR sequence, and writes a conform timeline for the editor.
     """
     _setup_logging()
+    # Each command starts at INFO: an earlier --debug in the same process must not leak.
+    log.setLevel(logging.DEBUG if _debug(click.get_current_context()) else logging.INFO)
