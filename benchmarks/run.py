@@ -385,7 +385,7 @@ def _figure(value: float | None, unit: str) -> str:
 def format_table(results: list[Result]) -> str:
     rows = [("name", "ours", "baseline", "ratio", "target", "result", "what")]
     for r in results:
-        ratio = "-" if r.ratio is None else f"{r.ratio:.2f}"
+        ratio = "-" if r.ratio is None else f"{r.ratio:.3f}"
         verdict = "pass" if r.passed else "FAIL"
         rows.append((r.name, _figure(r.ours, r.unit), _figure(r.baseline, r.unit), ratio, f"<= {r.target:g}",
                      verdict, r.what))

@@ -42,13 +42,14 @@ class EditSource:
     rate: FrameRate | None
     events: list[EdlEvent] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    _by_record: dict[str, EdlEvent] | None = field(default=None, repr=False)
 
     def event_at_record(self, record_in: str) -> EdlEvent | None:
-        found = None
-        for event in self.events:
-            if event.video and event.record_in.replace(";", ":") == record_in.replace(";", ":"):
-                found = event
-        return found
+        """The last video event starting at ``record_in`` (a dissolve's D line wins)."""
+        if self._by_record is None:
+            # An index, not a scan per cut: edits of thousands of events stay linear.
+            self._by_record = {e.record_in.replace(";", ":"): e for e in self.events if e.video}
+        return self._by_record.get(record_in.replace(";", ":"))
 
 
 def adapter_for(path: Path) -> str:
