@@ -269,7 +269,19 @@ def ensure_tiny_model(cache_dir: Path | None = None, *, kind: str = "t2v") -> Pa
     folder = tiny_model_dir(cache_dir, kind=kind)
     if _is_complete(folder):
         return folder
-    pipeline = build_tiny_pipeline(kind)
+    limits = {"tiny_model_version": TINY_MODEL_VERSION, "kind": kind, **TINY_LIMITS}
+    return save_model_once(build_tiny_pipeline(kind), folder, limits, what="the tiny model")
+
+
+def save_model_once(pipeline: Any, folder: Path, limits: dict[str, Any], *, what: str) -> Path:
+    """Save ``pipeline`` and its ``sora_vfx.json`` to ``folder`` through a temporary sibling.
+
+    Only complete folders are renamed into place, so a reader never sees half a model; when
+    another process wins the race, its copy is kept.
+
+    Raises:
+        ModelError: the cache folder cannot be written.
+    """
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_tmp(folder.parent, folder.name)
@@ -277,11 +289,10 @@ def ensure_tiny_model(cache_dir: Path | None = None, *, kind: str = "t2v") -> Pa
         tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
     except OSError as exc:
-        raise ModelError(f"cannot write the tiny model to {folder.parent}: {exc}") from exc
+        raise ModelError(f"cannot write {what} to {folder.parent}: {exc}") from exc
     try:
         with quiet_progress_bars():
             pipeline.save_pretrained(tmp, safe_serialization=True)
-        limits = {"tiny_model_version": TINY_MODEL_VERSION, "kind": kind, **TINY_LIMITS}
         (tmp / SORA_VFX_JSON).write_text(json.dumps(limits, indent=2) + "\n")
         if folder.exists() and not _is_complete(folder):
             # Only complete folders are ever renamed into place, so this is foreign debris.
@@ -293,7 +304,7 @@ def ensure_tiny_model(cache_dir: Path | None = None, *, kind: str = "t2v") -> Pa
                 raise
             # Another process renamed its complete copy into place first.
     except OSError as exc:
-        raise ModelError(f"cannot write the tiny model to {folder}: {exc}") from exc
+        raise ModelError(f"cannot write {what} to {folder}: {exc}") from exc
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -9,18 +9,13 @@ and gives deterministic abstract pictures; it does not know what a beach looks l
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from sora_vfx.errors import ModelError
-from sora_vfx.models.tiny import SORA_VFX_JSON, _is_complete, _remove_stale_tmp, cache_root, quiet_progress_bars
+from sora_vfx.models.tiny import _is_complete, cache_root, save_model_once
 
 if TYPE_CHECKING:
     from diffusers import DiffusionPipeline
@@ -200,29 +195,5 @@ def ensure_tiny_inpaint_model(cache_dir: Path | None = None) -> Path:
     folder = tiny_inpaint_dir(cache_dir)
     if _is_complete(folder):
         return folder
-    pipeline = build_tiny_inpaint_pipeline()
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_tmp(folder.parent, folder.name)
-        tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-    except OSError as exc:
-        raise ModelError(f"cannot write the tiny inpainting model to {folder.parent}: {exc}") from exc
-    try:
-        with quiet_progress_bars():
-            pipeline.save_pretrained(tmp, safe_serialization=True)
-        limits = {"tiny_model_version": TINY_INPAINT_VERSION, "kind": "inpaint", **TINY_INPAINT_LIMITS}
-        (tmp / SORA_VFX_JSON).write_text(json.dumps(limits, indent=2) + "\n")
-        if folder.exists() and not _is_complete(folder):
-            shutil.rmtree(folder, ignore_errors=True)  # only complete folders are renamed in
-        try:
-            os.rename(tmp, folder)
-        except OSError:
-            if not _is_complete(folder):
-                raise
-    except OSError as exc:
-        raise ModelError(f"cannot write the tiny inpainting model to {folder}: {exc}") from exc
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+    limits = {"tiny_model_version": TINY_INPAINT_VERSION, "kind": "inpaint", **TINY_INPAINT_LIMITS}
+    return save_model_once(build_tiny_inpaint_pipeline(), folder, limits, what="the tiny inpainting model")

@@ -10,8 +10,6 @@ channel is 1 on them. Frames are written atomically and kept on a re-run when th
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..errors import ImagingError, PlateError, SoraVfxError
+from ..errors import ImagingError, PlateError, SoraVfxError, ensure_writable_folder
 from ..imaging import get_converter, is_complete_frame
 from ..imaging.exr import clean_stale_temp_files
 from ..imaging.plates_io import read_plate_pixels, write_plate_frame
@@ -122,7 +120,7 @@ def extend_plate(plate: Path | str, out_dir: Path | str, settings: ExtendSetting
     digest = job_hash(plan, settings, converter.config_uri)
     report = ExtendReport(plan.sequence, out_dir, plan.layout, digest, plan.seed, plan.colorspace,
                           plan.channels.names, plan.channels.dropped, plan.model_id[0])
-    _check_output_folder(out_dir)
+    ensure_writable_folder(out_dir, PlateError)
     clean_stale_temp_files(out_dir)
     todo = [frame for frame in plan.sequence.frames
             if settings.force or not is_complete_frame(out_dir / plan.sequence.output_name(frame), job_hash=digest)]
@@ -150,16 +148,6 @@ def _summary(report: ExtendReport) -> str:
     if report.failed:
         text += f", {len(report.failed)} FAILED ({frame_ranges([f for f in report.failed if f is not None])})"
     return text
-
-
-def _check_output_folder(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(prefix=".sora_vfx-probe-", dir=out_dir)
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as exc:
-        raise PlateError(f"output folder {out_dir} is not writable: {exc.strerror or exc}") from None
 
 
 def _read(plan: PlatePlan, frame: int | None) -> np.ndarray:

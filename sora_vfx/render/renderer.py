@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -21,7 +19,7 @@ from ..editorial import EditReading
 from ..editorial.conform import conform_timeline, write_timeline_atomic
 from ..editorial.rates import FrameRate, from_timecode, to_timecode
 from ..editorial.shotjob import ShotJob
-from ..errors import ConfigError, RenderError, SoraVfxError
+from ..errors import ConfigError, RenderError, SoraVfxError, ensure_writable_folder
 from ..imaging import FrameWriter, get_converter, is_complete_frame
 from ..imaging.exr import check_compression, clean_stale_temp_files
 from ..imaging.images import read_reference_image
@@ -168,7 +166,7 @@ def prepare_render(reading: EditReading, out_dir: Path, settings: RenderSettings
     """Check everything that can be checked before rendering, load the model, build specs."""
     out_dir = Path(out_dir)
     jobs = _select_shots(reading.jobs, settings.shots)
-    _check_output_folder(out_dir)
+    ensure_writable_folder(out_dir, RenderError)
     colorspace = get_converter().resolve(settings.colorspace)
     check_compression(settings.compression)
     styles = {job.name: resolve_style(job.style or settings.style, settings.styles) for job in jobs}
@@ -226,16 +224,6 @@ def _select_shots(jobs: list[ShotJob], wanted: list[str] | None) -> list[ShotJob
         raise ConfigError(f"--shots: no shot {', '.join(map(repr, unknown))} in the edit; shots: "
                           f"{', '.join(job.name for job in jobs)}")
     return [job for job in jobs if job.name in set(wanted)]
-
-
-def _check_output_folder(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(prefix=".sora_vfx-probe-", dir=out_dir)
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as exc:
-        raise RenderError(f"output folder {out_dir} is not writable: {exc.strerror or exc}") from None
 
 
 def _max_window(model: LoadedModel, requested: int | None) -> int:
