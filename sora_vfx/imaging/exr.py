@@ -207,6 +207,16 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def check_exr_target(path: Path | str) -> Path:
+    """The path an EXR will be written to; ImagingError unless it ends in .exr in a folder that exists."""
+    path = Path(path)
+    if path.suffix.lower() != ".exr":
+        raise ImagingError(f"cannot write {path}: an EXR frame's name must end in .exr")
+    if not path.parent.is_dir():
+        raise ImagingError(f"cannot write {path}: folder {path.parent} does not exist")
+    return path
+
+
 def write_exr_frame(
     path: Path | str,
     rgba: np.ndarray,
@@ -231,11 +241,7 @@ def write_exr_frame(
     Raises:
         ImagingError: bad arguments, missing folder, or OIIO failed; no file is left behind.
     """
-    path = Path(path)
-    if path.suffix.lower() != ".exr":
-        raise ImagingError(f"cannot write {path}: an EXR frame's name must end in .exr")
-    if not path.parent.is_dir():
-        raise ImagingError(f"cannot write {path}: folder {path.parent} does not exist")
+    path = check_exr_target(path)
     comp, pixel_type = check_compression(compression), _check_pixel_type(pixel_type)
     pixels, names = _pixels_for(rgba, channel_names, path)
     height, width, nchannels = pixels.shape

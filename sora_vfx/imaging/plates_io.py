@@ -24,6 +24,7 @@ from sora_vfx.imaging.exr import (
     _encode,
     _oiio_error,
     check_compression,
+    check_exr_target,
 )
 
 Window = tuple[int, int, int, int]
@@ -191,11 +192,7 @@ def write_plate_frame(
     Raises:
         ImagingError: bad arguments, missing folder, or OIIO failed; no file is left behind.
     """
-    path = Path(path)
-    if path.suffix.lower() != ".exr":
-        raise ImagingError(f"cannot write {path}: an EXR frame's name must end in .exr")
-    if not path.parent.is_dir():
-        raise ImagingError(f"cannot write {path}: folder {path.parent} does not exist")
+    path = check_exr_target(path)
     if pixels.ndim != 3 or pixels.dtype not in (np.float16, np.float32):
         raise ImagingError(f"cannot write {path}: pixels must be (H, W, C) float16 or float32")
     height, width, nchannels = pixels.shape
