@@ -1,6 +1,9 @@
-"""The ``sora-vfx`` command line: one module per noun, each command thin."""
+"""The ``sora-vfx`` command line: one module per noun, each command thin.
 
-from . import extend, farm, render, review, shots  # noqa: F401  (registers the commands)
+Commands are loaded on first use (``main.COMMAND_MODULES``); import a command's module to
+reach its helpers.
+"""
+
 from .main import main
 
 __all__ = ["main"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -14,8 +15,32 @@ from ..errors import SoraVfxError
 log = logging.getLogger("sora_vfx")
 
 
+#: Where each command is defined. A module is imported only when its command runs (or on
+#: ``--help``), so ``sora-vfx shots`` does not pay for torch, OpenImageIO and OCIO.
+COMMAND_MODULES = {
+    "shots": "sora_vfx.cli.shots",
+    "render": "sora_vfx.cli.render",
+    "extend": "sora_vfx.cli.extend",
+    "farm": "sora_vfx.cli.farm",
+    "review": "sora_vfx.cli.review",
+    "verify": "sora_vfx.cli.review",
+}
+
+
 class SoraGroup(click.Group):
-    """Runs a command; a ``SoraVfxError`` prints one line and exits 2 (traceback with --debug)."""
+    """Runs a command; a ``SoraVfxError`` prints one line and exits 2 (traceback with --debug).
+
+    Commands listed in ``COMMAND_MODULES`` are loaded on first use: importing their module
+    registers them on ``main``.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            importlib.import_module(COMMAND_MODULES[cmd_name])
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context):
         try:

@@ -18,9 +18,16 @@ def shots(as_json: bool, **kwargs) -> None:
     """List the shots of EDIT with frame ranges, timecodes and prompts."""
     jobs = read_edit_from_args(pop_edit_args(kwargs))
     if as_json:
-        click.echo(json.dumps([job.to_dict() for job in jobs], indent=2))
+        click.echo(jobs_json(jobs))
     else:
         click.echo(format_table(jobs))
+
+
+def jobs_json(jobs: list[ShotJob]) -> str:
+    """One JSON array with one shot per line: greppable and diffable, and written by the
+    json module's C encoder (``indent`` falls back to its slow pure-Python one)."""
+    encode = json.JSONEncoder().encode
+    return "[\n" + ",\n".join("  " + encode(job.to_dict()) for job in jobs) + "\n]"
 
 
 def format_table(jobs: list[ShotJob], prompt_width: int = 48) -> str:

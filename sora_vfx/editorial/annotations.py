@@ -7,7 +7,9 @@ They come from EDL comments (``* PROMPT: ...``, any case), from OTIO clip metada
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import opentimelineio as otio
 
@@ -24,9 +26,7 @@ _ALIASES = {
     "seed": "seed",
     "reference": "reference",
 }
-_COMMENT = re.compile(
-    r"^\s*\**\s*(shot|prompt|negative[ _]prompt|negative|style|seed|reference)\s*:\s*(.*?)\s*$", re.I
-)
+_COMMENT = re.compile(r"\s*\**\s*(shot|prompt|negative[ _]prompt|negative|style|seed|reference)\s*:(.*)", re.I | re.S)
 # Long prompts wrap over several comment lines; those join with a space.
 _JOINED = {"prompt", "negative_prompt"}
 
@@ -37,6 +37,7 @@ class Annotations:
     origin: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
+    reel: str = ""  # the EDL event's reel (tape) name
 
     def set(self, key: str, value: str, origin: str) -> None:
         if key in _JOINED and self.origin.get(key) == origin and self.values.get(key):
@@ -49,27 +50,61 @@ class Annotations:
 def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | None = None) -> Annotations:
     """Collect a clip's annotations; OTIO metadata wins over EDL comments, both over markers."""
     found = Annotations()
-    for marker in clip.markers:
+    for marker in items_of(clip.markers):
         text = (marker.name or "").strip()
         if _is_shot_name(text, shot_pattern) and "shot" not in found.values:
             found.set("shot", text, "loc marker")
         elif text:
             found.notes.append(text)
-    for comment in clip.metadata.get("cmx_3600", {}).get("comments", []) or []:
+    metadata = clip.metadata
+    edl = metadata_entry(metadata, "cmx_3600")
+    comments = None
+    if isinstance(edl, Mapping):
+        comments = metadata_entry(edl, "comments")
+        found.reel = str(metadata_entry(edl, "reel") or "")
+    for comment in items_of(comments) if comments else ():
         match = _COMMENT.match(str(comment))
         if match:
             key = _ALIASES[match.group(1).lower().replace("_", " ")]
-            found.set(key, match.group(2), "edl comment")
+            found.set(key, match.group(2).strip(), "edl comment")
         else:
             found.comments.append(str(comment))
-    metadata = clip.metadata.get("sora_vfx")
-    if metadata:
-        for key, value in dict(metadata).items():
+    ours = metadata_entry(metadata, "sora_vfx")
+    if ours:
+        for key, value in dict(ours).items():
             field_name = _ALIASES.get(str(key).lower())
             if field_name and value is not None and str(value) != "":
                 found.values[field_name] = str(value)
                 found.origin[field_name] = "otio metadata"
     return found
+
+
+# Reading OTIO containers: iterating one, or asking for a key it lacks, ends in a C++
+# exception that costs ~10 us to cross into Python; over thousands of clips that is most of
+# the time `shots` spends beyond OTIO's own parse. Index by position and look before asking.
+
+
+def items_of(vector: Any) -> list[Any]:
+    """The items of an OTIO vector (markers, effects, a metadata list), by index."""
+    return vector[:] if len(vector) else []
+
+
+def metadata_entry(metadata: Any, key: str) -> Any:
+    """``metadata[key]``, or None when absent."""
+    size = len(metadata)
+    if not size:
+        return None
+    if size == 1 and key != "cmx_3600" and _only_key_is(metadata, "cmx_3600"):
+        return None  # the common EDL clip: the adapter's entry alone
+    return metadata.get(key)
+
+
+def _only_key_is(metadata: Any, key: str) -> bool:
+    try:
+        metadata[key]
+    except KeyError:
+        return False
+    return True
 
 
 def _is_shot_name(text: str, pattern: re.Pattern[str] | None) -> bool:

@@ -7,7 +7,7 @@ drift when a rounded float is used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import opentimelineio as otio
@@ -38,10 +38,14 @@ class FrameRate:
 
     rate: Fraction
     drop_frame: bool = False
+    #: ``float(rate)``, kept: timecode maths asks for it on every clip of an edit.
+    fps: float = field(init=False, repr=False, compare=False)
+    #: Frames per timecode second: the rate rounded up (24 for 23.976, 30 for 29.97).
+    timecode_base: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def fps(self) -> float:
-        return float(self.rate)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fps", float(self.rate))
+        object.__setattr__(self, "timecode_base", -(-self.rate.numerator // self.rate.denominator))
 
     def __str__(self) -> str:
         text = str(self.rate.numerator) if self.rate.denominator == 1 else f"{self.rate}"
@@ -105,11 +109,21 @@ def _timecode_supports(rate: Fraction) -> bool:
 
 
 def to_timecode(frames: int, rate: FrameRate) -> str:
-    """Frame count since 00:00:00:00 as SMPTE timecode (``;`` before frames when drop-frame)."""
-    rt = otio.opentime.RationalTime(frames, float(rate.rate))
-    return otio.opentime.to_timecode(rt, float(rate.rate), drop_frame=rate.drop_frame)
+    """Frame count since 00:00:00:00 as SMPTE timecode (``;`` before frames when drop-frame).
+
+    Non-drop timecode under 24 hours is plain counting in the nominal rate (24 for 23.976)
+    and is done here; drop-frame, negative counts and OTIO's own way of wrapping past 24
+    hours go to OTIO.
+    """
+    if not rate.drop_frame and 0 <= frames < 86400 * (rate.timecode_base - 1):
+        seconds, ff = divmod(frames, rate.timecode_base)
+        minutes, ss = divmod(seconds, 60)
+        hours, mm = divmod(minutes, 60)
+        return f"{hours:02d}:{mm:02d}:{ss:02d}:{ff:02d}"
+    return otio.opentime.to_timecode(otio.opentime.RationalTime(frames, rate.fps), rate.fps,
+                                     drop_frame=rate.drop_frame)
 
 
 def from_timecode(timecode: str, rate: FrameRate) -> int:
     """SMPTE timecode to a frame count since 00:00:00:00."""
-    return round(otio.opentime.from_timecode(timecode, float(rate.rate)).value)
+    return round(otio.opentime.from_timecode(timecode, rate.fps).value)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import opentimelineio as otio
 
 from ..errors import ConfigError, EditError, ShotSheetError
 from ..seeds import parse_seed, shot_seed
-from .annotations import Annotations, read_annotations
+from .annotations import Annotations, items_of, read_annotations
 from .rates import FrameRate, rate_from_float, to_timecode
 from .reader import EditSource, read_timeline
 from .shotjob import ShotJob, shot_name_problem
@@ -39,6 +38,7 @@ class _Cut:
     tail_extra: int
     speed: float
     where: str
+    record_timecode: str
 
 
 @dataclass
@@ -198,7 +198,9 @@ def _find_cuts(timeline: otio.schema.Timeline, source: EditSource, wanted: list[
                 tail_extra=_frames(after.out_offset, rate) if isinstance(after, otio.schema.Transition) else 0,
                 speed=_speed(item),
                 where="",
+                record_timecode="",
             )
+            cut.record_timecode = to_timecode(cut.record_in, rate)
             cut.where = _where(cut, label, source)
             cuts.append(cut)
     cuts.sort(key=lambda c: (c.record_in, c.track_order))
@@ -214,12 +216,12 @@ def _rate_of(span: otio.opentime.TimeRange, source: EditSource) -> FrameRate:
 
 
 def _frames(time: otio.opentime.RationalTime, rate: FrameRate) -> int:
-    return round(time.rescaled_to(float(rate.rate)).value)
+    return round(time.rescaled_to(rate.fps).value)
 
 
 def _speed(clip: otio.schema.Clip) -> float:
     speed = 1.0
-    for effect in clip.effects:
+    for effect in items_of(clip.effects):
         if isinstance(effect, otio.schema.FreezeFrame):
             speed = 0.0
         elif isinstance(effect, otio.schema.LinearTimeWarp):
@@ -228,7 +230,7 @@ def _speed(clip: otio.schema.Clip) -> float:
 
 
 def _where(cut: _Cut, label: str, source: EditSource) -> str:
-    timecode = to_timecode(cut.record_in, cut.rate)
+    timecode = cut.record_timecode
     if source.events:
         event = source.event_at_record(timecode)
         if event is not None:
@@ -260,13 +262,13 @@ def _make_job(cut: _Cut, index: int, path: Path, pattern, handles: int, start_fr
         index=index,
         track=cut.track,
         clip_name=cut.clip.name,
-        reel=str((cut.clip.metadata.get("cmx_3600") or {}).get("reel", "")),
-        record_in=to_timecode(cut.record_in, cut.rate),
+        reel=found.reel,
+        record_in=cut.record_timecode,
         record_out=to_timecode(cut.record_in + cut.duration, cut.rate),
         source_in=to_timecode(cut.source_in, cut.rate),
         source_out=to_timecode(cut.source_in + cut.duration, cut.rate),
         fps=cut.rate.fps,
-        rate=str(Fraction(cut.rate.rate)),
+        rate=str(cut.rate.rate),
         drop_frame=cut.rate.drop_frame,
         duration=cut.duration,
         handles=handles,

@@ -42,6 +42,29 @@ def test_json_is_the_list_of_shot_jobs():
         assert key in first
     assert (first["head_in"], first["cut_in"], first["cut_out"], first["tail_out"]) == (101, 105, 128, 132)
     assert first["prompt"] == "a lighthouse on a rocky coast at dusk, waves breaking, slow push in"
+    # One shot per line, so `grep LHT_0020` finds a whole shot.
+    lines = result.stdout.splitlines()
+    assert lines[0] == "[" and lines[-1] == "]" and len(lines) == 6
+    assert json.loads(lines[2].rstrip(","))["name"] == "LHT_0020"
+
+
+def test_shots_does_not_load_the_renderer():
+    """Listing shots must not pay for torch, diffusers, OpenImageIO or OCIO (seconds of
+    imports on a farm node), and every command is still listed and runs."""
+    code = (
+        "import sys; from sora_vfx.cli import main\n"
+        f"main(['shots', {str(EDL)!r}, '--json'], standalone_mode=False)\n"
+        "heavy = sorted(m for m in ('torch', 'diffusers', 'OpenImageIO', 'PyOpenColorIO', 'numpy')"
+        " if m in sys.modules)\n"
+        "print('HEAVY', heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "HEAVY []"
+    listed = run("--help").stdout
+    for command in ("shots", "render", "extend", "farm", "review", "verify"):
+        assert f"  {command} " in listed
+    assert run("farm", "export", "--help").exit_code == 0
 
 
 def test_shot_sheet_fps_and_track_options():

@@ -53,3 +53,20 @@ def test_non_drop_timecode():
     rate = FrameRate(Fraction(24))
     assert to_timecode(86400 + 25, rate) == "01:00:01:01"
     assert str(parse_fps("23.976")) == "24000/1001"
+
+
+@pytest.mark.parametrize("name", ["23.976", "24", "25", "29.97", "30", "47.952", "48", "50", "59.94", "60"])
+def test_non_drop_timecode_agrees_with_otio(name):
+    """Non-drop timecode is counted here, not by OTIO: both must give the same string,
+    across hours and past the 24-hour wrap."""
+    import random
+
+    import opentimelineio as otio
+
+    rate = parse_fps(name)
+    day = int(86400 * rate.fps)
+    frames = [0, 1, rate.timecode_base - 1, rate.timecode_base, day - 1, day, day + 1, 86400 * rate.timecode_base]
+    frames += random.Random(name).sample(range(3 * day), 300)
+    for frame in frames:
+        expected = otio.opentime.to_timecode(otio.opentime.RationalTime(frame, rate.fps), rate.fps, drop_frame=False)
+        assert to_timecode(frame, rate) == expected, frame
