@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import math
 import sys
 import types
@@ -20,7 +21,10 @@ import numpy as np
 import torch
 
 from sora_vfx.errors import ModelError
+from sora_vfx.models.cpu import route_conv3d_to_onednn
 from sora_vfx.models.tiny import SORA_VFX_JSON, ensure_tiny_model, quiet_progress_bars
+
+log = logging.getLogger("sora_vfx")
 
 TINY_NAMES = {"tiny": "t2v", "tiny-i2v": "i2v"}
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
@@ -339,6 +343,10 @@ def load_model(
         vae.enable_slicing()
     if hasattr(vae, "enable_tiling") and torch_device.type != "cpu" and limits.get("vae_tiling", True):
         vae.enable_tiling()
+    if torch_device.type == "cpu":
+        routed = sum(route_conv3d_to_onednn(c) for c in pipeline.components.values() if isinstance(c, torch.nn.Module))
+        if routed:
+            log.debug("%s: %d 3D convolutions run through oneDNN on the CPU", name, routed)
     pipeline.set_progress_bar_config(disable=True)
     return LoadedModel(
         pipeline=pipeline,

@@ -6,6 +6,7 @@ No timing is asserted: this machine's load decides the figures, the script only 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -38,7 +39,9 @@ def test_quick_run_writes_results(tmp_path):
     # The table names every comparison with its verdict; the bare render made the same pixels.
     table = done.stdout
     assert all(name in table for name in names)
-    assert "differs by at most 0" in table, "the bare loop no longer renders what sora-vfx renders: fix bare_render.py"
+    # With PyTorch's own convolutions ours and the bare loop write identical frames.
+    assert re.search(r"with SORA_VFX_CPU_CONV=native: same work: 14 frames each; pixel values differ by at most 0 "
+                     r"\(0 of \d+ half values", table), "the bare loop no longer renders what sora-vfx renders"
 
 
 def test_unknown_comparison_is_a_usage_error(tmp_path):
