@@ -163,7 +163,8 @@ def job_template(*, render: FarmRender, gpus: int = 0) -> dict[str, Any]:
         },
         "script": {"actions": {"onRun": {
             "command": "{{Param.SoraVfx}}",
-            "args": [*_render_args(render), "--shots", "{{Task.Param.Shot}}"],
+            # The review (movies of every shot on disk) is built once, by Conform.
+            "args": [*_render_args(render), "--shots", "{{Task.Param.Shot}}", "--no-review"],
         }}},
     }
     if gpus:
@@ -171,7 +172,8 @@ def job_template(*, render: FarmRender, gpus: int = 0) -> dict[str, Any]:
     conform_shots = ["--shots", ",".join(render.shots)] if render.subset else []
     conform_step = {
         "name": CONFORM_STEP,
-        "description": "Writes manifest.json and renders.otio from the frames on disk; fails if any is missing.",
+        "description": "Writes manifest.json, renders.otio and the review from the frames on disk; fails if any "
+                       "is missing.",
         "dependencies": [{"dependsOn": RENDER_STEP}],
         "script": {"actions": {"onRun": {
             "command": "{{Param.SoraVfx}}",

@@ -79,7 +79,7 @@ def test_gpus_shot_sheet_config_and_fixed_options(tmp_path):
     assert render["hostRequirements"] == {"amounts": [{"name": "amount.worker.gpu", "min": 1}]}
     assert "hostRequirements" not in conform
     args = render["script"]["actions"]["onRun"]["args"]
-    assert args[-2:] == ["--shots", "{{Task.Param.Shot}}"]
+    assert args[-3:] == ["--shots", "{{Task.Param.Shot}}", "--no-review"]
     for arg in ("--handles=2", "--fps=24", "--guidance=4.5", "{{Param.ShotSheet}}", "{{Param.Config}}"):
         assert arg in args
     conform_args = conform["script"]["actions"]["onRun"]["args"]

@@ -44,6 +44,10 @@ def test_openjd_run_renders_the_same_pixels_as_a_local_render(tmp_path, local_sa
     local = {s["name"]: s for s in json.loads((local_sample / "manifest.json").read_text())["shots"]}
     assert all(s["job_hash"] == local[s["name"]]["job_hash"] for s in manifest["shots"])
     assert (out / "renders.otio").is_file()
+    # Render tasks skip the review; Conform builds it once, with every shot.
+    assert log.count("/review/index.html (previews unsigned)") == 1, log[-4000:]
+    page = (out / "review" / "index.html").read_text()
+    assert all(shot in page for shot in SHOTS)
 
 
 def test_conform_only_reports_missing_frames(tmp_path, local_sample):
