@@ -3,7 +3,7 @@ distributed executor. Both run the same shots as a local render, one task per sh
 
 from .bundle import BUNDLE_FILES, Bundle, FarmRender, export_bundle, job_template, parameter_values
 from .cluster import ClusterRender, check_scheduler_address, render_on_cluster
-from .plan import conform_from_disk, describe_model, plan_without_weights
+from .plan import conform_from_disk, plan_without_weights
 
 __all__ = [
     "BUNDLE_FILES",
@@ -12,7 +12,6 @@ __all__ = [
     "FarmRender",
     "check_scheduler_address",
     "conform_from_disk",
-    "describe_model",
     "export_bundle",
     "job_template",
     "parameter_values",

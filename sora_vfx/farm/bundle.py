@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from ..errors import FarmError
-from ..models.loader import TINY_NAMES
+from ..models.folders import TINY_NAMES
 from ..render import RenderPlan, RenderSettings
 
 TEMPLATE_NAME = "template.yaml"

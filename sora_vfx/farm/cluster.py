@@ -226,15 +226,13 @@ def render_shot_task(task: ShotTask) -> tuple[ShotResult, dict[str, Any]]:
     Raises:
         ShotTaskFailed: the shot failed; Dask retries it (on this or another worker).
     """
-    from ..render.renderer import _fingerprint
-
     with _RENDER_LOCK:
         model = _worker_model(task.settings)
         spec = task.spec
-        if model.name != spec.model or _fingerprint(model) != spec.model_fingerprint:
+        if model.name != spec.model or model.fingerprint != spec.model_fingerprint:
             raise ShotTaskFailed(ShotResult(task.job.name, "failed", spec, error=(
                 f"model {spec.model} on this worker ({model.folder}) differs from the driver's "
-                f"(fingerprint {_fingerprint(model)}, expected {spec.model_fingerprint})")))
+                f"(fingerprint {model.fingerprint}, expected {spec.model_fingerprint})")))
         plan = RenderPlan(
             reading=None,  # type: ignore[arg-type]  # render_shot never reads the edit
             out_dir=task.out_dir, settings=task.settings, model=model, jobs=[task.job],

@@ -1,10 +1,6 @@
-"""Render plans on machines that do not render: the model's limits without its weights, and
-shot results read back from what the farm left on disk.
-
-A farm's driver (``render --scheduler``, ``farm export``) and its last step
-(``render --conform-only``) need every shot's ``RenderSpec`` and ``job_hash``, which depend on
-the model's name, limits and files but not on its weights. Loading a real model's weights
-there would cost minutes and gigabytes for nothing.
+"""Render plans on machines that do not render: a render's checks, specs and job hashes with
+the model described, not loaded (``models.describe_model``), and shot results read back from
+what the farm left on disk.
 """
 
 from __future__ import annotations
@@ -13,71 +9,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ..editorial import EditReading
 from ..editorial.shotjob import ShotJob
 from ..imaging import is_complete_frame
-from ..models import LoadedModel, ensure_tiny_model
-from ..models import loader as _loader
+from ..models import describe_model
 from ..render import RenderPlan, RenderReport, RenderSettings, ShotResult, finish_render, frame_path, prepare_render
 from ..render.manifest import read_manifest
 
 log = logging.getLogger("sora_vfx")
-
-# A model described but not loaded lives on no device; "meta" makes any attempt to use it fail.
-NO_DEVICE = torch.device("meta")
-
-
-def describe_model(model: str, *, cache_dir: Path | None = None) -> LoadedModel:
-    """The model's name, kind, family and limits, read from its folder without its weights.
-
-    The result has ``pipeline=None``: ``prepare_render`` can build specs and job hashes with it
-    (they are the same as with the loaded model), but it cannot generate.
-
-    Args:
-        model: "tiny", "tiny-i2v", or a diffusers pipeline folder.
-        cache_dir: where the tiny model is saved; default ``$SORA_VFX_CACHE``.
-    Returns:
-        A ``LoadedModel`` with no pipeline on the "meta" device.
-    Raises:
-        ModelError: missing folder, not a supported video pipeline, pickle weights.
-    """
-    # The same checks and limits as models.load_model, up to (not including) from_pretrained.
-    if model in _loader.TINY_NAMES:
-        folder = ensure_tiny_model(cache_dir, kind=_loader.TINY_NAMES[model])
-        name = model
-    else:
-        folder = Path(model).expanduser()
-        name = str(folder)
-    class_name = _loader._check_folder(folder)
-    family = _family_of(class_name)
-    limits = {**_loader.FAMILY_LIMITS[family], **_loader._read_overrides(folder)}
-    return LoadedModel(
-        pipeline=None,
-        name=name,
-        kind="i2v" if "ImageToVideo" in class_name or "I2V" in class_name else "t2v",
-        device=NO_DEVICE,
-        dtype=torch.float32,
-        max_frames=int(limits["max_frames"]),
-        frame_multiple=int(limits["frame_multiple"]),
-        frame_offset=int(limits["frame_offset"]),
-        size_multiple=int(limits["size_multiple"]),
-        default_size=(int(limits["default_size"][0]), int(limits["default_size"][1])),
-        family=_loader.FAMILY_NAMES[family],
-        max_sequence_length=limits.get("max_sequence_length"),
-        default_steps=int(limits.get("default_steps", 30)),
-        folder=folder,
-    )
-
-
-def _family_of(class_name: str) -> str:
-    # The loader also asks diffusers whether the class exists, which imports every pipeline
-    # (seconds); a driver only needs the family's limits. The worker's load_model still checks.
-    for prefix in sorted(_loader.FAMILY_LIMITS, key=len, reverse=True):
-        if class_name.startswith(prefix) and "Pipeline" in class_name:
-            return prefix
-    return _loader._family_of(class_name)  # raises the loader's "pipeline not supported" error
 
 
 def plan_without_weights(reading: EditReading, out_dir: Path, settings: RenderSettings) -> RenderPlan:

@@ -35,7 +35,7 @@ _TIMECODE = re.compile(r"(\d{2}):(\d{2}):(\d{2})([:;])(\d{2})")
 _INT32 = range(-(2**31), 2**31)
 
 
-def _oiio_error(obj: object | None = None) -> str:
+def oiio_error(obj: object | None = None) -> str:
     """OIIO's pending error text; never raises (damaged files put raw bytes in it)."""
     try:
         text = obj.geterror() if obj is not None else oiio.geterror()  # type: ignore[attr-defined]
@@ -96,7 +96,7 @@ def _unpack_timecode(packed: int) -> str:
     return f"{digits(24, 2):02d}:{digits(16, 3):02d}:{digits(8, 3):02d}{sep}{digits(0, 2):02d}"
 
 
-def _apply_attributes(spec: oiio.ImageSpec, attributes: Mapping[str, object], path: Path) -> None:
+def apply_attributes(spec: oiio.ImageSpec, attributes: Mapping[str, object], path: Path) -> None:
     for name, value in attributes.items():
         if value is None:  # e.g. chromaticities_for() of an unknown space: omit the attribute
             continue
@@ -158,15 +158,15 @@ def _encode(tmp: Path, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
     """Write one scanline EXR with OIIO (which releases the GIL while it encodes)."""
     out = oiio.ImageOutput.create("openexr")
     if out is None:
-        raise ImagingError(f"OpenImageIO has no OpenEXR writer: {_oiio_error()}")
+        raise ImagingError(f"OpenImageIO has no OpenEXR writer: {oiio_error()}")
     if not out.open(str(tmp), spec):
-        raise ImagingError(_oiio_error(out))
+        raise ImagingError(oiio_error(out))
     try:
         written = out.write_image(pixels)
     finally:
         closed = out.close()  # close() flushes the last chunks: its result counts too
     if not (written and closed):
-        raise ImagingError(_oiio_error(out))
+        raise ImagingError(oiio_error(out))
 
 
 _HOST = socket.gethostname().replace(".", "_").replace("-", "_") or "host"
@@ -248,17 +248,28 @@ def write_exr_frame(
     spec = oiio.ImageSpec(width, height, nchannels, pixel_type)
     spec.channelnames = names
     spec.alpha_channel = names.index("A") if "A" in names else -1
-    _apply_attributes(spec, attributes or {}, path)
+    apply_attributes(spec, attributes or {}, path)
     spec.attribute("compression", comp)
 
-    # Same folder so os.replace is an atomic rename; ".exr" last so OIIO knows the format.
+    write_atomically(path, spec, pixels)
+
+
+def write_atomically(path: Path, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
+    """Encode ``pixels`` with ``spec`` to a temporary file beside ``path``, then rename it into
+    place: no reader ever sees half a file, and a failure leaves nothing behind.
+
+    Raises:
+        ImagingError: OIIO failed (the message names ``path``).
+    """
+    # Same folder so os.replace is an atomic rename; ".exr" last so OIIO knows the format;
+    # host and pid in the name so clean_stale_temp_files knows whose it is.
     tmp = path.with_name(f".{path.name}.{_HOST}-{os.getpid()}.{secrets.token_hex(4)}.tmp.exr")
     try:
-        _encode(tmp, spec, pixels)
+        _encode(tmp, spec, np.ascontiguousarray(pixels))
         os.replace(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        if isinstance(exc, Exception):
+        if isinstance(exc, Exception):  # _encode's errors carry OIIO's text, not the file name
             raise ImagingError(f"cannot write {path}: {exc}") from exc
         raise  # KeyboardInterrupt and friends: cleaned up, now let them through
 
@@ -296,7 +307,7 @@ def _open(path: Path | str) -> tuple[oiio.ImageInput, dict[str, object]]:
     except Exception as exc:  # bindings can raise on odd bytes in headers
         raise ImagingError(f"cannot read {path}: {exc}") from exc
     if inp is None:
-        raise ImagingError(f"cannot read {path}: {_oiio_error()}")
+        raise ImagingError(f"cannot read {path}: {oiio_error()}")
     try:
         if inp.format_name() != "openexr":
             raise ImagingError(f"cannot read {path}: not an OpenEXR file ({inp.format_name()})")
@@ -341,7 +352,7 @@ def _decode(inp: oiio.ImageInput, header: Mapping[str, object], path: Path | str
     except Exception as exc:
         raise ImagingError(f"cannot read {path}: {exc}") from exc
     if pixels is None:
-        raise ImagingError(f"cannot read {path}: {_oiio_error(inp)}")
+        raise ImagingError(f"cannot read {path}: {oiio_error(inp)}")
     return np.asarray(pixels, dtype=np.float32).reshape(height, width, nchannels)
 
 

@@ -7,8 +7,6 @@ copied into the extended frame bit for bit. Windows are EXR-style inclusive boxe
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +16,12 @@ import OpenImageIO as oiio
 
 from sora_vfx.errors import ImagingError
 from sora_vfx.imaging.exr import (
-    _HOST,
     MAX_DECODE_VALUES,
-    _apply_attributes,
-    _encode,
-    _oiio_error,
+    apply_attributes,
     check_compression,
     check_exr_target,
+    oiio_error,
+    write_atomically,
 )
 
 Window = tuple[int, int, int, int]
@@ -70,7 +67,7 @@ def _open(path: Path) -> oiio.ImageInput:
     except Exception as exc:  # the bindings raise on odd bytes in damaged headers
         raise ImagingError(f"cannot read {path}: {exc}") from exc
     if inp is None:
-        raise ImagingError(f"cannot read {path}: {_oiio_error()}")
+        raise ImagingError(f"cannot read {path}: {oiio_error()}")
     return inp
 
 
@@ -155,7 +152,7 @@ def read_plate_pixels(header: PlateHeader, channels: Sequence[int], *, pixel_typ
         except Exception as exc:
             raise ImagingError(f"cannot read {path}: {exc}") from exc
         if pixels is None:
-            raise ImagingError(f"cannot read {path}: {_oiio_error(inp)}")
+            raise ImagingError(f"cannot read {path}: {oiio_error(inp)}")
     finally:
         inp.close()
     pixels = np.asarray(pixels, dtype=_NUMPY_TYPES[pixel_type])
@@ -218,16 +215,7 @@ def write_plate_frame(
             spec.attribute(name, type_desc, value)
         except Exception as exc:
             raise ImagingError(f"cannot write {path}: attribute {name}: {exc}") from exc
-    _apply_attributes(spec, attributes or {}, path)
+    apply_attributes(spec, attributes or {}, path)
     spec.attribute("compression", comp)
 
-    # Named as write_exr_frame names its temporary files, so clean_stale_temp_files knows them.
-    tmp = path.with_name(f".{path.name}.{_HOST}-{os.getpid()}.{secrets.token_hex(4)}.tmp.exr")
-    try:
-        _encode(tmp, spec, np.ascontiguousarray(pixels))
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, Exception):  # _encode's errors carry OIIO's text, not the file name
-            raise ImagingError(f"cannot write {path}: {exc}") from exc
-        raise
+    write_atomically(path, spec, pixels)

@@ -1,14 +1,31 @@
 """Local diffusers video pipelines (safetensors only) and the built-in tiny models."""
 
-from sora_vfx.models.loader import LoadedModel, load_model, pick_device, pick_dtype
+from sora_vfx.models.folders import (
+    FAMILY_LIMITS,
+    TINY_NAMES,
+    ModelFolder,
+    check_model_folder,
+    folder_fingerprint,
+    read_model_overrides,
+    resolve_model,
+)
+from sora_vfx.models.loader import LoadedModel, describe_model, load_model, pick_device, pick_dtype
 from sora_vfx.models.tiny import TINY_MODEL_VERSION, build_tiny_pipeline, ensure_tiny_model
 
 __all__ = [
+    "FAMILY_LIMITS",
     "TINY_MODEL_VERSION",
+    "TINY_NAMES",
     "LoadedModel",
+    "ModelFolder",
     "build_tiny_pipeline",
+    "check_model_folder",
+    "describe_model",
     "ensure_tiny_model",
+    "folder_fingerprint",
     "load_model",
     "pick_device",
     "pick_dtype",
+    "read_model_overrides",
+    "resolve_model",
 ]

@@ -8,7 +8,6 @@ Nothing is downloaded and no code shipped with a model is ever run.
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import math
 import sys
@@ -22,30 +21,13 @@ import torch
 
 from sora_vfx.errors import ModelError
 from sora_vfx.models.cpu import route_conv3d_to_onednn
-from sora_vfx.models.tiny import SORA_VFX_JSON, ensure_tiny_model, quiet_progress_bars
+from sora_vfx.models.folders import FAMILY_NAMES, ModelFolder, folder_fingerprint, resolve_model
+from sora_vfx.models.tiny import quiet_progress_bars, quiet_transformers
 
 log = logging.getLogger("sora_vfx")
 
-TINY_NAMES = {"tiny": "t2v", "tiny-i2v": "i2v"}
-_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
-_SAFE_LIBRARIES = ("diffusers", "transformers")
 _PROMPT_CACHE_SIZE = 32
 
-# Per-family limits, keyed by pipeline class-name prefix: num_frames must be
-# frame_multiple * k + frame_offset (at most max_frames in one call); height and width must be
-# divisible by size_multiple. A folder's sora_vfx.json overrides any of these values and may
-# also set max_sequence_length (prompt tokens) and vae_tiling (false turns VAE tiling off).
-_LIMIT_KEYS = ("max_frames", "frame_multiple", "frame_offset", "size_multiple", "default_size")
-FAMILY_LIMITS: dict[str, dict[str, Any]] = {
-    prefix: dict(zip(_LIMIT_KEYS, row, strict=True))
-    for prefix, row in {
-        "Wan": (81, 4, 1, 16, (832, 480)),
-        "LTX": (161, 8, 1, 32, (704, 480)),
-        "CogVideoX": (49, 4, 1, 16, (720, 480)),
-        "AnimateDiff": (16, 1, 0, 8, (512, 512)),
-    }.items()
-}
-FAMILY_NAMES = {"Wan": "Wan", "LTX": "LTX-Video", "CogVideoX": "CogVideoX", "AnimateDiff": "AnimateDiff"}
 # Wan's VAE is meant to run in float32 even when the transformer runs in bfloat16.
 _VAE_FLOAT32_FAMILIES = ("Wan",)
 
@@ -111,6 +93,14 @@ class LoadedModel:
     _cache_prompts: bool | None = field(default=None, init=False, repr=False)
     _lora_names: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     _active_loras: tuple[tuple[str, float], ...] = field(default=(), init=False, repr=False)
+    _fingerprint: str | None = field(default=None, init=False, repr=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the weights (the folder's file names and sizes); part of every job hash."""
+        if self._fingerprint is None:
+            self._fingerprint = self.name if self.folder is None else folder_fingerprint(self.folder)
+        return self._fingerprint
 
     def set_loras(self, loras: list[tuple[str, float]] | tuple[tuple[str, float], ...]) -> None:
         """Make exactly these (safetensors file, scale) LoRAs active; each file loads once.
@@ -316,21 +306,12 @@ def load_model(
         ModelError: missing folder, not a supported video pipeline, pickle weights, load failure.
     """
     torch_device = pick_device(device)
-    if model in TINY_NAMES:
-        folder = ensure_tiny_model(cache_dir, kind=TINY_NAMES[model])
-        name = model
-    else:
-        folder = Path(model).expanduser()
-        name = str(folder)
-    class_name = _check_folder(folder)
-    family = _family_of(class_name)
-    kind = "i2v" if "ImageToVideo" in class_name or "I2V" in class_name else "t2v"
-    limits = {**FAMILY_LIMITS[family], **_read_overrides(folder)}
+    found = resolve_model(model, cache_dir=cache_dir)
     dtype = pick_dtype(torch_device)
     load_dtype: Any = dtype
-    if family in _VAE_FLOAT32_FAMILIES and dtype != torch.float32:
+    if found.family in _VAE_FLOAT32_FAMILIES and dtype != torch.float32:
         load_dtype = {"default": dtype, "vae": torch.float32}
-    pipeline = _from_pretrained(folder, load_dtype)
+    pipeline = from_pretrained_safely(found.folder, load_dtype)
     _allow_missing_ftfy(pipeline)
     if cpu_offload and torch_device.type == "cuda":
         pipeline.enable_model_cpu_offload(device=torch_device)
@@ -341,112 +322,68 @@ def load_model(
     # changes pixels and, on the CPU, costs time (2.6x for tiny at 832x480): accelerators only.
     if hasattr(vae, "enable_slicing"):
         vae.enable_slicing()
-    if hasattr(vae, "enable_tiling") and torch_device.type != "cpu" and limits.get("vae_tiling", True):
+    if hasattr(vae, "enable_tiling") and torch_device.type != "cpu" and found.limits.get("vae_tiling", True):
         vae.enable_tiling()
     if torch_device.type == "cpu":
         routed = sum(route_conv3d_to_onednn(c) for c in pipeline.components.values() if isinstance(c, torch.nn.Module))
         if routed:
-            log.debug("%s: %d 3D convolutions run through oneDNN on the CPU", name, routed)
+            log.debug("%s: %d 3D convolutions run through oneDNN on the CPU", found.name, routed)
     pipeline.set_progress_bar_config(disable=True)
+    return _loaded(found, pipeline, torch_device, dtype)
+
+
+#: A model described but not loaded lives on no device: "meta" makes any use of it fail.
+NO_DEVICE = torch.device("meta")
+
+
+def describe_model(model: str, *, cache_dir: Path | None = None) -> LoadedModel:
+    """The model's name, kind, family and limits, read from its folder without its weights.
+
+    A farm's driver and its conform step need every shot's spec and job hash, which depend on
+    the model's name, limits and files but not on its weights; loading those would cost
+    minutes and gigabytes there. The result has ``pipeline=None`` on the "meta" device: specs
+    and job hashes built with it equal the loaded model's, but it cannot generate.
+
+    Raises:
+        ModelError: missing folder, not a supported video pipeline, pickle weights.
+    """
+    found = resolve_model(model, cache_dir=cache_dir, check_diffusers=False)
+    return _loaded(found, None, NO_DEVICE, torch.float32)
+
+
+def _loaded(found: ModelFolder, pipeline: Any, device: torch.device, dtype: torch.dtype) -> LoadedModel:
+    limits = found.limits
     return LoadedModel(
         pipeline=pipeline,
-        name=name,
-        kind=kind,
-        device=torch_device,
+        name=found.name,
+        kind=found.kind,
+        device=device,
         dtype=dtype,
         max_frames=int(limits["max_frames"]),
         frame_multiple=int(limits["frame_multiple"]),
         frame_offset=int(limits["frame_offset"]),
         size_multiple=int(limits["size_multiple"]),
         default_size=(int(limits["default_size"][0]), int(limits["default_size"][1])),
-        family=FAMILY_NAMES[family],
+        family=FAMILY_NAMES[found.family],
         max_sequence_length=limits.get("max_sequence_length"),
         default_steps=int(limits.get("default_steps", 30)),
-        folder=folder,
+        folder=found.folder,
     )
 
 
-def _check_folder(folder: Path) -> str:
-    """Check a pipeline folder before any weights are read; return its pipeline class name."""
-    if not folder.is_dir():
-        raise ModelError(f"model folder not found: {folder}")
-    index_path = folder / "model_index.json"
-    if not index_path.is_file():
-        raise ModelError(f"{folder} is not a diffusers pipeline folder (no model_index.json)")
-    for component in sorted(p for p in folder.iterdir() if p.is_dir()):
-        files = [p for p in component.rglob("*") if p.is_file()]
-        pickles = sorted(p for p in files if p.suffix in _PICKLE_SUFFIXES)
-        if pickles and not any(p.suffix == ".safetensors" for p in files):
-            raise ModelError(
-                f"{pickles[0]} holds pickle weights; only safetensors are loaded: "
-                f"convert {component.name} to .safetensors"
-            )
-    try:
-        index = json.loads(index_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"cannot read {index_path}: {exc}") from exc
-    class_name = index.get("_class_name") if isinstance(index, dict) else None
-    if not isinstance(class_name, str):
-        # A [module, class] pair names pipeline code shipped in the folder: never run it.
-        raise ModelError(f"{index_path}: `_class_name` has to name a diffusers pipeline, not {class_name!r}")
-    for key, value in index.items():
-        if isinstance(value, list) and len(value) == 2 and value[0] not in (None, *_SAFE_LIBRARIES):
-            raise ModelError(
-                f"{index_path}: component {key} comes from {value[0]!r}; only "
-                f"{' and '.join(_SAFE_LIBRARIES)} components are loaded"
-            )
-    return class_name
-
-
-def _family_of(class_name: str) -> str:
-    import diffusers
-
-    for prefix in sorted(FAMILY_LIMITS, key=len, reverse=True):
-        if class_name.startswith(prefix) and "Pipeline" in class_name and hasattr(diffusers, class_name):
-            return prefix
-    raise ModelError(
-        f"pipeline not supported: {class_name}, supported video families: {', '.join(FAMILY_NAMES.values())}"
-    )
-
-
-def _is_int(value: Any, minimum: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
-def _read_overrides(folder: Path) -> dict[str, Any]:
-    path = folder / SORA_VFX_JSON
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ModelError(f"{path} has to hold a JSON object")
-    overrides = {
-        k: v for k, v in data.items() if k in (*_LIMIT_KEYS, "max_sequence_length", "vae_tiling", "default_steps")
-    }
-    for key, value in overrides.items():
-        if key == "default_size":
-            ok = isinstance(value, list) and len(value) == 2 and all(_is_int(v, 1) for v in value)
-        elif key == "vae_tiling":
-            ok = isinstance(value, bool)
-        else:
-            ok = _is_int(value, 0 if key == "frame_offset" else 1)
-        if not ok:
-            raise ModelError(f"{path}: bad value for {key}: {value!r}")
-    return overrides
-
-
-def _from_pretrained(folder: Path, dtype: Any) -> Any:
-    from diffusers import DiffusionPipeline
+def from_pretrained_safely(folder: Path, dtype: Any) -> Any:
+    """``DiffusionPipeline.from_pretrained`` of a checked folder: local files and safetensors
+    only, quiet, and any failure as a ModelError naming the folder."""
     from diffusers.utils import deprecation_utils
+
+    with quiet_transformers():
+        from diffusers import DiffusionPipeline
 
     # diffusers renamed `torch_dtype` to `dtype` in mid-2026 and warns on the old name, but
     # releases before that ignore `dtype`: ask for whichever this one understands.
     dtype_argument = "dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype"
     try:
-        with quiet_progress_bars():
+        with quiet_progress_bars(), quiet_transformers():
             return DiffusionPipeline.from_pretrained(
                 folder, local_files_only=True, use_safetensors=True, **{dtype_argument: dtype}
             )

@@ -69,6 +69,20 @@ def quiet_progress_bars() -> Iterator[None]:
                 module.enable_progress_bar()
 
 
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Importing the Stable Diffusion pipelines makes transformers warn that torchvision is
+    missing (image processors we never use); keep that off stderr."""
+    from transformers.utils import logging as transformers_logging
+
+    level = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(level)
+
+
 def _tiny_tokenizer():
     """A byte-level tokenizer: every byte is a token, so every prompt encodes differently."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
@@ -238,7 +252,8 @@ def tiny_model_dir(cache_dir: Path | None = None, *, kind: str = "t2v") -> Path:
     return cache_root(cache_dir) / "models" / name
 
 
-def _is_complete(folder: Path) -> bool:
+def is_saved_model(folder: Path) -> bool:
+    """Whether ``folder`` holds a model saved by ``save_model_once`` (its last file is there)."""
     return (folder / "model_index.json").is_file() and (folder / SORA_VFX_JSON).is_file()
 
 
@@ -267,7 +282,7 @@ def ensure_tiny_model(cache_dir: Path | None = None, *, kind: str = "t2v") -> Pa
         ModelError: the cache folder cannot be written.
     """
     folder = tiny_model_dir(cache_dir, kind=kind)
-    if _is_complete(folder):
+    if is_saved_model(folder):
         return folder
     limits = {"tiny_model_version": TINY_MODEL_VERSION, "kind": kind, **TINY_LIMITS}
     return save_model_once(build_tiny_pipeline(kind), folder, limits, what="the tiny model")
@@ -294,13 +309,13 @@ def save_model_once(pipeline: Any, folder: Path, limits: dict[str, Any], *, what
         with quiet_progress_bars():
             pipeline.save_pretrained(tmp, safe_serialization=True)
         (tmp / SORA_VFX_JSON).write_text(json.dumps(limits, indent=2) + "\n")
-        if folder.exists() and not _is_complete(folder):
+        if folder.exists() and not is_saved_model(folder):
             # Only complete folders are ever renamed into place, so this is foreign debris.
             shutil.rmtree(folder, ignore_errors=True)
         try:
             os.rename(tmp, folder)
         except OSError:
-            if not _is_complete(folder):
+            if not is_saved_model(folder):
                 raise
             # Another process renamed its complete copy into place first.
     except OSError as exc:

@@ -8,14 +8,12 @@ and gives deterministic abstract pictures; it does not know what a beach looks l
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from sora_vfx.models.tiny import _is_complete, cache_root, save_model_once
+from sora_vfx.models.tiny import cache_root, is_saved_model, quiet_transformers, save_model_once
 
 if TYPE_CHECKING:
     from diffusers import DiffusionPipeline
@@ -36,20 +34,6 @@ _SPECIAL_TOKENS = ("<|startoftext|>", "<|endoftext|>")
 _MAX_TOKENS = 32
 _TEXT_DIM = 32
 _LATENT_CHANNELS = 4
-
-
-@contextlib.contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Importing the Stable Diffusion pipelines makes transformers warn that torchvision is
-    missing (image processors we never use); keep that off stderr."""
-    from transformers.utils import logging as transformers_logging
-
-    level = transformers_logging.get_verbosity()
-    transformers_logging.set_verbosity_error()
-    try:
-        yield
-    finally:
-        transformers_logging.set_verbosity(level)
 
 
 def _tiny_tokenizer():
@@ -193,7 +177,7 @@ def ensure_tiny_inpaint_model(cache_dir: Path | None = None) -> Path:
         ModelError: the cache folder cannot be written.
     """
     folder = tiny_inpaint_dir(cache_dir)
-    if _is_complete(folder):
+    if is_saved_model(folder):
         return folder
     limits = {"tiny_model_version": TINY_INPAINT_VERSION, "kind": "inpaint", **TINY_INPAINT_LIMITS}
     return save_model_once(build_tiny_inpaint_pipeline(), folder, limits, what="the tiny inpainting model")

@@ -7,7 +7,6 @@ seed, so every frame starts from the same noise and a still border stays still.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import math
 from dataclasses import dataclass, field
@@ -18,9 +17,10 @@ import numpy as np
 import torch
 
 from ..errors import ModelError
-from ..models.loader import _check_folder, _read_overrides, pick_device, pick_dtype
-from ..models.tiny import quiet_progress_bars
-from ..models.tiny_inpaint import ensure_tiny_inpaint_model, quiet_transformers
+from ..models.folders import check_model_folder, folder_fingerprint, read_model_overrides
+from ..models.loader import from_pretrained_safely, pick_device, pick_dtype
+from ..models.tiny import quiet_transformers
+from ..models.tiny_inpaint import ensure_tiny_inpaint_model
 from ..seeds import cpu_generator
 
 TINY_NAME = "tiny"
@@ -105,15 +105,6 @@ class InpaintModel:
         return np.ascontiguousarray(np.clip(images[0], 0.0, 1.0))
 
 
-def _fingerprint(folder: Path) -> str:
-    """The folder's file names and sizes: enough to tell weights apart without hashing gigabytes."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.name.startswith("."):
-            digest.update(f"{path.relative_to(folder)}:{path.stat().st_size}\n".encode())
-    return digest.hexdigest()[:16]
-
-
 def _check_inpainting(folder: Path, class_name: str) -> None:
     import diffusers
 
@@ -151,11 +142,11 @@ def load_inpaint_model(model: str = TINY_NAME, *, device: str | None = None,
     else:
         folder = Path(model).expanduser()
         name = str(folder)
-    class_name = _check_folder(folder)
+    class_name = check_model_folder(folder)
     _check_inpainting(folder, class_name)
-    overrides = _read_overrides(folder)
+    overrides = read_model_overrides(folder)
     dtype = pick_dtype(torch_device)
-    pipeline = _from_pretrained(folder, dtype)
+    pipeline = from_pretrained_safely(folder, dtype)
     pipeline.to(torch_device)
     pipeline.set_progress_bar_config(disable=True)
     vae_scale = int(getattr(pipeline, "vae_scale_factor", 8) or 8)
@@ -169,7 +160,7 @@ def load_inpaint_model(model: str = TINY_NAME, *, device: str | None = None,
         default_size=(int(default_size[0]), int(default_size[1])),
         size_multiple=int(overrides.get("size_multiple", 2 * vae_scale)),
         default_steps=int(overrides.get("default_steps", 30)),
-        fingerprint=_fingerprint(folder),
+        fingerprint=folder_fingerprint(folder),
     )
 
 
@@ -182,19 +173,3 @@ def _native_size(pipeline: Any, vae_scale: int) -> tuple[int, int]:
     if isinstance(default, int):
         return default * vae_scale, default * vae_scale
     return _FALLBACK_SIZE
-
-
-def _from_pretrained(folder: Path, dtype: torch.dtype) -> Any:
-    from diffusers.utils import deprecation_utils
-
-    with quiet_transformers():
-        from diffusers import DiffusionPipeline
-
-    dtype_argument = "dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype"
-    try:
-        with quiet_progress_bars(), quiet_transformers():
-            return DiffusionPipeline.from_pretrained(
-                folder, local_files_only=True, use_safetensors=True, **{dtype_argument: dtype}
-            )
-    except Exception as exc:
-        raise ModelError(f"cannot load model {folder}: {type(exc).__name__}: {exc}") from exc

@@ -184,15 +184,15 @@ def _compression(header: PlateHeader, channels: ChannelPlan, requested: str | No
 
 def _model_id(model: str) -> tuple[str, str]:
     """The model's name and a fingerprint of its weights, without loading it."""
-    from ..models.loader import _check_folder
+    from ..models.folders import check_model_folder, folder_fingerprint
     from ..models.tiny_inpaint import TINY_INPAINT_VERSION
-    from .inpaint import TINY_NAME, _fingerprint
+    from .inpaint import TINY_NAME
 
     if model == TINY_NAME:
         return model, f"tiny-inpaint-{TINY_INPAINT_VERSION}"
     folder = Path(model).expanduser()
-    _check_folder(folder)  # a bad folder fails now, before any frame
-    return str(folder), _fingerprint(folder)
+    check_model_folder(folder)  # a bad folder fails now, before any frame
+    return str(folder), folder_fingerprint(folder)
 
 
 def job_hash(plan: PlatePlan, settings: ExtendSettings, ocio_config: str) -> str:

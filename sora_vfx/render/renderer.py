@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
@@ -182,7 +181,7 @@ def prepare_render(reading: EditReading, out_dir: Path, settings: RenderSettings
         style = styles[job.name]
         guidance = settings.guidance if settings.guidance is not None else style.guidance
         specs[job.name] = build_spec(
-            job, style, model=model.name, model_fingerprint=_fingerprint(model), width=width, height=height,
+            job, style, model=model.name, model_fingerprint=model.fingerprint, width=width, height=height,
             steps=settings.steps or style.steps or model.default_steps,
             guidance=DEFAULT_GUIDANCE if guidance is None else guidance,
             max_window=max_window, window_overlap=overlap, colorspace=colorspace, compression=settings.compression,
@@ -234,18 +233,6 @@ def _max_window(model: LoadedModel, requested: int | None) -> int:
     if model.round_up_frames(requested) != requested:
         raise ConfigError(f"window of {requested} frames: {model.name} renders {model.frame_rule} frames")
     return requested
-
-
-def _fingerprint(model: LoadedModel) -> str:
-    """Identifies the weights: the tiny model's version, or a folder's file names and sizes."""
-    folder = model.folder
-    if folder is None:
-        return model.name
-    digest = hashlib.sha256()
-    for path in sorted(Path(folder).rglob("*")):
-        if path.is_file() and not path.name.startswith("."):
-            digest.update(f"{path.relative_to(folder)}:{path.stat().st_size}\n".encode())
-    return digest.hexdigest()[:16]
 
 
 def _load_references(model: LoadedModel, jobs: list[ShotJob], specs: dict[str, RenderSpec],

@@ -270,3 +270,19 @@ def test_pick_dtype():
     assert pick_dtype(torch.device("cpu")) == torch.float32
     assert pick_dtype(torch.device("mps")) == torch.float32
     assert pick_dtype(torch.device("cuda")) == torch.bfloat16
+
+
+def test_described_model_has_the_loaded_models_limits_and_fingerprint(model, cache, tmp_path):
+    from sora_vfx.models import describe_model
+
+    described = describe_model("tiny", cache_dir=cache)
+    assert described.pipeline is None and described.device.type == "meta"
+    keys = ("name", "kind", "family", "max_frames", "frame_multiple", "frame_offset", "size_multiple",
+            "default_size", "max_sequence_length", "default_steps", "folder")
+    assert {k: getattr(described, k) for k in keys} == {k: getattr(model, k) for k in keys}
+    assert described.fingerprint == model.fingerprint
+    # Other weights, other fingerprint.
+    copy = tmp_path / "copy"
+    shutil.copytree(model.folder, copy)
+    (copy / "transformer" / "extra.safetensors").write_bytes(b"0" * 10)
+    assert describe_model(str(copy)).fingerprint != model.fingerprint

@@ -1,0 +1,161 @@
+"""Model folders before any weights are read: safety checks, family limits, fingerprints.
+
+Everything here reads only small files (``model_index.json``, ``sora_vfx.json``, the file
+list), so a farm driver can plan a render with the same limits and fingerprints as the nodes
+that load the weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sora_vfx.errors import ModelError
+from sora_vfx.models.tiny import SORA_VFX_JSON, ensure_tiny_model
+
+TINY_NAMES = {"tiny": "t2v", "tiny-i2v": "i2v"}
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
+_SAFE_LIBRARIES = ("diffusers", "transformers")
+
+# Per-family limits, keyed by pipeline class-name prefix: num_frames must be
+# frame_multiple * k + frame_offset (at most max_frames in one call); height and width must be
+# divisible by size_multiple. A folder's sora_vfx.json overrides any of these values and may
+# also set max_sequence_length (prompt tokens) and vae_tiling (false turns VAE tiling off).
+_LIMIT_KEYS = ("max_frames", "frame_multiple", "frame_offset", "size_multiple", "default_size")
+FAMILY_LIMITS: dict[str, dict[str, Any]] = {
+    prefix: dict(zip(_LIMIT_KEYS, row, strict=True))
+    for prefix, row in {
+        "Wan": (81, 4, 1, 16, (832, 480)),
+        "LTX": (161, 8, 1, 32, (704, 480)),
+        "CogVideoX": (49, 4, 1, 16, (720, 480)),
+        "AnimateDiff": (16, 1, 0, 8, (512, 512)),
+    }.items()
+}
+FAMILY_NAMES = {"Wan": "Wan", "LTX": "LTX-Video", "CogVideoX": "CogVideoX", "AnimateDiff": "AnimateDiff"}
+
+
+@dataclass(frozen=True)
+class ModelFolder:
+    """A checked pipeline folder: what ``load_model`` and ``describe_model`` build on."""
+
+    name: str  # "tiny", "tiny-i2v" or the folder as given
+    folder: Path
+    class_name: str
+    family: str  # a FAMILY_LIMITS key
+    kind: str  # "t2v" or "i2v"
+    limits: dict[str, Any]
+
+
+def resolve_model(model: str, *, cache_dir: Path | None = None, check_diffusers: bool = True) -> ModelFolder:
+    """Find and check a model's folder (saving the tiny model first if needed).
+
+    Raises:
+        ModelError: missing folder, not a supported video pipeline, pickle weights, bad
+            ``sora_vfx.json``.
+    """
+    if model in TINY_NAMES:
+        folder = ensure_tiny_model(cache_dir, kind=TINY_NAMES[model])
+        name = model
+    else:
+        folder = Path(model).expanduser()
+        name = str(folder)
+    class_name = check_model_folder(folder)
+    family = family_of(class_name, check_diffusers=check_diffusers)
+    kind = "i2v" if "ImageToVideo" in class_name or "I2V" in class_name else "t2v"
+    limits = {**FAMILY_LIMITS[family], **read_model_overrides(folder)}
+    return ModelFolder(name, folder, class_name, family, kind, limits)
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """The folder's file names and sizes: tells weights apart without hashing gigabytes."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            digest.update(f"{path.relative_to(folder)}:{path.stat().st_size}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def check_model_folder(folder: Path) -> str:
+    """Check a pipeline folder before any weights are read; return its pipeline class name."""
+    if not folder.is_dir():
+        raise ModelError(f"model folder not found: {folder}")
+    index_path = folder / "model_index.json"
+    if not index_path.is_file():
+        raise ModelError(f"{folder} is not a diffusers pipeline folder (no model_index.json)")
+    for component in sorted(p for p in folder.iterdir() if p.is_dir()):
+        files = [p for p in component.rglob("*") if p.is_file()]
+        pickles = sorted(p for p in files if p.suffix in _PICKLE_SUFFIXES)
+        if pickles and not any(p.suffix == ".safetensors" for p in files):
+            raise ModelError(
+                f"{pickles[0]} holds pickle weights; only safetensors are loaded: "
+                f"convert {component.name} to .safetensors"
+            )
+    try:
+        index = json.loads(index_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"cannot read {index_path}: {exc}") from exc
+    class_name = index.get("_class_name") if isinstance(index, dict) else None
+    if not isinstance(class_name, str):
+        # A [module, class] pair names pipeline code shipped in the folder: never run it.
+        raise ModelError(f"{index_path}: `_class_name` has to name a diffusers pipeline, not {class_name!r}")
+    for key, value in index.items():
+        if isinstance(value, list) and len(value) == 2 and value[0] not in (None, *_SAFE_LIBRARIES):
+            raise ModelError(
+                f"{index_path}: component {key} comes from {value[0]!r}; only "
+                f"{' and '.join(_SAFE_LIBRARIES)} components are loaded"
+            )
+    return class_name
+
+
+def family_of(class_name: str, *, check_diffusers: bool = True) -> str:
+    """The ``FAMILY_LIMITS`` key of a pipeline class name.
+
+    ``check_diffusers`` also asks diffusers whether the class exists, which imports every
+    pipeline (seconds); a farm driver that only plans skips it, the render node checks.
+    """
+    for prefix in sorted(FAMILY_LIMITS, key=len, reverse=True):
+        if class_name.startswith(prefix) and "Pipeline" in class_name:
+            if not check_diffusers or _in_diffusers(class_name):
+                return prefix
+    raise ModelError(
+        f"pipeline not supported: {class_name}, supported video families: {', '.join(FAMILY_NAMES.values())}"
+    )
+
+
+def _is_int(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def read_model_overrides(folder: Path) -> dict[str, Any]:
+    """The limits a folder's ``sora_vfx.json`` overrides, checked."""
+    path = folder / SORA_VFX_JSON
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{path} has to hold a JSON object")
+    overrides = {
+        k: v for k, v in data.items() if k in (*_LIMIT_KEYS, "max_sequence_length", "vae_tiling", "default_steps")
+    }
+    for key, value in overrides.items():
+        if key == "default_size":
+            ok = isinstance(value, list) and len(value) == 2 and all(_is_int(v, 1) for v in value)
+        elif key == "vae_tiling":
+            ok = isinstance(value, bool)
+        else:
+            ok = _is_int(value, 0 if key == "frame_offset" else 1)
+        if not ok:
+            raise ModelError(f"{path}: bad value for {key}: {value!r}")
+    return overrides
+
+
+def _in_diffusers(class_name: str) -> bool:
+    import diffusers
+
+    return hasattr(diffusers, class_name)
