@@ -30,7 +30,8 @@ FAMILY_LIMITS: dict[str, dict[str, Any]] = {
     for prefix, row in {
         "Wan": (81, 4, 1, 16, (832, 480)),
         "LTX": (161, 8, 1, 32, (704, 480)),
-        "CogVideoX": (49, 4, 1, 16, (720, 480)),
+        # 8k+1: the CogVideoX VAE turns an even number of latent frames into 4 frames each.
+        "CogVideoX": (49, 8, 1, 16, (720, 480)),
         "AnimateDiff": (16, 1, 0, 8, (512, 512)),
     }.items()
 }

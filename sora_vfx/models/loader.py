@@ -219,8 +219,15 @@ class LoadedModel:
             kwargs.update(prompt=prompt, negative_prompt=negative_prompt)
         else:
             kwargs.update(prompt_embeds=embeds[0], negative_prompt_embeds=embeds[1])
-        frames = self.pipeline(**kwargs).frames
-        return np.ascontiguousarray(np.asarray(frames[0], dtype=np.float32))
+        frames = np.asarray(self.pipeline(**kwargs).frames[0], dtype=np.float32)
+        if frames.shape[0] != num_frames:
+            # The family's frame rule (FAMILY_LIMITS or sora_vfx.json) does not match the model.
+            raise ModelError(
+                f"model {self.name} returned {frames.shape[0]} frames for {num_frames} requested; its frame rule "
+                f"({self.frame_rule}) does not fit this model: set frame_multiple/frame_offset in its "
+                "sora_vfx.json"
+            )
+        return np.ascontiguousarray(frames)
 
     def encode_prompt(self, prompt: str, negative_prompt: str | None) -> tuple[Any, Any] | None:
         """Prompt and negative embeddings, cached per (prompt, negative) so shots sharing a

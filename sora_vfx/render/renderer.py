@@ -335,7 +335,12 @@ def _window_seed(seed: int, index: int) -> int:
 
 
 def _temporal_compression(model: LoadedModel) -> int:
-    return int(getattr(model.pipeline, "vae_scale_factor_temporal", 1) or 1)
+    """Frames per latent frame (Wan and CogVideoX name it one way, LTX another); 1 if unknown."""
+    for name in ("vae_scale_factor_temporal", "vae_temporal_compression_ratio"):
+        value = getattr(model.pipeline, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return 1
 
 
 def _latent_layout(model: LoadedModel) -> tuple[int, int, int] | None:

@@ -1,0 +1,506 @@
+"""The other video families (LTX-Video, CogVideoX, AnimateDiff) through the real public path.
+
+Each family's pipeline is built here in code with tiny random weights (no download), saved as a
+safetensors pipeline folder with a ``sora_vfx.json``, then loaded with ``load_model`` and rendered
+with ``LoadedModel.generate``, exactly as a downloaded model would be. The tiny VAEs keep the real
+models' compression (LTX: 32x spatial, 8x temporal; CogVideoX and AnimateDiff: 8x spatial;
+CogVideoX: 4x temporal), so the family table's frame and size rules are tested against real
+pipeline code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from sora_vfx.errors import ModelError
+from sora_vfx.models import FAMILY_LIMITS, LoadedModel, describe_model, load_model
+from sora_vfx.models.tiny import SORA_VFX_JSON, quiet_progress_bars, quiet_transformers
+
+_TEXT_DIM = 32
+_MAX_TOKENS = 16
+_SPECIAL_TOKENS = ("<pad>", "</s>", "<unk>")
+
+
+def seeded(seed: int) -> torch.Generator:
+    return torch.Generator("cpu").manual_seed(seed)
+
+
+# --- tiny components, built offline ----------------------------------------------------------
+
+
+def _tokenizer():
+    """A byte-level tokenizer built in code (as sora_vfx.models.tiny does): no vocabulary download.
+
+    ``model_max_length`` is set because AnimateDiff pads CLIP prompts to it.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    vocab = {token: i for i, token in enumerate([*_SPECIAL_TOKENS, *alphabet])}
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="$A </s>", special_tokens=[("</s>", vocab["</s>"])]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        pad_token="<pad>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        model_max_length=_MAX_TOKENS,
+    )
+
+
+def _t5_encoder(vocab_size: int):
+    from transformers import T5Config, T5EncoderModel
+
+    return T5EncoderModel(
+        T5Config(
+            vocab_size=vocab_size,
+            d_model=_TEXT_DIM,
+            d_kv=8,
+            d_ff=64,
+            num_layers=1,
+            num_heads=4,
+            relative_attention_num_buckets=8,
+            relative_attention_max_distance=32,
+            dropout_rate=0.0,
+            pad_token_id=0,
+            eos_token_id=1,
+            decoder_start_token_id=0,
+        )
+    )
+
+
+def build_ltx():
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXPipeline,
+        LTXVideoTransformer3DModel,
+    )
+
+    tokenizer = _tokenizer()
+    torch.manual_seed(0)
+    text_encoder = _t5_encoder(len(tokenizer))
+    torch.manual_seed(0)
+    # patch 4 x 2^3 spatial, 2^3 temporal: the real LTX-Video VAE's 32x and 8x compression.
+    vae = AutoencoderKLLTXVideo(
+        latent_channels=8,
+        block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, True, False),
+        decoder_spatio_temporal_scaling=(True, True, True, False),
+        patch_size=4,
+        patch_size_t=1,
+    )
+    torch.manual_seed(0)
+    transformer = LTXVideoTransformer3DModel(
+        in_channels=8,
+        out_channels=8,
+        patch_size=1,
+        patch_size_t=1,
+        num_attention_heads=4,
+        attention_head_dim=8,
+        cross_attention_dim=32,
+        num_layers=1,
+        caption_channels=_TEXT_DIM,
+    )
+    return LTXPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        transformer=transformer,
+    )
+
+
+def build_cogvideox():
+    from diffusers import (
+        AutoencoderKLCogVideoX,
+        CogVideoXDDIMScheduler,
+        CogVideoXPipeline,
+        CogVideoXTransformer3DModel,
+    )
+
+    tokenizer = _tokenizer()
+    torch.manual_seed(0)
+    text_encoder = _t5_encoder(len(tokenizer))
+    torch.manual_seed(0)
+    # Four blocks: 8x spatial, and 4x temporal, as CogVideoX 1.0's VAE.
+    vae = AutoencoderKLCogVideoX(
+        down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4,
+        block_out_channels=(8, 8, 8, 8),
+        latent_channels=4,
+        layers_per_block=1,
+        norm_num_groups=2,
+        temporal_compression_ratio=4,
+    )
+    torch.manual_seed(0)
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=4,
+        attention_head_dim=8,  # heads x dim must be divisible by 16 for the 3D sin-cos embeddings
+        in_channels=4,
+        out_channels=4,
+        time_embed_dim=2,
+        text_embed_dim=_TEXT_DIM,
+        num_layers=1,
+        sample_width=2,
+        sample_height=2,
+        sample_frames=9,
+        patch_size=2,
+        temporal_compression_ratio=4,
+        # The joint positional embedding covers exactly this many text tokens: it has to equal
+        # the max_sequence_length the prompts are encoded with (set in sora_vfx.json below).
+        max_text_seq_length=_MAX_TOKENS,
+    )
+    return CogVideoXPipeline(
+        tokenizer=tokenizer,
+        text_encoder=text_encoder,
+        vae=vae,
+        transformer=transformer,
+        scheduler=CogVideoXDDIMScheduler(),
+    )
+
+
+def build_animatediff():
+    from diffusers import AutoencoderKL, DDIMScheduler, MotionAdapter, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    with quiet_transformers():  # importing it warns that torchvision is missing
+        from diffusers import AnimateDiffPipeline
+
+    tokenizer = _tokenizer()
+    torch.manual_seed(0)
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=_TEXT_DIM,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=1,
+            max_position_embeddings=_MAX_TOKENS,
+            pad_token_id=0,
+            bos_token_id=1,
+            eos_token_id=1,
+        )
+    )
+    torch.manual_seed(0)
+    # Four blocks: the 8x spatial compression of Stable Diffusion's VAE.
+    vae = AutoencoderKL(
+        block_out_channels=(8, 8, 8, 8),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=4,
+        layers_per_block=1,
+        norm_num_groups=2,
+    )
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        block_out_channels=(8, 16),
+        layers_per_block=1,
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=_TEXT_DIM,
+        attention_head_dim=4,
+        norm_num_groups=2,
+    )
+    torch.manual_seed(0)
+    motion_adapter = MotionAdapter(
+        block_out_channels=(8, 16),
+        motion_layers_per_block=1,
+        motion_norm_num_groups=2,
+        motion_num_attention_heads=2,
+    )
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="linear", clip_sample=False)
+    # The pipeline merges the 2D UNet and the motion adapter into a UNetMotionModel.
+    return AnimateDiffPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        motion_adapter=motion_adapter,
+        scheduler=scheduler,
+    )
+
+
+# --- one spec per family ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Family:
+    key: str  # FAMILY_LIMITS key
+    family: str  # LoadedModel.family
+    pipeline_class: str
+    build: Any
+    overrides: dict[str, Any]  # written to sora_vfx.json
+    frames: int  # a valid count for one render
+    height: int
+    width: int
+    broken_frames: int  # breaks the family's frame rule
+    too_many_frames: int  # follows the rule but is above max_frames
+
+    @property
+    def extra_call_args(self) -> dict[str, Any]:
+        """What sora_vfx adds to a plain pipeline call."""
+        if "max_sequence_length" in self.overrides:
+            return {"max_sequence_length": self.overrides["max_sequence_length"]}
+        return {}
+
+
+FAMILIES = {
+    "ltx": Family(
+        key="LTX",
+        family="LTX-Video",
+        pipeline_class="LTXPipeline",
+        build=build_ltx,
+        overrides={"max_frames": 17, "default_size": [64, 32], "max_sequence_length": _MAX_TOKENS, "default_steps": 2},
+        frames=9,
+        height=32,
+        width=64,
+        broken_frames=10,
+        too_many_frames=25,
+    ),
+    "cogvideox": Family(
+        key="CogVideoX",
+        family="CogVideoX",
+        pipeline_class="CogVideoXPipeline",
+        build=build_cogvideox,
+        overrides={"max_frames": 17, "default_size": [32, 16], "max_sequence_length": _MAX_TOKENS, "default_steps": 2},
+        frames=9,
+        height=16,
+        width=32,
+        broken_frames=8,
+        too_many_frames=25,
+    ),
+    "animatediff": Family(
+        key="AnimateDiff",
+        family="AnimateDiff",
+        pipeline_class="AnimateDiffPipeline",
+        build=build_animatediff,
+        overrides={"max_frames": 8, "default_size": [24, 16], "default_steps": 2},
+        frames=4,
+        height=16,
+        width=24,
+        broken_frames=0,
+        too_many_frames=9,
+    ),
+}
+NAMES = list(FAMILIES)
+
+PROMPT = "misty forest at dawn"
+NEGATIVE = "blurry"
+STEPS = 2
+GUIDANCE = 5.0
+
+
+@dataclass
+class Saved:
+    spec: Family
+    folder: Path
+    built: Any  # the pipeline as built, before save and load
+    model: LoadedModel
+
+    def generate(self, seed: int, **overrides: Any) -> np.ndarray:
+        call = dict(
+            prompt=PROMPT,
+            negative_prompt=NEGATIVE,
+            num_frames=self.spec.frames,
+            height=self.spec.height,
+            width=self.spec.width,
+            num_inference_steps=STEPS,
+            guidance_scale=GUIDANCE,
+        )
+        return self.model.generate(generator=seeded(seed), **{**call, **overrides})
+
+
+def _save_and_load(name: str, tmp_path_factory) -> Saved:
+    spec = FAMILIES[name]
+    # fork_rng: the manual_seed calls above must not touch other tests' global RNG.
+    with torch.random.fork_rng(devices=[]):
+        pipeline = spec.build()
+    for module in pipeline.components.values():
+        if isinstance(module, torch.nn.Module):
+            module.eval()
+    pipeline.set_progress_bar_config(disable=True)
+    folder = tmp_path_factory.mktemp(name) / "model"
+    with quiet_progress_bars():
+        pipeline.save_pretrained(folder, safe_serialization=True)
+    (folder / SORA_VFX_JSON).write_text(json.dumps(spec.overrides, indent=2) + "\n")
+    return Saved(spec, folder, pipeline, load_model(str(folder), device="cpu"))
+
+
+@pytest.fixture(scope="module")
+def ltx(tmp_path_factory) -> Saved:
+    return _save_and_load("ltx", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def cogvideox(tmp_path_factory) -> Saved:
+    return _save_and_load("cogvideox", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def animatediff(tmp_path_factory) -> Saved:
+    return _save_and_load("animatediff", tmp_path_factory)
+
+
+@pytest.fixture
+def saved(request) -> Saved:
+    """The module's saved-and-loaded model of the family named by the test's ``name``."""
+    return request.getfixturevalue(request.node.callspec.params["name"])
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_loads_with_family_kind_and_limits(name, saved):
+    spec, model = saved.spec, saved.model
+    assert type(model.pipeline).__name__ == spec.pipeline_class
+    assert (model.name, model.folder) == (str(saved.folder), saved.folder)
+    assert (model.family, model.kind) == (spec.family, "t2v")
+    assert (model.device, model.dtype) == (torch.device("cpu"), torch.float32)
+    expected = {**FAMILY_LIMITS[spec.key], **spec.overrides}
+    assert model.max_frames == expected["max_frames"]
+    assert model.frame_multiple == expected["frame_multiple"]
+    assert model.frame_offset == expected["frame_offset"]
+    assert model.size_multiple == expected["size_multiple"]
+    assert model.default_size == tuple(expected["default_size"])
+    assert model.max_sequence_length == spec.overrides.get("max_sequence_length")
+    assert model.default_steps == spec.overrides["default_steps"]
+    # The render size and frame count used below, and the default size, are valid for it.
+    model.check_inputs(spec.frames, spec.height, spec.width)
+    width, height = model.default_size
+    model.check_inputs(model.max_frames, height, width)
+    # The family table's own limits follow its own rules.
+    table = FAMILY_LIMITS[spec.key]
+    assert model.round_up_frames(table["max_frames"]) == table["max_frames"]
+    assert all(side % table["size_multiple"] == 0 for side in table["default_size"])
+    # A farm driver plans with describe_model: same limits, same fingerprint, without the weights.
+    described = describe_model(str(saved.folder))
+    keys = ("name", "kind", "family", "max_frames", "frame_multiple", "frame_offset", "size_multiple",
+            "default_size", "max_sequence_length", "default_steps", "folder")
+    assert {k: getattr(described, k) for k in keys} == {k: getattr(model, k) for k in keys}
+    assert described.fingerprint == model.fingerprint
+
+
+def test_animatediff_loads_its_motion_unet(animatediff):
+    from diffusers import MotionAdapter, UNetMotionModel
+
+    assert isinstance(animatediff.model.pipeline.unet, UNetMotionModel)
+    assert isinstance(animatediff.model.pipeline.motion_adapter, MotionAdapter)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_generate_shape_range_and_determinism(name, saved):
+    spec = saved.spec
+    frames = saved.generate(7)
+    assert frames.shape == (spec.frames, spec.height, spec.width, 3)
+    assert frames.dtype == np.float32
+    assert frames.flags.c_contiguous
+    assert np.isfinite(frames).all()
+    assert frames.min() >= 0.0 and frames.max() <= 1.0
+    assert frames.std() > 0.05, "random weights should not decode to flat grey"
+    assert np.array_equal(saved.generate(7), frames), "same seed, same pixels"
+    assert not np.array_equal(saved.generate(8), frames), "another seed, other pixels"
+    assert not np.array_equal(saved.generate(7, prompt="neon city at night"), frames), "another prompt"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_loaded_model_renders_what_was_built(name, saved):
+    """Save and load keep the model, and generate calls it as a plain diffusers call would."""
+    spec = saved.spec
+    expected = saved.built(
+        prompt=PROMPT,
+        negative_prompt=NEGATIVE,
+        num_frames=spec.frames,
+        height=spec.height,
+        width=spec.width,
+        num_inference_steps=STEPS,
+        guidance_scale=GUIDANCE,
+        generator=seeded(5),
+        output_type="np",
+        **spec.extra_call_args,
+    ).frames[0]
+    # Loaded (memory-mapped) weights and oneDNN-routed 3D convolutions round differently.
+    np.testing.assert_allclose(saved.generate(5), expected, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_accepted_frame_count_renders_that_many_frames(name, saved):
+    model, spec = saved.model, saved.spec
+    accepted = [n for n in range(1, model.max_frames + 1) if model.round_up_frames(n) == n]
+    assert accepted[-1] == model.max_frames
+    counts = {n: saved.generate(0, num_frames=n, num_inference_steps=1).shape for n in accepted}
+    assert counts == {n: (n, spec.height, spec.width, 3) for n in accepted}
+
+
+def test_a_frame_rule_that_does_not_fit_the_model_is_an_error(cogvideox):
+    """CogVideoX's VAE turns an even number of latent frames into 4 frames each: with a 4k+1
+    rule, 5 frames come back as 8. generate says so instead of passing them on."""
+    wrong = dataclasses.replace(cogvideox.model, frame_multiple=4)
+    assert wrong.round_up_frames(5) == 5
+    with pytest.raises(ModelError) as refused:
+        dataclasses.replace(cogvideox, model=wrong).generate(0, num_frames=5, num_inference_steps=1)
+    assert str(refused.value).startswith(f"model {wrong.name} returned 8 frames for 5 requested; its frame rule (4k+1)")
+
+
+@pytest.mark.parametrize(("name", "frames_per_latent"), [("ltx", 8), ("cogvideox", 4), ("animatediff", 1)])
+def test_windows_align_to_the_vaes_time_compression(name, frames_per_latent, saved):
+    from sora_vfx.render.renderer import _temporal_compression
+
+    assert _temporal_compression(saved.model) == frames_per_latent
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_check_inputs_refuses_frame_counts_against_the_rule(name, saved):
+    model, spec = saved.model, saved.spec
+    bad = spec.broken_frames
+    assert model.round_up_frames(bad) != bad
+    rule = (
+        f"`num_frames` has to be {model.frame_rule} but is {bad}; "
+        f"the next valid count is {model.round_up_frames(max(bad, 1))}."
+    )
+    with pytest.raises(ModelError) as refused:
+        model.check_inputs(bad, spec.height, spec.width)
+    assert str(refused.value) == rule
+    # generate checks first: the pipeline never sees the bad count.
+    with pytest.raises(ModelError, match="`num_frames` has to be"):
+        saved.generate(0, num_frames=bad)
+
+    many = spec.too_many_frames
+    assert model.round_up_frames(many) == many > model.max_frames
+    with pytest.raises(ModelError) as refused:
+        model.check_inputs(many, spec.height, spec.width)
+    assert str(refused.value) == (
+        f"`num_frames` has to be at most {model.max_frames} for {model.name} but is {many}; "
+        "render longer shots in windows."
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_check_inputs_refuses_sizes_off_the_family_multiple(name, saved):
+    model, spec = saved.model, saved.spec
+    height = spec.height + model.size_multiple // 2
+    with pytest.raises(ModelError) as refused:
+        model.check_inputs(spec.frames, height, spec.width)
+    assert str(refused.value) == (
+        f"`height` and `width` have to be divisible by {model.size_multiple} but are {height} and {spec.width}."
+    )
