@@ -156,16 +156,16 @@ class Bench:
             raise CommandFailed(f"{label}: exit code {process.returncode}: {' '.join(cmd)}\n  " + "\n  ".join(tail))
         return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
-    def interleaved(self, ours: Callable[[], Run], baseline: Callable[[], Run],
-                    reps: int) -> tuple[list[Run], list[Run]]:
-        """A B A B ...; a warm-up pair first (not counted) when configured."""
+    def interleaved(self, *commands: Callable[[], Run], reps: int) -> tuple[list[Run], ...]:
+        """A B A B ... (or A B C A B C ...); one uncounted round first when configured."""
         if self.config.warmup:
-            ours(), baseline()
-        ours_runs, baseline_runs = [], []
+            for command in commands:
+                command()
+        runs: tuple[list[Run], ...] = tuple([] for _ in commands)
         for _ in range(reps):
-            ours_runs.append(ours())
-            baseline_runs.append(baseline())
-        return ours_runs, baseline_runs
+            for command, series in zip(commands, runs, strict=True):
+                series.append(command())
+        return runs
 
     def capture(self, cmd: list[str]) -> str:
         return subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=self.work).stdout
@@ -216,13 +216,15 @@ def bench_render(bench: Bench) -> Result:
         bare_timings.append(json.loads(timings.read_text()))
         return run
 
-    ours_runs, bare_runs = bench.interleaved(ours, baseline, cfg.reps)
-    # What the wrapper alone gives: ours with PyTorch's own convolution choice.
     native_out = bench.work / "render_ours_native"
-    native_runs = [bench.run(bench.render_cmd(edl, fresh(native_out), "--handles", str(handles),
-                                              "--size", cfg.render_size, "--steps", str(cfg.render_steps)),
-                             "render-ours-native-conv", env={"SORA_VFX_CPU_CONV": "native"})
-                   for _ in range(cfg.reps)]
+
+    def native() -> Run:
+        """What the wrapper alone gives: ours with PyTorch's own convolution choice."""
+        return bench.run(bench.render_cmd(edl, fresh(native_out), "--handles", str(handles), "--size",
+                                          cfg.render_size, "--steps", str(cfg.render_steps)),
+                         "render-ours-native-conv", env={"SORA_VFX_CPU_CONV": "native"})
+
+    ours_runs, bare_runs, native_runs = bench.interleaved(ours, baseline, native, reps=cfg.reps)
     frames = sum(cfg.render_frames)
     result = Result("render", f"sora-vfx render, {len(shots)} shots, {frames} frames, {cfg.render_size}, "
                     f"{cfg.render_steps} steps vs bare diffusers loop", median(ours_runs), median(bare_runs),
@@ -292,7 +294,7 @@ def bench_exr(bench: Bench) -> Result:
         return bench.run([oiiotool, "--frames", frames, str(src / "src.#.exr"), "-d", "half",
                           "--compression", "zip", "-o", str(out / "out.#.exr")], "exr-oiiotool")
 
-    ours_runs, base_runs = bench.interleaved(ours, baseline, cfg.reps)
+    ours_runs, base_runs = bench.interleaved(ours, baseline, reps=cfg.reps)
     result = Result("exr_write", what, median(ours_runs), median(base_runs), TARGETS["exr_write"])
     result.notes += [f"runs ours: {samples(ours_runs)} s; oiiotool: {samples(base_runs)} s",
                      f"output ours {folder_mib(bench.work / 'exr_ours'):.0f} MiB, "
@@ -315,7 +317,7 @@ def bench_editorial(bench: Bench) -> Result:
     def baseline() -> Run:
         return bench.run([bench.python, "-c", read, str(edl)], "editorial-otio")
 
-    ours_runs, base_runs = bench.interleaved(ours, baseline, cfg.reps)
+    ours_runs, base_runs = bench.interleaved(ours, baseline, reps=cfg.reps)
     result = Result("editorial", f"sora-vfx shots --json on a {cfg.edl_events}-event EDL vs OTIO read_from_file",
                     median(ours_runs), median(base_runs), TARGETS["editorial"])
     result.notes.append(f"runs ours: {samples(ours_runs)} s; otio: {samples(base_runs)} s")
@@ -374,7 +376,7 @@ def bench_extend(bench: Bench) -> Result:
         return bench.run([oiiotool, "--frames", frames, str(src / "singlepart.#.exr"), "-o", str(out / "out.#.exr")],
                          "extend-oiio")
 
-    ours_runs, base_runs = bench.interleaved(ours, baseline, bench.config.reps)
+    ours_runs, base_runs = bench.interleaved(ours, baseline, reps=bench.config.reps)
     looped = f" ({filmed} looped)" if count > filmed else ""
     result = Result("extend", f"sora-vfx extend --static, {count} beachball frames{looped} vs oiiotool read+write",
                     median(ours_runs), median(base_runs), TARGETS["extend"])
