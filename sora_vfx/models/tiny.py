@@ -83,23 +83,39 @@ def quiet_transformers() -> Iterator[None]:
         transformers_logging.set_verbosity(level)
 
 
-def _tiny_tokenizer():
-    """A byte-level tokenizer: every byte is a token, so every prompt encodes differently."""
+def byte_level_tokenizer(
+    special_tokens: tuple[str, ...] = _SPECIAL_TOKENS,
+    *,
+    eos: str = "</s>",
+    bos: str | None = None,
+    pad: str = "<pad>",
+    unk: str = "<unk>",
+    model_max_length: int | None = None,
+):
+    """A tokenizer built in code, nothing downloaded: every byte is a token, so every prompt
+    encodes differently. ``special_tokens`` come first in the vocabulary; each prompt ends
+    with ``eos`` (and starts with ``bos`` when given), as T5 and CLIP prompts do.
+
+    Saved as a plain ``PreTrainedTokenizerFast`` (``CLIPTokenizer`` would rebuild its own BPE
+    on load). The tiny models and the tests' tiny LTX/CogVideoX/AnimateDiff models use it.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    vocab = {token: i for i, token in enumerate([*_SPECIAL_TOKENS, *alphabet])}
-    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
+    vocab = {token: i for i, token in enumerate([*special_tokens, *alphabet])}
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token=unk))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     # T5 appends </s>; Wan tokenizes with add_special_tokens=True and expects it.
+    marks = [bos] if bos else []
     tokenizer.post_processor = processors.TemplateProcessing(
-        single="$A </s>", special_tokens=[("</s>", vocab["</s>"])]
+        single=" ".join([*marks, "$A", eos]), special_tokens=[(t, vocab[t]) for t in (*marks, eos)]
     )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
-    )
+    extra = {"bos_token": bos} if bos else {}
+    if model_max_length is not None:
+        extra["model_max_length"] = model_max_length
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token=pad, eos_token=eos, unk_token=unk, **extra)
 
 
 def _tiny_text_encoder(vocab_size: int):
@@ -186,7 +202,7 @@ def build_tiny_pipeline(kind: str = "t2v") -> DiffusionPipeline:
 
     # fork_rng keeps the caller's global RNG untouched by our manual_seed calls.
     with torch.random.fork_rng(devices=[]):
-        tokenizer = _tiny_tokenizer()
+        tokenizer = byte_level_tokenizer()
         # Each component gets its own seed so resizing one leaves the others unchanged.
         torch.manual_seed(0)
         text_encoder = _tiny_text_encoder(len(tokenizer))

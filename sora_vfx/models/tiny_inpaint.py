@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from sora_vfx.models.tiny import cache_root, is_saved_model, quiet_transformers, save_model_once
+from sora_vfx.models.tiny import (
+    byte_level_tokenizer,
+    cache_root,
+    is_saved_model,
+    quiet_transformers,
+    save_model_once,
+)
 
 if TYPE_CHECKING:
     from diffusers import DiffusionPipeline
@@ -34,27 +40,6 @@ _SPECIAL_TOKENS = ("<|startoftext|>", "<|endoftext|>")
 _MAX_TOKENS = 32
 _TEXT_DIM = 32
 _LATENT_CHANNELS = 4
-
-
-def _tiny_tokenizer():
-    """Byte-level: every byte is a token, so every prompt encodes differently. Saved as a plain
-    ``PreTrainedTokenizerFast``: ``CLIPTokenizer`` would rebuild its own BPE on load."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
-
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    vocab = {token: i for i, token in enumerate([*_SPECIAL_TOKENS, *alphabet])}
-    bos, eos = _SPECIAL_TOKENS
-    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token=eos))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}", special_tokens=[(bos, vocab[bos]), (eos, vocab[eos])]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token=bos, eos_token=eos, pad_token=eos, unk_token=eos,
-        model_max_length=_MAX_TOKENS,
-    )
 
 
 def _tiny_text_encoder(vocab_size: int):
@@ -117,7 +102,9 @@ def build_tiny_inpaint_pipeline() -> DiffusionPipeline:
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
 
     with torch.random.fork_rng(devices=[]):
-        tokenizer = _tiny_tokenizer()
+        bos, eos = _SPECIAL_TOKENS
+        tokenizer = byte_level_tokenizer(_SPECIAL_TOKENS, bos=bos, eos=eos, pad=eos, unk=eos,
+                                         model_max_length=_MAX_TOKENS)
         # Each component has its own seed so resizing one leaves the others unchanged.
         torch.manual_seed(0)
         text_encoder = _tiny_text_encoder(len(tokenizer))

@@ -22,11 +22,10 @@ import torch
 
 from sora_vfx.errors import ModelError
 from sora_vfx.models import FAMILY_LIMITS, LoadedModel, describe_model, load_model
-from sora_vfx.models.tiny import SORA_VFX_JSON, quiet_progress_bars, quiet_transformers
+from sora_vfx.models.tiny import SORA_VFX_JSON, byte_level_tokenizer, quiet_progress_bars, quiet_transformers
 
 _TEXT_DIM = 32
 _MAX_TOKENS = 16
-_SPECIAL_TOKENS = ("<pad>", "</s>", "<unk>")
 
 
 def seeded(seed: int) -> torch.Generator:
@@ -37,28 +36,8 @@ def seeded(seed: int) -> torch.Generator:
 
 
 def _tokenizer():
-    """A byte-level tokenizer built in code (as sora_vfx.models.tiny does): no vocabulary download.
-
-    ``model_max_length`` is set because AnimateDiff pads CLIP prompts to it.
-    """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
-
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    vocab = {token: i for i, token in enumerate([*_SPECIAL_TOKENS, *alphabet])}
-    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="$A </s>", special_tokens=[("</s>", vocab["</s>"])]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        pad_token="<pad>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        model_max_length=_MAX_TOKENS,
-    )
+    # model_max_length: AnimateDiff pads CLIP prompts to it.
+    return byte_level_tokenizer(model_max_length=_MAX_TOKENS)
 
 
 def _t5_encoder(vocab_size: int):
