@@ -7,7 +7,7 @@ They come from EDL comments (``* PROMPT: ...``, any case), from OTIO clip metada
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,19 +57,23 @@ def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | 
         elif text:
             found.notes.append(text)
     metadata = clip.metadata
-    edl = metadata_entry(metadata, "cmx_3600")
-    comments = None
+    keys = len(metadata)
+    edl = _entry(metadata, "cmx_3600") if keys else None
+    comments: Any = None
     if isinstance(edl, Mapping):
-        comments = metadata_entry(edl, "comments")
-        found.reel = str(metadata_entry(edl, "reel") or "")
-    for comment in items_of(comments) if comments else ():
+        comments = _entry(edl, "comments")
+        found.reel = str(_entry(edl, "reel") or "")
+    if not isinstance(comments, Sequence) or isinstance(comments, str):
+        comments = [comments] if isinstance(comments, str) and comments else []
+    for comment in items_of(comments):
         match = _COMMENT.match(str(comment))
         if match:
             key = _ALIASES[match.group(1).lower().replace("_", " ")]
             found.set(key, match.group(2).strip(), "edl comment")
         else:
             found.comments.append(str(comment))
-    ours = metadata_entry(metadata, "sora_vfx")
+    # An EDL clip holds the adapter's entry alone: do not ask for ours.
+    ours = _entry(metadata, "sora_vfx") if keys > (edl is not None) else None
     if ours:
         for key, value in dict(ours).items():
             field_name = _ALIASES.get(str(key).lower())
@@ -81,7 +85,7 @@ def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | 
 
 # Reading OTIO containers: iterating one, or asking for a key it lacks, ends in a C++
 # exception that costs ~10 us to cross into Python; over thousands of clips that is most of
-# the time `shots` spends beyond OTIO's own parse. Index by position and look before asking.
+# the time `shots` spends beyond OTIO's own parse. Index by position and count before asking.
 
 
 def items_of(vector: Any) -> list[Any]:
@@ -89,22 +93,12 @@ def items_of(vector: Any) -> list[Any]:
     return vector[:] if len(vector) else []
 
 
-def metadata_entry(metadata: Any, key: str) -> Any:
-    """``metadata[key]``, or None when absent."""
-    size = len(metadata)
-    if not size:
-        return None
-    if size == 1 and key != "cmx_3600" and _only_key_is(metadata, "cmx_3600"):
-        return None  # the common EDL clip: the adapter's entry alone
-    return metadata.get(key)
-
-
-def _only_key_is(metadata: Any, key: str) -> bool:
+def _entry(metadata: Any, key: str) -> Any:
+    """``metadata[key]``, or None when absent (slow: only ask when the key is likely there)."""
     try:
-        metadata[key]
+        return metadata[key]
     except KeyError:
-        return False
-    return True
+        return None
 
 
 def _is_shot_name(text: str, pattern: re.Pattern[str] | None) -> bool:

@@ -28,6 +28,8 @@ EDL_ONLY = {"cmx_3600": {"reel": "A001", "comments": ["PROMPT: a quiet harbour",
         ({"cmx_3600": {"reel": "B002"}}, None, None, "B002", []),
         ({"vendor": {"x": 1}}, None, None, "", []),
         ({"cmx_3600": "not a dictionary"}, None, None, "", []),
+        ({"cmx_3600": {"comments": "PROMPT: one comment, not a list"}}, "one comment, not a list", None, "", []),
+        ({"cmx_3600": {"comments": {"PROMPT": "a mapping"}}}, None, None, "", []),
         ({}, None, None, "", []),
     ],
 )
