@@ -168,6 +168,19 @@ class Bench:
                 series.append(command())
         return runs
 
+    def sora_vfx_script(self) -> list[str]:
+        """``sora-vfx`` as arguments to this Python (for running it under a tool)."""
+        return self.sora_vfx[1:] if self.sora_vfx[0] == self.python else self.sora_vfx
+
+    def instructions(self, cmd: list[str]) -> int:
+        """Instructions ``cmd`` executes, counted by valgrind's callgrind (about 100x slower)."""
+        done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+                              capture_output=True, text=True, cwd=self.work)
+        counts = [line.split()[-1] for line in done.stderr.splitlines() if "Collected :" in line]
+        if done.returncode != 0 or not counts:
+            raise CommandFailed(f"valgrind {' '.join(cmd)}: exit code {done.returncode}\n{done.stderr[-2000:]}")
+        return int(counts[-1])
+
     def capture(self, cmd: list[str]) -> str:
         return subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=self.work).stdout
 
@@ -322,6 +335,13 @@ def bench_editorial(bench: Bench) -> Result:
     result = Result("editorial", f"sora-vfx shots --json on a {cfg.edl_events}-event EDL vs OTIO read_from_file",
                     median(ours_runs), median(base_runs), TARGETS["editorial"])
     result.notes.append(f"runs ours: {samples(ours_runs)} s; otio: {samples(base_runs)} s")
+    if bench.config.warmup and shutil.which("valgrind"):
+        # Wall time here moves with the machine's load (the baseline is under a second);
+        # instruction counts do not.
+        ours_ir = bench.instructions([bench.python, *bench.sora_vfx_script(), "shots", str(edl), "--json"])
+        base_ir = bench.instructions([bench.python, "-c", read, str(edl)])
+        result.notes.append(f"instructions (callgrind, independent of load): ours {ours_ir / 1e9:.2f} G, "
+                            f"otio {base_ir / 1e9:.2f} G, ratio {ours_ir / base_ir:.3f}")
     return result
 
 
