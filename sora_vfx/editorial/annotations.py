@@ -27,6 +27,13 @@ _ALIASES = {
     "reference": "reference",
 }
 _COMMENT = re.compile(r"\s*\**\s*(shot|prompt|negative[ _]prompt|negative|style|seed|reference)\s*:(.*)", re.I | re.S)
+
+
+def is_annotation_comment(text: str) -> bool:
+    """Whether an EDL comment line sets one of our fields (``* PROMPT: ...``)."""
+    return _COMMENT.match(text) is not None
+
+
 # Long prompts wrap over several comment lines; those join with a space.
 _JOINED = {"prompt", "negative_prompt"}
 
@@ -47,8 +54,13 @@ class Annotations:
         self.origin[key] = origin
 
 
-def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | None = None) -> Annotations:
-    """Collect a clip's annotations; OTIO metadata wins over EDL comments, both over markers."""
+def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | None = None,
+                     edl_comments: list[str] | None = None) -> Annotations:
+    """Collect a clip's annotations; OTIO metadata wins over EDL comments, both over markers.
+
+    ``edl_comments``: the clip's annotation comments when the reader took them out of the
+    EDL before OTIO read it (they come before the comments OTIO kept, as in the file).
+    """
     found = Annotations()
     for marker in items_of(clip.markers):
         text = (marker.name or "").strip()
@@ -58,14 +70,16 @@ def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | 
             found.notes.append(text)
     metadata = clip.metadata
     keys = len(metadata)
-    edl = _entry(metadata, "cmx_3600") if keys else None
+    edl = entry(metadata, "cmx_3600") if keys else None
     comments: Any = None
     if isinstance(edl, Mapping):
-        comments = _entry(edl, "comments")
-        found.reel = str(_entry(edl, "reel") or "")
+        reel = entry(edl, "reel")
+        found.reel = str(reel or "")
+        if len(edl) > (reel is not None):  # the adapter writes reel and comments only
+            comments = entry(edl, "comments")
     if not isinstance(comments, Sequence) or isinstance(comments, str):
         comments = [comments] if isinstance(comments, str) and comments else []
-    for comment in items_of(comments):
+    for comment in [*(edl_comments or ()), *items_of(comments)]:
         match = _COMMENT.match(str(comment))
         if match:
             key = _ALIASES[match.group(1).lower().replace("_", " ")]
@@ -73,7 +87,7 @@ def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | 
         else:
             found.comments.append(str(comment))
     # An EDL clip holds the adapter's entry alone: do not ask for ours.
-    ours = _entry(metadata, "sora_vfx") if keys > (edl is not None) else None
+    ours = entry(metadata, "sora_vfx") if keys > (edl is not None) else None
     if ours:
         for key, value in dict(ours).items():
             field_name = _ALIASES.get(str(key).lower())
@@ -93,8 +107,8 @@ def items_of(vector: Any) -> list[Any]:
     return vector[:] if len(vector) else []
 
 
-def _entry(metadata: Any, key: str) -> Any:
-    """``metadata[key]``, or None when absent (slow: only ask when the key is likely there)."""
+def entry(metadata: Any, key: str) -> Any:
+    """``metadata[key]``, or None when absent (slow: ask when the key is likely there)."""
     try:
         return metadata[key]
     except KeyError:

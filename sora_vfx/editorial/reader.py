@@ -15,6 +15,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from ..errors import EditError
+from .annotations import entry, is_annotation_comment
 from .rates import FrameRate, parse_fps
 
 log = logging.getLogger("sora_vfx")
@@ -23,6 +24,7 @@ _EVENT_LINE = re.compile(r"^\s*(\d+)\s+\S")
 _TIMECODE = re.compile(r"^(\d{1,2})([:;.])(\d{2})([:;.])(\d{2})([:;.])(\d{2})$")
 _DROP_FRAME_FCM = re.compile(r"^\s*FCM\s*:\s*DROP\s+FRAME", re.I)
 _CLIP_IN_MESSAGE = re.compile(r"for clip (.+)$")
+_LEADING_NUMBER = re.compile(r"\d+")
 
 
 @dataclass
@@ -43,6 +45,17 @@ class EditSource:
     events: list[EdlEvent] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     _by_record: dict[str, EdlEvent] | None = field(default=None, repr=False)
+    #: EDL only: each video clip's annotation comments (PROMPT:, SHOT:, ...), which were
+    #: read here instead of by OTIO; None when OTIO read them (they are in its metadata).
+    _annotations: dict[int, list[str]] | None = field(default=None, repr=False)
+    _annotated_clips: list[otio.schema.Clip] = field(default_factory=list, repr=False)
+
+    def annotation_comments(self, clip: otio.schema.Clip) -> list[str] | None:
+        """The clip's annotation comments taken from the EDL text, or None when they are in
+        the clip's OTIO metadata as usual."""
+        if self._annotations is None:
+            return None
+        return self._annotations.get(id(clip), [])
 
     def event_at_record(self, record_in: str) -> EdlEvent | None:
         """The last video event starting at ``record_in`` (a dissolve's D line wins)."""
@@ -112,8 +125,22 @@ def _read_edl(path: Path, rate: FrameRate) -> tuple[otio.schema.Timeline, EditSo
         rate = FrameRate(rate.rate, True)
     source = EditSource(path, "cmx_3600", rate, lines=lines)
     source.events = _check_event_lines(path, lines, rate)
+    # OTIO keeps every comment line as clip metadata, which costs two thirds of its parse on
+    # an annotated EDL; our own comments (PROMPT:, SHOT:, ...) are read here instead and
+    # paired back with their clips. If the pairing does not check out, OTIO reads them all.
+    split = split_annotation_comments(lines)
+    if split is not None:
+        kept, events = split
+        timeline = _parse_edl("\n".join(kept), rate, source)
+        if _pair_annotations(timeline, events, source):
+            return timeline, source
+    return _parse_edl(text, rate, source), source
+
+
+def _parse_edl(text: str, rate: FrameRate, source: EditSource) -> otio.schema.Timeline:
+    path = source.path
     try:
-        timeline = otio.adapters.read_from_string(text, adapter_name="cmx_3600", rate=rate.fps)
+        return otio.adapters.read_from_string(text, adapter_name="cmx_3600", rate=rate.fps)
     except otio.exceptions.OTIOError as exc:
         raise EditError(f"{path}{_locate(exc, source)}: {_one_line(exc)}") from exc
     except Exception as exc:
@@ -122,7 +149,83 @@ def _read_edl(path: Path, rate: FrameRate) -> tuple[otio.schema.Timeline, EditSo
             f"{path}{_locate(exc, source)}: OTIO's cmx_3600 adapter cannot read this EDL "
             f"({type(exc).__name__}: {_one_line(exc)}); check its transition events"
         ) from exc
-    return timeline, source
+
+
+@dataclass
+class _EventComments:
+    """One EDL event as OTIO's adapter groups it (its line and a transition line with the
+    same number) and the annotation comments that follow it."""
+
+    number: int
+    reel: str = ""
+    channel: str = ""
+    comments: list[str] = field(default_factory=list)
+
+
+def split_annotation_comments(lines: list[str]) -> tuple[list[str], list[_EventComments]] | None:
+    """The EDL's lines without the annotation comments that follow its events, and every
+    event with its annotation comments; None when there are none to take (or the EDL uses
+    SPLIT, whose comments belong to two events)."""
+    kept: list[str] = []
+    events: list[_EventComments] = []
+    taken = False
+    for line in lines:
+        text = line.strip()
+        if text[:1].isdigit():
+            number = int(_LEADING_NUMBER.match(text).group(0))
+            if not events or events[-1].number != number:
+                events.append(_EventComments(number))
+            tokens = text.split()  # a transition line's reel and channel are the clip's
+            events[-1].reel = tokens[1] if len(tokens) > 1 else ""
+            events[-1].channel = tokens[2] if len(tokens) > 2 else ""
+        elif text.startswith("SPLIT"):
+            return None
+        elif events and text.startswith("*") and is_annotation_comment(text):
+            events[-1].comments.append(text.lstrip("*").strip())
+            taken = True
+            continue
+        kept.append(line)
+    return (kept, events) if taken else None
+
+
+def _pair_annotations(timeline: otio.schema.Timeline, events: list[_EventComments], source: EditSource) -> bool:
+    """Give each video clip its event's comments: the adapter makes one clip per event on
+    each video track the channel names, in order. Checked by count and reel per track."""
+    expected: dict[str, list[_EventComments]] = {}
+    for event in events:
+        for track_name in _video_tracks(event.channel):
+            expected.setdefault(track_name, []).append(event)
+    annotations: dict[int, list[str]] = {}
+    for track in timeline.tracks:
+        if track.kind != otio.schema.TrackKind.Video:
+            continue
+        clips = [item for item in track if isinstance(item, otio.schema.Clip)]
+        wanted = expected.pop(track.name, [])
+        if len(clips) != len(wanted):
+            return False
+        for clip, event in zip(clips, wanted, strict=True):
+            if _reel_of(clip) != ("" if event.reel == "AX" else event.reel):
+                return False
+            annotations[id(clip)] = event.comments
+            source._annotated_clips.append(clip)  # keeps the ids valid
+    if expected:
+        return False
+    source._annotations = annotations
+    return True
+
+
+def _video_tracks(channel: str) -> list[str]:
+    # The cmx_3600 adapter's channel codes: B, A2/V and AA/V put a clip on V as well as on
+    # audio tracks; a code of its own names a track, video unless it starts with A.
+    if channel in ("B", "A2/V", "AA/V"):
+        return ["V"]
+    return [] if channel.startswith("A") else [channel]
+
+
+def _reel_of(clip: otio.schema.Clip) -> str:
+    metadata = clip.metadata
+    edl = entry(metadata, "cmx_3600") if len(metadata) else None
+    return str(entry(edl, "reel") or "") if edl is not None else ""
 
 
 def _check_event_lines(path: Path, lines: list[str], rate: FrameRate) -> list[EdlEvent]:

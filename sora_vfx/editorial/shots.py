@@ -39,6 +39,7 @@ class _Cut:
     speed: float
     where: str
     record_timecode: str
+    edl_comments: list[str] | None  # annotation comments the reader took out of the EDL
 
 
 @dataclass
@@ -199,6 +200,7 @@ def _find_cuts(timeline: otio.schema.Timeline, source: EditSource, wanted: list[
                 speed=_speed(item),
                 where="",
                 record_timecode="",
+                edl_comments=source.annotation_comments(item),
             )
             cut.record_timecode = to_timecode(cut.record_in, rate)
             cut.where = _where(cut, label, source)
@@ -239,7 +241,7 @@ def _where(cut: _Cut, label: str, source: EditSource) -> str:
 
 
 def _make_job(cut: _Cut, index: int, path: Path, pattern, handles: int, start_frame: int) -> ShotJob:
-    found: Annotations = read_annotations(cut.clip, shot_pattern=pattern)
+    found: Annotations = read_annotations(cut.clip, shot_pattern=pattern, edl_comments=cut.edl_comments)
     values, origin = found.values, dict(found.origin)
     name = values.get("shot")
     if name is not None:
