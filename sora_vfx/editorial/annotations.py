@@ -70,13 +70,13 @@ def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | 
             found.notes.append(text)
     metadata = clip.metadata
     keys = len(metadata)
-    edl = entry(metadata, "cmx_3600") if keys else None
+    edl = metadata.get("cmx_3600") if keys else None
     comments: Any = None
     if isinstance(edl, Mapping):
-        reel = entry(edl, "reel")
+        reel = edl.get("reel")
         found.reel = str(reel or "")
         if len(edl) > (reel is not None):  # the adapter writes reel and comments only
-            comments = entry(edl, "comments")
+            comments = edl.get("comments")
     if not isinstance(comments, Sequence) or isinstance(comments, str):
         comments = [comments] if isinstance(comments, str) and comments else []
     for comment in [*(edl_comments or ()), *items_of(comments)]:
@@ -87,7 +87,7 @@ def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | 
         else:
             found.comments.append(str(comment))
     # An EDL clip holds the adapter's entry alone: do not ask for ours.
-    ours = entry(metadata, "sora_vfx") if keys > (edl is not None) else None
+    ours = metadata.get("sora_vfx") if keys > (edl is not None) else None
     if ours:
         for key, value in dict(ours).items():
             field_name = _ALIASES.get(str(key).lower())
@@ -99,20 +99,13 @@ def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | 
 
 # Reading OTIO containers: iterating one, or asking for a key it lacks, ends in a C++
 # exception that costs ~10 us to cross into Python; over thousands of clips that is most of
-# the time `shots` spends beyond OTIO's own parse. Index by position and count before asking.
+# the time `shots` spends beyond OTIO's own parse. Index by position, and count the keys
+# before asking for one (``get`` of an absent key pays that exception).
 
 
 def items_of(vector: Any) -> list[Any]:
     """The items of an OTIO vector (markers, effects, a metadata list), by index."""
     return vector[:] if len(vector) else []
-
-
-def entry(metadata: Any, key: str) -> Any:
-    """``metadata[key]``, or None when absent (slow: ask when the key is likely there)."""
-    try:
-        return metadata[key]
-    except KeyError:
-        return None
 
 
 def _is_shot_name(text: str, pattern: re.Pattern[str] | None) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from ..errors import EditError
-from .annotations import entry, is_annotation_comment
+from .annotations import is_annotation_comment
 from .rates import FrameRate, parse_fps
 
 log = logging.getLogger("sora_vfx")
@@ -224,13 +224,12 @@ def _video_tracks(channel: str) -> list[str]:
 
 def _reel_of(clip: otio.schema.Clip) -> str:
     metadata = clip.metadata
-    edl = entry(metadata, "cmx_3600") if len(metadata) else None
-    return str(entry(edl, "reel") or "") if edl is not None else ""
+    edl = metadata.get("cmx_3600") if len(metadata) else None
+    return str(edl.get("reel") or "") if edl is not None else ""
 
 
 def _check_event_lines(path: Path, lines: list[str], rate: FrameRate) -> list[EdlEvent]:
     frames_per_second = rate.timecode_base
-    separators = ":;" if rate.drop_frame else ":"
     events = []
     for number, line in enumerate(lines, start=1):
         match = _EVENT_LINE.match(line)
@@ -238,25 +237,14 @@ def _check_event_lines(path: Path, lines: list[str], rate: FrameRate) -> list[Ed
             continue
         tokens = line.split()
         stamps = [t for t in tokens if ":" in t or ";" in t]
-        if not all(_plainly_valid(stamp, frames_per_second, separators) for stamp in stamps):
-            for stamp in stamps:
-                problem = _timecode_problem(stamp, frames_per_second, rate)
-                if problem:
-                    raise EditError(f"{path}, line {number} (event {match.group(1)}): {problem}")
+        for stamp in stamps:
+            problem = _timecode_problem(stamp, frames_per_second, rate)
+            if problem:
+                raise EditError(f"{path}, line {number} (event {match.group(1)}): {problem}")
         channel = tokens[2].upper() if len(tokens) > 2 else ""
         video = channel.startswith("V") or channel in ("B", "A/V")
         events.append(EdlEvent(match.group(1), number, stamps[-2] if len(stamps) >= 4 else "", video))
     return events
-
-
-def _plainly_valid(stamp: str, frames_per_second: int, separators: str) -> bool:
-    """The common case, checked without a regex: HH:MM:SS:FF in range (``;`` before the
-    frames when drop-frame). Anything else goes to ``_timecode_problem``."""
-    return (
-        len(stamp) == 11 and stamp.isascii() and stamp[2] == ":" and stamp[5] == ":" and stamp[8] in separators
-        and stamp[:2].isdigit() and stamp[3:5].isdigit() and stamp[6:8].isdigit() and stamp[9:].isdigit()
-        and stamp[3] < "6" and stamp[6] < "6" and int(stamp[9:]) < frames_per_second
-    )
 
 
 def _timecode_problem(stamp: str, frames_per_second: int, rate: FrameRate) -> str | None:

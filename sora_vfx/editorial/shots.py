@@ -187,22 +187,22 @@ def _find_cuts(timeline: otio.schema.Timeline, source: EditSource, wanted: list[
                 continue
             before = children[position - 1] if position > 0 else None
             after = children[position + 1] if position + 1 < len(children) else None
+            record_in = _frames(record, rate)
             cut = _Cut(
                 clip=item,
                 track=track.name or label,
                 track_order=order,
                 rate=rate,
-                record_in=_frames(record, rate),
+                record_in=record_in,
                 duration=duration,
                 source_in=_frames(item.trimmed_range().start_time, rate),
                 head_extra=_frames(before.in_offset, rate) if isinstance(before, otio.schema.Transition) else 0,
                 tail_extra=_frames(after.out_offset, rate) if isinstance(after, otio.schema.Transition) else 0,
                 speed=_speed(item),
                 where="",
-                record_timecode="",
+                record_timecode=to_timecode(record_in, rate),
                 edl_comments=source.annotation_comments(item),
             )
-            cut.record_timecode = to_timecode(cut.record_in, rate)
             cut.where = _where(cut, label, source)
             cuts.append(cut)
     cuts.sort(key=lambda c: (c.record_in, c.track_order))
