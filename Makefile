@@ -55,6 +55,13 @@ test: install sysdeps $(VENV_BLENDER)/.installed
 bench: install sysdeps
 	$(BIN)/python benchmarks/run.py
 
+# The Nuke plugin folder and the Blender extension (folder and zip), ready to install: docs/plugins.md.
+# Standard library only (no venv); plugins/common/ is copied into both hosts' packages here.
+PLUGINS_OUT ?= build/plugins
+.PHONY: plugins
+plugins:
+	$(PYTHON) plugins/package.py $(PLUGINS_OUT)
+
 lint: install
 	$(BIN)/ruff check sora_vfx tests
 

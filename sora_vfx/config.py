@@ -60,6 +60,16 @@ def cache_dir() -> Path:
 
 
 def find_config(explicit: Path | None = None, *, edit: Path | None = None) -> Path | None:
+    """The project config file to use, in the order the module docstring gives.
+
+    Args:
+        explicit: a ``--config`` path; it must exist.
+        edit: the edit file; a ``sora_vfx.toml`` beside it comes before the current folder's.
+    Returns:
+        The config path, or None when there is none (every setting then takes its default).
+    Raises:
+        ConfigError: ``explicit`` or ``$SORA_VFX_CONFIG`` names something that is not a file.
+    """
     if explicit is not None:
         if not Path(explicit).is_file():
             raise ConfigError(f"{explicit}: no such config file")
@@ -77,6 +87,19 @@ def find_config(explicit: Path | None = None, *, edit: Path | None = None) -> Pa
 
 
 def load_config(explicit: Path | None = None, *, edit: Path | None = None) -> ProjectConfig:
+    """Find (see :func:`find_config`) and read the project config.
+
+    Unknown tables and keys are refused so that a typo does not silently fall back to a
+    default. Styles are parsed here; ``[render]`` and ``[review]`` values are checked later, by
+    whoever uses them.
+
+    Returns:
+        The config; an empty one with the built-in styles when no file is found.
+    Raises:
+        ConfigError: a named file is missing, or the file is unreadable, not TOML, or has
+            unknown tables or ``[render]``/``[review]`` keys.
+        StyleError: a bad ``[styles.NAME]`` table.
+    """
     path = find_config(explicit, edit=edit)
     if path is None:
         return ProjectConfig()

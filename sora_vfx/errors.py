@@ -7,10 +7,6 @@ and, where there is a short list of valid choices, list them.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 
 class SoraVfxError(Exception):
     """Root of every error the user can cause and fix."""
@@ -57,13 +53,3 @@ class FarmError(SoraVfxError):
 class ReviewError(SoraVfxError):
     """A review that cannot be built or a file that cannot be verified: no manifest, bad key."""
 
-
-def ensure_writable_folder(folder: Path, error: type[SoraVfxError]) -> None:
-    """Create ``folder`` and prove a file can be made in it, or raise ``error`` naming it."""
-    try:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(prefix=".sora_vfx-probe-", dir=folder)
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as exc:
-        raise error(f"output folder {folder} is not writable: {exc.strerror or exc}") from None

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .main import debug_option, main
+from .options import parse_size
 
 
 @main.command()
@@ -46,14 +47,14 @@ def extend(plate: str, out: Path, as_json: bool, **options) -> None:
     The filmed pixels are copied bit for bit; the border around them is generated and marked
     1 in the output's `mask` channel.
     """
-    from ..plates import ExtendSettings, extend_plate, parse_aspect, parse_pad, parse_size
+    from ..plates import ExtendSettings, extend_plate, parse_aspect, parse_pad
 
     pad, to_size, to_aspect, work_size = (options.pop(k) for k in ("pad", "to_size", "to_aspect", "work_size"))
     settings = ExtendSettings(
         pad=parse_pad(pad) if pad is not None else None,
-        to_size=parse_size(to_size) if to_size is not None else None,
+        to_size=parse_size(to_size, what="--to-size") if to_size is not None else None,
         to_aspect=parse_aspect(to_aspect) if to_aspect is not None else None,
-        work_size=parse_size(work_size, "--work-size") if work_size is not None else None,
+        work_size=parse_size(work_size, what="--work-size") if work_size is not None else None,
         keep_extra_channels=options.pop("keep_channels"),
         **options,
     )

@@ -9,11 +9,15 @@ from pathlib import Path
 
 import click
 
+from ..editorial import read_edit
 from .main import main
-from .options import edit_options, pop_edit_args, read_reading_from_args
+from .options import edit_options, pop_edit_options
 from .render import settings_from_options, settings_options
 
 log = logging.getLogger("sora_vfx")
+
+#: Version of the ``farm export --json`` document (docs/schemas/farm-export.schema.json).
+JSON_VERSION = 1
 
 
 @main.group()
@@ -48,20 +52,21 @@ def export(bundle: Path, render_out: Path | None, gpus: int, command: str, force
 
     bundle = absolute(bundle)
     check_bundle_folder(folder=bundle, force=force)  # before anything is read or created
-    edit_args = pop_edit_args(options)
-    edit_args["edit"] = absolute(edit_args["edit"])
+    edit_path, reading = pop_edit_options(options)
+    edit_path = absolute(edit_path)
     config = options.get("config_path")
-    settings = settings_from_options(options, edit_args["edit"])
-    reading = read_reading_from_args(edit_args)
+    settings = settings_from_options(options, edit_path)
+    edit = read_edit(edit_path, reading)
     out_dir = absolute(render_out or bundle.parent / "renders")
-    plan = plan_without_weights(reading, out_dir, settings)
-    result = export_bundle(plan=plan, settings=settings, edit_args=edit_args, folder=bundle, config=config,
-                           command=command, gpus=gpus, force=force)
+    plan = plan_without_weights(edit, out_dir, settings)
+    result = export_bundle(plan=plan, reading=reading, folder=bundle, config=config, command=command, gpus=gpus,
+                           force=force)
     for warning in result.warnings:
         log.warning(warning)
     run = result.openjd_run_args()
     if as_json:
         click.echo(json.dumps({
+            "version": JSON_VERSION,
             "bundle": str(result.folder),
             "files": [str(path) for path in result.files],
             "shots": list(result.render.shots),

@@ -35,14 +35,31 @@ class SoraGroup(click.Group):
     """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """All command names, sorted: those registered so far plus the lazily loaded ones."""
         return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command called ``cmd_name``, importing its module first if it is not loaded yet.
+
+        Returns:
+            The command, or None for an unknown name (click then reports "No such command").
+        Raises:
+            ImportError: the command's module (or one it needs) cannot be imported.
+        """
         if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
             importlib.import_module(COMMAND_MODULES[cmd_name])
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context):
+        """Run the command, turning failures into a one-line message and an exit code.
+
+        A ``SoraVfxError`` exits with its ``exit_code``, Ctrl-C with 130 and any other
+        exception with 1 (reported as a bug); click's own exits and usage errors pass through.
+        With --debug or ``$SORA_VFX_DEBUG`` the errors are re-raised for their traceback.
+
+        Returns:
+            Whatever the command returned.
+        """
         try:
             return super().invoke(ctx)
         except SoraVfxError as exc:
@@ -71,6 +88,8 @@ def _debug(ctx: click.Context) -> bool:
 
 
 def set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    """Click callback of ``--debug``: when given, mark the run as debug (tracebacks instead of
+    one-line errors) and log at DEBUG. Returns ``value`` unchanged."""
     if value:
         ctx.meta["sora_vfx.debug"] = True
         logging.getLogger("sora_vfx").setLevel(logging.DEBUG)

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..editorial import DEFAULT_HANDLES, DEFAULT_START_FRAME, EditReading, read_edit_timeline
-from ..editorial.shotjob import ShotJob
+from .. import defaults
+from ..editorial import EditOptions
+from ..errors import ConfigError
 from .main import debug_option
 
 
 def edit_options(command: Callable) -> Callable:
-    """Add the edit-reading options; the command receives them as ``edit_args`` (a dict)."""
+    """Add the edit-reading options; ``pop_edit_options`` takes them out as ``EditOptions``."""
     options = [
         click.argument("edit", type=click.Path(path_type=Path)),
         click.option("--fps", default=None, metavar="RATE",
                      help="Frame rate of an EDL: 24 (default), 23.976, 25, 29.97df, 24000/1001, ..."),
-        click.option("--handles", type=click.IntRange(min=0), default=DEFAULT_HANDLES, show_default=True,
+        click.option("--handles", type=click.IntRange(min=0), default=defaults.HANDLES, show_default=True,
                      help="Frames rendered before and after each cut."),
-        click.option("--start-frame", type=click.IntRange(min=0), default=DEFAULT_START_FRAME,
+        click.option("--start-frame", type=click.IntRange(min=0), default=defaults.START_FRAME,
                      show_default=True, help="Frame number of each shot's first frame."),
         click.option("--shot-sheet", type=click.Path(path_type=Path), default=None,
                      help="TOML shot sheet overriding names, prompts, styles, seeds."),
@@ -38,28 +40,31 @@ def edit_options(command: Callable) -> Callable:
     return command
 
 
-def pop_edit_args(kwargs: dict[str, Any]) -> dict[str, Any]:
-    names = ("edit", "fps", "handles", "start_frame", "shot_sheet", "tracks", "shot_pattern", "project_seed")
-    return {name: kwargs.pop(name) for name in names}
-
-
-def read_edit_from_args(args: dict[str, Any]) -> list[ShotJob]:
-    """Read the edit with the options ``edit_options`` collected."""
-    return read_reading_from_args(args).jobs
-
-
-def read_reading_from_args(args: dict[str, Any]) -> EditReading:
-    """Read the edit (timeline, shots, clips) with the options ``edit_options`` collected."""
-    tracks: list[str] = []
-    for spec in args["tracks"] or ():
-        tracks.extend(part for part in spec.split(",") if part.strip())
-    return read_edit_timeline(
-        args["edit"],
-        fps=args["fps"],
-        handles=args["handles"],
-        start_frame=args["start_frame"],
-        shot_sheet=args["shot_sheet"],
-        tracks=tracks or None,
-        shot_pattern=args["shot_pattern"],
-        project_seed=args["project_seed"],
+def pop_edit_options(kwargs: dict[str, Any]) -> tuple[Path, EditOptions]:
+    """Take the edit file and its reading options out of a command's keyword arguments."""
+    tracks = tuple(part.strip() for spec in kwargs.pop("tracks") or () for part in spec.split(",") if part.strip())
+    options = EditOptions(
+        fps=kwargs.pop("fps"),
+        handles=kwargs.pop("handles"),
+        start_frame=kwargs.pop("start_frame"),
+        shot_sheet=kwargs.pop("shot_sheet"),
+        tracks=tracks,
+        shot_pattern=kwargs.pop("shot_pattern"),
+        project_seed=kwargs.pop("project_seed"),
     )
+    return kwargs.pop("edit"), options
+
+
+def parse_size(text: str, *, what: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` as two positive integers; ``what`` names the option in the error.
+
+    Raises:
+        ConfigError: not two positive whole numbers joined by ``x``.
+    """
+    match = re.fullmatch(r"\s*(-?\d+)\s*[xX]\s*(-?\d+)\s*", str(text))
+    if match is None:
+        raise ConfigError(f"{what} {text!r}: expected WIDTHxHEIGHT, e.g. 832x480")
+    width, height = int(match[1]), int(match[2])
+    if width <= 0 or height <= 0:
+        raise ConfigError(f"{what} {text!r}: width and height must be positive")
+    return width, height

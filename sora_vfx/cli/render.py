@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from .. import defaults
 from ..config import load_config
+from ..editorial import read_edit
 from ..errors import ConfigError
 from ..imaging import COMPRESSIONS
 from .main import main
-from .options import edit_options, pop_edit_args, read_reading_from_args
+from .options import edit_options, parse_size, pop_edit_options
 from .review import prepare_review, review_after_render
 
-
-def parse_size(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    try:
-        width, height = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise ConfigError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 832x480") from None
-    if width <= 0 or height <= 0:
-        raise ConfigError(f"--size {text!r}: width and height must be positive")
-    return width, height
+if TYPE_CHECKING:
+    from ..render import RenderSettings
 
 
 def render_options(command):
@@ -58,26 +52,36 @@ def settings_options(command):
     return command
 
 
-def settings_from_options(options: dict, edit: Path):
+def settings_from_options(options: dict, edit: Path) -> RenderSettings:
+    """Render settings from the options ``settings_options`` added (taken out of ``options``),
+    with the project config's ``[render]`` table filling what was not given."""
     from ..render import RenderSettings
 
     config = load_config(options.pop("config_path"), edit=edit)
-    defaults = config.render
     shots = options.pop("shots")
     return RenderSettings(
-        model=options.pop("model") or defaults.get("model", "tiny"),
-        device=options.pop("device") or defaults.get("device"),
-        size=parse_size(options.pop("size") or defaults.get("size")),
-        steps=options.pop("steps") or defaults.get("steps"),
-        guidance=_first(options.pop("guidance"), defaults.get("guidance")),
+        model=options.pop("model") or config.render.get("model", defaults.MODEL),
+        device=options.pop("device") or config.render.get("device"),
+        size=_size(options.pop("size"), config.render.get("size")),
+        steps=options.pop("steps") or config.render.get("steps"),
+        guidance=_first(options.pop("guidance"), config.render.get("guidance")),
         style=options.pop("style") or None,
-        colorspace=options.pop("colorspace") or defaults.get("colorspace", "ACEScg"),
-        compression=options.pop("compression") or defaults.get("compression", "zip"),
+        colorspace=options.pop("colorspace") or config.render.get("colorspace", defaults.COLORSPACE),
+        compression=options.pop("compression") or config.render.get("compression", defaults.COMPRESSION),
         force=options.pop("force", False),
         shots=[s.strip() for s in shots.split(",") if s.strip()] if shots else None,
         max_window=options.pop("max_window"),
         styles=config.styles,
     )
+
+
+def _size(option: str | None, configured: str | None) -> tuple[int, int] | None:
+    # An empty option means "not given": farm templates pass --size= when the user chose none.
+    if option:
+        return parse_size(option, what="--size")
+    if configured:
+        return parse_size(configured, what="[render] size")
+    return None
 
 
 def _first(*values):
@@ -105,23 +109,23 @@ def render(as_json: bool, scheduler: str | None, workers: int | None, conform_on
         raise ConfigError("--scheduler and --workers: give one (a running cluster, or a local one to start)")
     if conform_only and (scheduler or workers):
         raise ConfigError("--conform-only renders nothing: it takes no --scheduler or --workers")
-    edit_args = pop_edit_args(options)
+    edit_path, reading = pop_edit_options(options)
     out = options.pop("out")
-    review = None if no_review else prepare_review(config_path=options.get("config_path"), edit=edit_args["edit"])
-    settings = settings_from_options(options, edit_args["edit"])
-    reading = read_reading_from_args(edit_args)
+    review = None if no_review else prepare_review(config_path=options.get("config_path"), edit=edit_path)
+    settings = settings_from_options(options, edit_path)
+    edit = read_edit(edit_path, reading)
     document = None
     if scheduler or workers:
         from ..farm import render_on_cluster
 
-        cluster = render_on_cluster(reading, out, settings, scheduler=scheduler, workers=workers)
+        cluster = render_on_cluster(edit, out, settings, scheduler=scheduler, workers=workers)
         report, document = cluster.report, cluster.to_dict()
     elif conform_only:
         from ..farm import conform_from_disk
 
-        report = conform_from_disk(reading, out, settings)
+        report = conform_from_disk(edit, out, settings)
     else:
-        report = render_edit(reading, out, settings)
+        report = render_edit(edit, out, settings)
     if as_json:
         click.echo(json.dumps(document or report.to_dict(), indent=2))
     else:

@@ -57,7 +57,7 @@ def review(out: Path, as_json: bool, config_path: Path | None, **options) -> Non
     else:
         for shot in report.shots:
             files = len([t for t in shot.thumbnails if t.file]) + bool(shot.movie)
-            note = shot.entry.get("error") if shot.status == "failed" else (
+            note = shot.entry.error if shot.status == "failed" else (
                 f"{len(shot.missing)} frames missing" if shot.missing else "")
             click.echo(f"{shot.name:<16} {shot.status:<9} {files:>2} files  {note}".rstrip())
         click.echo(f"page:   {report.page}")

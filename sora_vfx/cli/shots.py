@@ -6,9 +6,10 @@ import json
 
 import click
 
+from ..editorial import read_edit
 from ..editorial.shotjob import ShotJob
 from .main import main
-from .options import edit_options, pop_edit_args, read_edit_from_args
+from .options import edit_options, pop_edit_options
 
 
 @main.command()
@@ -16,7 +17,7 @@ from .options import edit_options, pop_edit_args, read_edit_from_args
 @click.option("--json", "as_json", is_flag=True, help="Print the shot jobs as one JSON document.")
 def shots(as_json: bool, **kwargs) -> None:
     """List the shots of EDIT with frame ranges, timecodes and prompts."""
-    jobs = read_edit_from_args(pop_edit_args(kwargs))
+    jobs = read_edit(*pop_edit_options(kwargs)).jobs
     if as_json:
         click.echo(jobs_json(jobs))
     else:
@@ -31,6 +32,12 @@ def jobs_json(jobs: list[ShotJob]) -> str:
 
 
 def format_table(jobs: list[ShotJob], prompt_width: int = 48) -> str:
+    """The shots as an aligned text table for a terminal, ending with a line that totals the
+    cut's frames and running time (at the first shot's rate).
+
+    Prompts longer than ``prompt_width`` are cut short with "..."; SPEED is empty at normal
+    speed and "freeze" for a freeze frame.
+    """
     header = ("#", "SHOT", "TRACK", "FRAMES", "CUT", "DUR", "RECORD IN", "SPEED", "PROMPT")
     rows = [header]
     for job in jobs:

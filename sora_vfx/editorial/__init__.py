@@ -1,19 +1,18 @@
 """Editorial: read an edit into shot jobs, and write the conform timeline back."""
 
 from .rates import FrameRate, parse_fps
-from .reader import read_timeline
+from .reader import parse_edit_file
 from .shotjob import ShotJob, shot_name_problem
-from .shots import DEFAULT_HANDLES, DEFAULT_START_FRAME, EditReading, read_edit, read_edit_timeline
+from .shots import Edit, EditOptions, read_edit, read_shots
 
 __all__ = [
-    "DEFAULT_HANDLES",
-    "DEFAULT_START_FRAME",
-    "EditReading",
+    "Edit",
+    "EditOptions",
     "FrameRate",
     "ShotJob",
+    "parse_edit_file",
     "parse_fps",
     "read_edit",
-    "read_edit_timeline",
-    "read_timeline",
+    "read_shots",
     "shot_name_problem",
 ]

@@ -47,6 +47,11 @@ class Annotations:
     reel: str = ""  # the EDL event's reel (tape) name
 
     def set(self, key: str, value: str, origin: str) -> None:
+        """Set field ``key`` from ``origin`` (e.g. ``"edl comment"``), replacing an earlier value.
+
+        A prompt or negative prompt that already has a value from the same origin is extended
+        instead (joined with a space), so a long prompt can wrap over several EDL comments.
+        """
         if key in _JOINED and self.origin.get(key) == origin and self.values.get(key):
             self.values[key] = f"{self.values[key]} {value}"
         else:

@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import copy
-import os
-import tempfile
 from pathlib import Path
 
 import opentimelineio as otio
 
 from ..errors import RenderError
+from ..files import write_atomically
+from ..layout import FRAME_EXTENSION, FRAME_PADDING, shot_folder
 from .shotjob import ShotJob
 
 
 def sequence_reference(job: ShotJob, shot_dir: Path) -> otio.schema.ImageSequenceReference:
-    """An OTIO reference to ``shot_dir/<shot>.####.exr``, frames ``head_in..tail_out``."""
+    """An OTIO reference to the shot's frames in ``shot_dir``, ``head_in..tail_out``."""
     rate = job.fps
     return otio.schema.ImageSequenceReference(
         target_url_base=shot_dir.resolve().as_uri() + "/",
         name_prefix=f"{job.name}.",
-        name_suffix=".exr",
+        name_suffix=FRAME_EXTENSION,
         start_frame=job.head_in,
         frame_step=1,
         rate=rate,
-        frame_zero_padding=4,
+        frame_zero_padding=FRAME_PADDING,
         available_range=otio.opentime.TimeRange(
             otio.opentime.RationalTime(job.head_in, rate),
             otio.opentime.RationalTime(job.frame_count, rate),
@@ -55,7 +55,7 @@ def conform_timeline(
         if job.name not in rendered:
             continue
         clip = copies[position[id(clips[job.name])]]
-        clip.media_reference = sequence_reference(job, out_dir / job.name)
+        clip.media_reference = sequence_reference(job, shot_folder(out_dir, job.name))
         clip.source_range = otio.opentime.TimeRange(
             otio.opentime.RationalTime(job.cut_in, job.fps),
             otio.opentime.RationalTime(job.duration, job.fps),
@@ -73,14 +73,12 @@ def conform_timeline(
     return conformed
 
 
-def write_timeline_atomic(timeline: otio.schema.Timeline, path: Path) -> None:
-    """Write an .otio file through a temporary name in the same folder."""
-    path = Path(path)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.otio", dir=path.parent)
-    os.close(handle)
-    try:
-        otio.adapters.write_to_file(timeline, temp, adapter_name="otio_json")
-        os.replace(temp, path)
-    except Exception as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise RenderError(f"{path}: cannot write the conform timeline: {exc}") from exc
+def write_conform(timeline: otio.schema.Timeline, path: Path) -> Path:
+    """Write the conform timeline as an .otio file, atomically.
+
+    Raises:
+        RenderError: the file cannot be written.
+    """
+    return write_atomically(
+        Path(path), lambda temporary: otio.adapters.write_to_file(timeline, str(temporary), adapter_name="otio_json"),
+        what="conform timeline", error=RenderError)

@@ -66,6 +66,13 @@ class EditSource:
 
 
 def adapter_for(path: Path) -> str:
+    """The name of the OTIO adapter that reads ``path``, chosen by its extension (e.g.
+    ``cmx_3600`` for ``.edl``).
+
+    Raises:
+        EditError: ``path`` is a folder (other than an ``.otiod`` bundle) or has an
+            extension no installed adapter reads; the message lists the known ones.
+    """
     suffix = path.suffix.lower().lstrip(".")
     if path.is_dir() and suffix != "otiod":
         raise EditError(f"{path}: is a folder, not an edit file")
@@ -78,8 +85,13 @@ def adapter_for(path: Path) -> str:
         ) from None
 
 
-def read_timeline(path: Path, *, fps: FrameRate | str | None = None) -> tuple[otio.schema.Timeline, EditSource]:
-    """Read any edit OTIO reads. ``fps`` is used for EDLs, which carry no rate (default 24)."""
+def parse_edit_file(path: Path, *, fps: FrameRate | str | None = None) -> tuple[otio.schema.Timeline, EditSource]:
+    """Parse any edit file OTIO reads into a timeline. ``fps`` is used for EDLs, which carry
+    no rate (default 24).
+
+    Raises:
+        EditError: missing or unreadable file, or one that holds no timeline.
+    """
     path = Path(path)
     if not path.exists():
         raise EditError(f"{path}: no such edit file")
@@ -88,7 +100,7 @@ def read_timeline(path: Path, *, fps: FrameRate | str | None = None) -> tuple[ot
     if adapter == "cmx_3600":
         return _read_edl(path, rate or parse_fps(24))
     if rate is not None:
-        log.warning("%s: --fps is ignored: %s files carry their own frame rate", path, adapter)
+        log.warning("%s: the frame rate given is ignored: %s files carry their own", path, adapter)
     try:
         timeline = otio.adapters.read_from_file(str(path), adapter_name=adapter)
     except Exception as exc:
@@ -120,7 +132,7 @@ def _read_edl(path: Path, rate: FrameRate) -> tuple[otio.schema.Timeline, EditSo
     if drop_frame and not rate.drop_frame:
         if parse_fps("29.97df").rate != rate.rate and parse_fps("59.94df").rate != rate.rate:
             raise EditError(
-                f"{path}: the EDL says FCM: DROP FRAME, which needs --fps 29.97 or 59.94 (not {rate})"
+                f"{path}: the EDL says FCM: DROP FRAME, which needs a frame rate (fps) of 29.97 or 59.94, not {rate}"
             )
         rate = FrameRate(rate.rate, True)
     source = EditSource(path, "cmx_3600", rate, lines=lines)
@@ -255,10 +267,10 @@ def _timecode_problem(stamp: str, frames_per_second: int, rate: FrameRate) -> st
     if minutes > 59 or seconds > 59:
         return f"invalid timecode {stamp!r}: minutes and seconds run 00-59"
     if frames >= frames_per_second:
-        hint = " (is the edit at 25 fps or higher? set --fps)" if frames_per_second < 30 else ""
+        hint = " (is the edit at 25 fps or higher? give its frame rate)" if frames_per_second < 30 else ""
         return f"timecode {stamp!r} has frame {frames}, too high for {rate} fps{hint}"
     if ";" in stamp and not rate.drop_frame:
-        return f"drop-frame timecode {stamp!r} needs --fps 29.97df or 59.94df (got {rate})"
+        return f"drop-frame timecode {stamp!r} needs a frame rate (fps) of 29.97df or 59.94df, not {rate}"
     return None
 
 

@@ -77,6 +77,11 @@ class ShotJob:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ShotJob:
+        """The job ``to_dict`` wrote. Unknown keys are ignored; values are not checked.
+
+        Raises:
+            TypeError: a field without a default is missing (callers check for these first).
+        """
         return cls(**{k: v for k, v in data.items() if k in _FIELD_NAMES})
 
 

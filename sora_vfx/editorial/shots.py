@@ -9,18 +9,17 @@ from pathlib import Path
 
 import opentimelineio as otio
 
+from .. import defaults
 from ..errors import ConfigError, EditError, ShotSheetError
 from ..seeds import parse_seed, shot_seed
 from .annotations import Annotations, items_of, read_annotations
 from .rates import FrameRate, rate_from_float, to_timecode
-from .reader import EditSource, read_timeline
+from .reader import EditSource, parse_edit_file
 from .shotjob import ShotJob, shot_name_problem
 from .shotsheet import read_shot_sheet
 
 log = logging.getLogger("sora_vfx")
 
-DEFAULT_HANDLES = 8
-DEFAULT_START_FRAME = 1001
 
 
 @dataclass
@@ -42,8 +41,31 @@ class _Cut:
     edl_comments: list[str] | None  # annotation comments the reader took out of the EDL
 
 
+@dataclass(frozen=True)
+class EditOptions:
+    """How an edit is read into shots; the same for ``shots``, ``render`` and a farm export.
+
+    Attributes:
+        fps: frame rate of an EDL (24 when None); files that carry a rate use their own.
+        handles: extra frames rendered before and after the cut.
+        start_frame: frame number of each shot's first frame (``head_in``).
+        shot_sheet: a TOML shot sheet whose entries override the edit's annotations.
+        tracks: video tracks to read, by name or ``V1``/``1``; all video tracks when empty.
+        shot_pattern: a regex a LOC marker's text must match to be taken as a shot name.
+        project_seed: the seed every shot's seed is derived from.
+    """
+
+    fps: FrameRate | str | float | None = None
+    handles: int = defaults.HANDLES
+    start_frame: int = defaults.START_FRAME
+    shot_sheet: Path | None = None
+    tracks: tuple[str, ...] = ()
+    shot_pattern: str | None = None
+    project_seed: int = 0
+
+
 @dataclass
-class EditReading:
+class Edit:
     """An edit as read: the OTIO timeline, its shots, and each shot's clip in that timeline."""
 
     path: Path
@@ -52,60 +74,35 @@ class EditReading:
     clips: dict[str, otio.schema.Clip]
 
 
-def read_edit(
-    path: str | Path,
-    *,
-    fps: FrameRate | str | float | None = None,
-    handles: int = DEFAULT_HANDLES,
-    start_frame: int = DEFAULT_START_FRAME,
-    shot_sheet: str | Path | None = None,
-    tracks: list[str] | None = None,
-    shot_pattern: str | None = None,
-    project_seed: int = 0,
-) -> list[ShotJob]:
-    """Read an edit (EDL, OTIO, FCP XML, ...) and return its shots in edit order.
+def read_shots(path: str | Path, **options) -> list[ShotJob]:
+    """The shots of an edit in edit order; ``options`` are ``EditOptions`` fields.
 
-    The options are those of ``read_edit_timeline``.
+    Raises:
+        EditError, ShotSheetError, ConfigError: as ``read_edit``.
     """
-    return read_edit_timeline(
-        path, fps=fps, handles=handles, start_frame=start_frame, shot_sheet=shot_sheet,
-        tracks=tracks, shot_pattern=shot_pattern, project_seed=project_seed,
-    ).jobs
+    if "tracks" in options:
+        options["tracks"] = tuple(options["tracks"] or ())
+    return read_edit(path, EditOptions(**options)).jobs
 
 
-def read_edit_timeline(
-    path: str | Path,
-    *,
-    fps: FrameRate | str | float | None = None,
-    handles: int = DEFAULT_HANDLES,
-    start_frame: int = DEFAULT_START_FRAME,
-    shot_sheet: str | Path | None = None,
-    tracks: list[str] | None = None,
-    shot_pattern: str | None = None,
-    project_seed: int = 0,
-) -> EditReading:
+def read_edit(path: str | Path, options: EditOptions | None = None) -> Edit:
     """Read an edit (EDL, OTIO, FCP XML, ...): its timeline and its shots in edit order.
-
-    Args:
-        path: the edit file.
-        fps: frame rate of an EDL (24 when not given); files that carry a rate use their own.
-        handles: extra frames rendered before and after the cut.
-        start_frame: frame number of each shot's first frame (``head_in``).
-        shot_sheet: a TOML shot sheet whose entries override the edit's annotations.
-        tracks: video tracks to read, by name or ``V1``/``1``; all video tracks when None.
-        shot_pattern: a regex a LOC marker's text must match to be taken as a shot name.
-        project_seed: the seed every shot's seed is derived from.
 
     Raises:
         EditError, ShotSheetError, ConfigError: bad input, with the file and event named.
     """
+    options = options or EditOptions()
+    path = Path(path)
+    fps, handles, start_frame = options.fps, options.handles, options.start_frame
+    shot_sheet, tracks, project_seed = options.shot_sheet, list(options.tracks) or None, options.project_seed
+    shot_pattern = options.shot_pattern
     path = Path(path)
     if handles < 0:
         raise ConfigError(f"handles must be 0 or more, not {handles}")
     if start_frame < 0:
         raise ConfigError(f"start frame must be 0 or more, not {start_frame}")
     pattern = _compile_pattern(shot_pattern)
-    timeline, source = read_timeline(path, fps=fps)
+    timeline, source = parse_edit_file(path, fps=fps)
     cuts, skipped = _find_cuts(timeline, source, tracks)
     if not cuts:
         detail = ", ".join(f"{count} {what}" for what, count in skipped.items() if count)
@@ -119,7 +116,7 @@ def read_edit_timeline(
     for job in jobs:
         _finish_seed(job, project_seed)
     _check_unique(jobs, path)
-    return EditReading(path, timeline, jobs, {job.name: cut.clip for job, cut in zip(jobs, cuts, strict=True)})
+    return Edit(path, timeline, jobs, {job.name: cut.clip for job, cut in zip(jobs, cuts, strict=True)})
 
 
 def _compile_pattern(shot_pattern: str | None) -> re.Pattern[str] | None:

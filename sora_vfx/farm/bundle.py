@@ -15,17 +15,20 @@ in the template, since the task list was made with them.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .. import defaults
+from ..editorial import EditOptions
 from ..errors import FarmError
+from ..files import write_text_atomically
 from ..models.folders import TINY_NAMES
-from ..render import RenderPlan, RenderSettings
+from ..render import RenderPlan
 
 TEMPLATE_NAME = "template.yaml"
 PARAMETERS_NAME = "parameter_values.yaml"
@@ -44,25 +47,23 @@ _EDIT_PATTERNS = ["*.edl", "*.otio", "*.otioz", "*.xml", "*.fcpxml"]
 class FarmRender:
     """Everything a farm task passes to ``sora-vfx render``: paths absolute, defaults resolved."""
 
+    @property
+    def shot_sheet(self) -> Path | None:
+        return self.reading.shot_sheet
+
     edit: Path
     out_dir: Path
     shots: tuple[str, ...]
     subset: bool  # --shots chose some of the edit's shots: the conform step checks only those
-    model: str = "tiny"
+    reading: EditOptions = EditOptions()  # how the edit was read: the tasks read it the same way
+    model: str = defaults.MODEL
     style: str = ""
     size: str = ""
     steps: int = 0  # 0: each shot's style or the model decides
-    seed: int = 0
-    handles: int = 8
-    start_frame: int = 1001
-    fps: str | None = None
-    shot_sheet: Path | None = None
     config: Path | None = None
-    tracks: tuple[str, ...] = ()
-    shot_pattern: str | None = None
     guidance: float | None = None
-    colorspace: str = "ACEScg"
-    compression: str = "zip"
+    colorspace: str = defaults.COLORSPACE
+    compression: str = defaults.COMPRESSION
     max_window: int | None = None
     device: str | None = None
     inputs: tuple[Path, ...] = ()  # files the tasks read besides the edit: references, LoRAs
@@ -90,33 +91,33 @@ class Bundle:
 
 # The template's defaults are generic; parameter_values.yaml carries what the export chose.
 PARAMETER_DEFAULTS: dict[str, Any] = {
-    "Model": "tiny", "Style": "", "Size": "", "Steps": 0, "Seed": 0, "SoraVfx": DEFAULT_COMMAND,
+    "Model": defaults.MODEL, "Style": "", "Size": "", "Steps": 0, "Seed": 0, "SoraVfx": DEFAULT_COMMAND,
 }
 
 
-def farm_render(*, plan: RenderPlan, settings: RenderSettings, edit_args: dict[str, Any],
-                config: Path | None = None) -> FarmRender:
+def farm_render(*, plan: RenderPlan, reading: EditOptions, config: Path | None = None) -> FarmRender:
     """The farm's view of a checked render plan: absolute paths and the resolved options.
 
     Args:
         plan: the render, checked (``plan_without_weights``).
-        settings: the render settings the plan was made with.
-        edit_args: the edit-reading options (``cli.options.pop_edit_args``).
+        reading: how the plan's edit was read.
         config: the project config given with ``--config``, if any.
     """
+    settings = plan.settings
     model = settings.model
     model_folder = None
     if model not in TINY_NAMES:
         model_folder = absolute(model)
         model = str(model_folder)
     inputs: set[Path] = set()
-    for spec in plan.specs.values():
+    for spec in (shot.spec for shot in plan.shots):
         if spec.reference:
             inputs.add(absolute(spec.reference))
         inputs.update(absolute(lora[0]) for lora in spec.loras)
-    shots = tuple(job.name for job in plan.jobs)
+    shots = tuple(shot.name for shot in plan.shots)
+    shot_sheet = absolute(reading.shot_sheet) if reading.shot_sheet else None
     return FarmRender(
-        edit=absolute(plan.reading.path),
+        edit=absolute(plan.edit.path),
         out_dir=absolute(plan.out_dir),
         shots=shots,
         subset=bool(settings.shots),
@@ -124,14 +125,9 @@ def farm_render(*, plan: RenderPlan, settings: RenderSettings, edit_args: dict[s
         style=settings.style or "",
         size=f"{settings.size[0]}x{settings.size[1]}" if settings.size else "",
         steps=settings.steps or 0,
-        seed=int(edit_args.get("project_seed") or 0),
-        handles=int(edit_args["handles"]),
-        start_frame=int(edit_args["start_frame"]),
-        fps=str(edit_args["fps"]) if edit_args.get("fps") else None,
-        shot_sheet=absolute(edit_args["shot_sheet"]) if edit_args.get("shot_sheet") else None,
+        reading=dataclasses.replace(reading, shot_sheet=shot_sheet, fps=str(reading.fps) if reading.fps else None,
+                                    shot_pattern=reading.shot_pattern or None),
         config=absolute(config) if config else None,
-        tracks=tuple(t.strip() for spec in edit_args.get("tracks") or () for t in spec.split(",") if t.strip()),
-        shot_pattern=edit_args.get("shot_pattern") or None,
         guidance=settings.guidance,
         colorspace=settings.colorspace,
         compression=settings.compression,
@@ -197,7 +193,8 @@ def parameter_values(*, render: FarmRender, command: str = DEFAULT_COMMAND) -> d
     """The job parameter values this export chose, by name."""
     values: dict[str, Any] = {
         "Edit": str(render.edit), "OutputDir": str(render.out_dir), "Model": render.model,
-        "Style": render.style, "Size": render.size, "Steps": render.steps, "Seed": render.seed,
+        "Style": render.style, "Size": render.size, "Steps": render.steps,
+        "Seed": render.reading.project_seed,
         "SoraVfx": command,
     }
     if render.shot_sheet:
@@ -255,14 +252,13 @@ def check_bundle_folder(*, folder: Path, force: bool = False) -> None:
                             "or pass --force to write the bundle over it")
 
 
-def export_bundle(*, plan: RenderPlan, settings: RenderSettings, edit_args: dict[str, Any], folder: Path,
-                  config: Path | None = None, command: str = DEFAULT_COMMAND, gpus: int = 0,
-                  force: bool = False) -> Bundle:
+def export_bundle(*, plan: RenderPlan, reading: EditOptions, folder: Path, config: Path | None = None,
+                  command: str = DEFAULT_COMMAND, gpus: int = 0, force: bool = False) -> Bundle:
     """Write the job bundle for a checked render plan.
 
     Args:
         plan: the render, checked without weights (``plan_without_weights``).
-        settings: its settings; edit_args: its edit-reading options; config: ``--config``.
+        reading: how its edit was read; config: the project config given, if any.
         folder: the bundle folder; created, or replaced with ``force``.
         command: the sora-vfx command on the workers (the SoraVfx parameter's value).
         gpus: GPUs each render task's host must have; 0 asks for none.
@@ -274,7 +270,7 @@ def export_bundle(*, plan: RenderPlan, settings: RenderSettings, edit_args: dict
     """
     folder = absolute(folder)
     check_bundle_folder(folder=folder, force=force)
-    render = farm_render(plan=plan, settings=settings, edit_args=edit_args, config=config)
+    render = farm_render(plan=plan, reading=reading, config=config)
     template = job_template(render=render, gpus=gpus)
     values = parameter_values(render=render, command=command)
     validate_template(template=template, values=values, bundle_dir=folder)
@@ -287,9 +283,10 @@ def export_bundle(*, plan: RenderPlan, settings: RenderSettings, edit_args: dict
         folder.mkdir(parents=True, exist_ok=True)
         for name in _OTHER_SPELLINGS:
             (folder / name).unlink(missing_ok=True)
-        files = [_write_atomic(folder / name, text) for name, text in documents.items()]
     except OSError as exc:
         raise FarmError(f"cannot write the bundle to {folder}: {exc.strerror or exc}") from None
+    files = [write_text_atomically(folder / name, text, what="job bundle file", error=FarmError)
+             for name, text in documents.items()]
     return Bundle(folder, files, render, values, warnings=visibility_warnings(render))
 
 
@@ -376,10 +373,11 @@ def _render_args(render: FarmRender) -> list[str]:
         args += ["--shot-sheet", "{{Param.ShotSheet}}"]
     if render.config:
         args += ["--config", "{{Param.Config}}"]
-    fixed = [f"--handles={render.handles}", f"--start-frame={render.start_frame}"]
-    fixed += [f"--fps={render.fps}"] if render.fps else []
-    fixed += [f"--track={track}" for track in render.tracks]
-    fixed += [f"--shot-pattern={render.shot_pattern}"] if render.shot_pattern else []
+    reading = render.reading
+    fixed = [f"--handles={reading.handles}", f"--start-frame={reading.start_frame}"]
+    fixed += [f"--fps={reading.fps}"] if reading.fps else []
+    fixed += [f"--track={track}" for track in reading.tracks]
+    fixed += [f"--shot-pattern={reading.shot_pattern}"] if reading.shot_pattern else []
     fixed += [f"--guidance={render.guidance!r}"] if render.guidance is not None else []
     fixed += [f"--colorspace={render.colorspace}", f"--compression={render.compression}"]
     fixed += [f"--window={render.max_window}"] if render.max_window else []
@@ -402,18 +400,6 @@ def _header(render: FarmRender) -> str:
 
 def _dump(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
-
-
-def _write_atomic(path: Path, text: str) -> Path:
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _existing(path: Path) -> Path:

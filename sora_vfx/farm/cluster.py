@@ -21,13 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ..editorial import EditReading
-from ..editorial.shotjob import ShotJob
+from ..editorial import Edit
 from ..errors import FarmError
 from ..models import LoadedModel, load_model
-from ..render import RenderPlan, RenderReport, RenderSettings, RenderSpec, ShotResult, finish_render, render_shot
+from ..render import RenderReport, RenderSettings, ShotPlan, ShotResult, finish_render, render_shot
 from .plan import plan_without_weights
 
 log = logging.getLogger("sora_vfx")
@@ -40,14 +37,11 @@ _ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9a-fA-F:]+\]|[^
 
 @dataclass
 class ShotTask:
-    """What a worker needs to render one shot: the driver's spec, so every node renders the
-    same pixels under the same job_hash; the reference image already decoded."""
+    """What a worker needs to render one shot: the driver's shot plan, so every node renders
+    the same pixels under the same job_hash, and the settings its model is loaded with."""
 
-    out_dir: Path
+    shot: ShotPlan
     settings: RenderSettings
-    job: ShotJob
-    spec: RenderSpec
-    reference: np.ndarray | None = None
 
 
 @dataclass
@@ -59,6 +53,8 @@ class ClusterRender:
     workers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The render report's JSON document plus a ``cluster`` entry: the scheduler address
+        and, per worker address, its name, pid, the shots it rendered and its model loads."""
         return {**self.report.to_dict(), "cluster": {"scheduler": self.scheduler, "workers": self.workers}}
 
 
@@ -81,11 +77,11 @@ def check_scheduler_address(address: str) -> str:
     """
     match = _ADDRESS.match(address.strip())
     if not match or not 0 < int(match["port"]) < 65536:
-        raise FarmError(f"--scheduler {address!r}: expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786")
+        raise FarmError(f"scheduler address {address!r}: expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786")
     return address.strip() if match["scheme"] else f"tcp://{address.strip()}"
 
 
-def render_on_cluster(reading: EditReading, out_dir: Path, settings: RenderSettings, *,
+def render_on_cluster(edit: Edit, out_dir: Path, settings: RenderSettings, *,
                       scheduler: str | None = None, workers: int | None = None,
                       retries: int = RETRIES, connect_timeout: float = CONNECT_TIMEOUT) -> ClusterRender:
     """Render every chosen shot of an edit on a Dask cluster, one task per shot.
@@ -102,23 +98,22 @@ def render_on_cluster(reading: EditReading, out_dir: Path, settings: RenderSetti
         SoraVfxError: bad input, found before anything is sent to the cluster.
     """
     if (scheduler is None) == (workers is None):
-        raise FarmError("give either --scheduler tcp://HOST:PORT or --workers N")
+        raise FarmError("give either a scheduler address (tcp://HOST:PORT) or a number of local workers")
     if scheduler is not None:
         scheduler = check_scheduler_address(scheduler)
         _probe(scheduler, connect_timeout)  # a typo fails now, not after the plan is checked
     # Workers run elsewhere, in other folders: they need an absolute output path.
     out_dir = Path(os.path.abspath(os.path.expanduser(out_dir)))
-    plan = plan_without_weights(reading, out_dir, settings)
-    tasks = [ShotTask(out_dir, settings, job, plan.specs[job.name], plan.references.get(job.name))
-             for job in plan.jobs]
-    with _connect(scheduler, workers, connect_timeout) as client:
+    plan = plan_without_weights(edit, out_dir, settings)
+    tasks = [ShotTask(shot, settings) for shot in plan.shots]
+    with DaskClient(scheduler, workers, connect_timeout) as client:
         address = client.scheduler.address
         results, placement = _run_tasks(client, tasks, retries)
-    report = finish_render(reading, out_dir, settings, results)
+    report = finish_render(plan, results)
     return ClusterRender(report, address, placement)
 
 
-class _connect:
+class DaskClient:
     """A Dask client for a scheduler address, or for a local cluster of N worker processes."""
 
     def __init__(self, scheduler: str | None, workers: int | None, timeout: float):
@@ -167,7 +162,7 @@ def _probe(address: str, timeout: float) -> None:
     except OSError as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
         raise FarmError(f"cannot reach the Dask scheduler at {address}: {reason}; start one with "
-                        "`dask scheduler`, or render on this machine with --workers N") from None
+                        "`dask scheduler`, or render on a local cluster of worker processes") from None
 
 
 def _run_tasks(client, tasks: list[ShotTask], retries: int) -> tuple[list[ShotResult], dict[str, dict]]:
@@ -175,7 +170,7 @@ def _run_tasks(client, tasks: list[ShotTask], retries: int) -> tuple[list[ShotRe
 
     token = uuid.uuid4().hex[:8]
     futures = {
-        client.submit(render_shot_task, task, key=f"sora-vfx-{task.job.name}-{token}", retries=retries,
+        client.submit(render_shot_task, task, key=f"sora-vfx-{task.shot.name}-{token}", retries=retries,
                       pure=False): task
         for task in tasks
     }
@@ -183,13 +178,13 @@ def _run_tasks(client, tasks: list[ShotTask], retries: int) -> tuple[list[ShotRe
     placement: dict[str, dict[str, Any]] = {}
     for future in as_completed(futures):
         task = futures[future]
-        name = task.job.name
+        name = task.shot.name
         try:
             result, worker = future.result()
         except ShotTaskFailed as exc:
             result, worker = exc.result, None
         except Exception as exc:  # KilledWorker (lost too many workers), a worker's import error...
-            result = ShotResult(name, "failed", task.spec, error=f"{type(exc).__name__}: {exc}")
+            result = ShotResult(task.shot, "failed", error=f"{type(exc).__name__}: {exc}")
             worker = None
         results[name] = result
         if worker is not None:
@@ -205,7 +200,7 @@ def _run_tasks(client, tasks: list[ShotTask], retries: int) -> tuple[list[ShotRe
         else:
             log.info("shot %s: %s%s, %d frames written, %d kept, %.1f s", name, result.status, where,
                      result.frames_written, result.frames_reused, result.seconds)
-    return [results[task.job.name] for task in tasks], placement
+    return [results[task.shot.name] for task in tasks], placement
 
 
 # --- on the worker -------------------------------------------------------------------------
@@ -228,18 +223,12 @@ def render_shot_task(task: ShotTask) -> tuple[ShotResult, dict[str, Any]]:
     """
     with _RENDER_LOCK:
         model = _worker_model(task.settings)
-        spec = task.spec
+        spec = task.shot.spec
         if model.name != spec.model or model.fingerprint != spec.model_fingerprint:
-            raise ShotTaskFailed(ShotResult(task.job.name, "failed", spec, error=(
+            raise ShotTaskFailed(ShotResult(task.shot, "failed", error=(
                 f"model {spec.model} on this worker ({model.folder}) differs from the driver's "
                 f"(fingerprint {model.fingerprint}, expected {spec.model_fingerprint})")))
-        plan = RenderPlan(
-            reading=None,  # type: ignore[arg-type]  # render_shot never reads the edit
-            out_dir=task.out_dir, settings=task.settings, model=model, jobs=[task.job],
-            specs={task.job.name: spec},
-            references={} if task.reference is None else {task.job.name: task.reference},
-        )
-        result = render_shot(plan, task.job.name)
+        result = render_shot(task.shot, model)
     if result.status == "failed":
         raise ShotTaskFailed(result)
     return result, _worker_info()

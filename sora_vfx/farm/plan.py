@@ -7,19 +7,27 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
-from ..editorial import EditReading
-from ..editorial.shotjob import ShotJob
+from ..editorial import Edit
+from ..errors import RenderError
 from ..imaging import is_complete_frame
 from ..models import describe_model
-from ..render import RenderPlan, RenderReport, RenderSettings, ShotResult, finish_render, frame_path, prepare_render
-from ..render.manifest import read_manifest
+from ..render import (
+    ManifestEntry,
+    RenderPlan,
+    RenderReport,
+    RenderSettings,
+    ShotPlan,
+    ShotResult,
+    finish_render,
+    prepare_render,
+    read_manifest,
+)
 
 log = logging.getLogger("sora_vfx")
 
 
-def plan_without_weights(reading: EditReading, out_dir: Path, settings: RenderSettings) -> RenderPlan:
+def plan_without_weights(edit: Edit, out_dir: Path, settings: RenderSettings) -> RenderPlan:
     """``prepare_render`` on a described model: every check a render makes before its first
     frame (shots, styles, references, size, output folder), with the specs and job hashes the
     render nodes will use, and no weights loaded.
@@ -28,10 +36,10 @@ def plan_without_weights(reading: EditReading, out_dir: Path, settings: RenderSe
         SoraVfxError: the same bad input ``prepare_render`` rejects.
     """
     model = describe_model(settings.model, cache_dir=settings.cache_dir)
-    return prepare_render(reading, Path(out_dir), settings, model=model)
+    return prepare_render(edit, Path(out_dir), settings, model=model)
 
 
-def conform_from_disk(reading: EditReading, out_dir: Path, settings: RenderSettings) -> RenderReport:
+def conform_from_disk(edit: Edit, out_dir: Path, settings: RenderSettings) -> RenderReport:
     """Write ``manifest.json`` and ``renders.otio`` from the frames on disk; render nothing.
 
     The farm's last step: its render tasks ran on many machines, each merging its own shot into
@@ -43,31 +51,27 @@ def conform_from_disk(reading: EditReading, out_dir: Path, settings: RenderSetti
     Raises:
         SoraVfxError: bad input, as for a render.
     """
-    plan = plan_without_weights(reading, out_dir, settings)
+    plan = plan_without_weights(edit, out_dir, settings)
     try:
-        previous = {entry.get("name"): entry for entry in (read_manifest(plan.out_dir) or {}).get("shots", [])}
-    except Exception:  # a damaged manifest is rebuilt from the frames
-        previous = {}
-    results = [_result_from_disk(plan, job, previous.get(job.name)) for job in plan.jobs]
-    return finish_render(reading, plan.out_dir, settings, results)
+        manifest = read_manifest(plan.out_dir)
+    except RenderError:  # a damaged manifest is rebuilt from the frames
+        manifest = None
+    results = [_result_from_disk(shot, manifest.entry(shot.name) if manifest else None) for shot in plan.shots]
+    return finish_render(plan, results)
 
 
-def _result_from_disk(plan: RenderPlan, job: ShotJob, entry: dict[str, Any] | None) -> ShotResult:
-    spec = plan.specs[job.name]
-    missing = [
-        frame for frame in job.frames
-        if not is_complete_frame(frame_path(plan.out_dir, job, frame), job_hash=spec.job_hash)
-    ]
-    result = ShotResult(job.name, "rendered", spec, frames_reused=job.frame_count - len(missing))
-    if entry and entry.get("job_hash") == spec.job_hash and entry.get("status") in ("rendered", "skipped"):
-        result.status = entry["status"]
-        result.frames_written = int(entry.get("frames_written") or 0)
-        result.frames_reused = int(entry.get("frames_reused") or 0)
-        result.seconds = float(entry.get("seconds") or 0.0)
+def _result_from_disk(shot: ShotPlan, entry: ManifestEntry | None) -> ShotResult:
+    job, spec = shot.job, shot.spec
+    missing = [frame for frame in job.frames if not is_complete_frame(shot.frame_path(frame), job_hash=spec.job_hash)]
+    result = ShotResult(shot, frames_reused=job.frame_count - len(missing))
+    if entry and entry.job_hash == spec.job_hash and entry.done:
+        result.status = entry.status
+        result.frames_written = entry.frames_written
+        result.frames_reused = entry.frames_reused
+        result.seconds = entry.seconds
     if missing:
-        first = frame_path(plan.out_dir, job, missing[0])
         result.status = "failed"
         result.error = (f"{len(missing)} of {job.frame_count} frames missing or from another render "
-                        f"(job_hash is not {spec.job_hash}), first: {first}")
+                        f"(job_hash is not {spec.job_hash}), first: {shot.frame_path(missing[0])}")
     log.info("shot %s: %s", job.name, result.error or f"all {job.frame_count} frames on disk")
     return result

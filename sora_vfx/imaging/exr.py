@@ -9,12 +9,8 @@ callers use the EXR names (``timeCode``, ``framesPerSecond``, ``chromaticities``
 from __future__ import annotations
 
 import numbers
-import os
 import re
-import secrets
-import socket
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
@@ -24,7 +20,10 @@ from pathlib import Path
 import numpy as np
 import OpenImageIO as oiio
 
+from sora_vfx import defaults
 from sora_vfx.errors import ImagingError
+from sora_vfx.files import remove_stale_temporaries
+from sora_vfx.files import write_atomically as write_atomically_with
 
 COMPRESSIONS = ("zip", "zips", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab", "rle", "none")
 PIXEL_TYPES = ("half", "float")
@@ -49,6 +48,14 @@ def oiio_error(obj: object | None = None) -> str:
 
 
 def check_compression(compression: str) -> str:
+    """Validate an EXR compression name before any frame is written.
+
+    Returns:
+        The name in lower case, with its quality (``dwaa:45``) when one was given.
+    Raises:
+        ImagingError: an unknown name, or a quality on anything but ``dwaa``/``dwab`` or one
+            that is not a positive number.
+    """
     name, _, quality = compression.strip().lower().partition(":")
     ok = name in COMPRESSIONS
     if ok and quality:
@@ -97,6 +104,17 @@ def _unpack_timecode(packed: int) -> str:
 
 
 def apply_attributes(spec: oiio.ImageSpec, attributes: Mapping[str, object], path: Path) -> None:
+    """Set header attributes on ``spec`` under their EXR names, each with the EXR type it needs.
+
+    ``timeCode`` is packed as a SMPTE timecode, ``framesPerSecond`` and fractions become
+    rationals, ``chromaticities`` eight floats; ints outside 32 bits are written as text so
+    they stay exact. None values are skipped.
+
+    Args:
+        path: the file being written, named in errors.
+    Raises:
+        ImagingError: a bad timecode, rate or chromaticities, or a value of another type.
+    """
     for name, value in attributes.items():
         if value is None:  # e.g. chromaticities_for() of an unknown space: omit the attribute
             continue
@@ -169,42 +187,9 @@ def _encode(tmp: Path, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
         raise ImagingError(oiio_error(out))
 
 
-_HOST = socket.gethostname().replace(".", "_").replace("-", "_") or "host"
-_STALE_SECONDS = 24 * 3600
-
-
 def clean_stale_temp_files(folder: Path | str) -> list[Path]:
-    """Remove temporary frames left by killed writers; return what was removed.
-
-    A temporary name holds the host and process id of its writer: on this host it is stale
-    once that process is gone; from another host (a farm on shared storage) after a day.
-    """
-    removed = []
-    for temp in Path(folder).glob(".*.tmp.exr"):
-        parts = temp.name.split(".")
-        owner = parts[-4] if len(parts) >= 5 else ""
-        host, _, pid = owner.rpartition("-")
-        if host == _HOST and pid.isdigit():
-            stale = not _process_alive(int(pid))
-        else:
-            try:
-                stale = time.time() - temp.stat().st_mtime > _STALE_SECONDS
-            except OSError:
-                continue
-        if stale:
-            temp.unlink(missing_ok=True)
-            removed.append(temp)
-    return removed
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """Remove temporary frames left by killed writers; return what was removed."""
+    return remove_stale_temporaries(folder, ".*.tmp.exr")
 
 
 def check_exr_target(path: Path | str) -> Path:
@@ -222,7 +207,7 @@ def write_exr_frame(
     rgba: np.ndarray,
     *,
     attributes: Mapping[str, object] | None = None,
-    compression: str = "zip",
+    compression: str = defaults.COMPRESSION,
     pixel_type: str = "half",
     channel_names: Sequence[str] | None = None,
 ) -> None:
@@ -261,18 +246,9 @@ def write_atomically(path: Path, spec: oiio.ImageSpec, pixels: np.ndarray) -> No
     Raises:
         ImagingError: OIIO failed (the message names ``path``).
     """
-    # Same folder so os.replace is an atomic rename; ".exr" last so OIIO knows the format;
-    # host and pid in the name so clean_stale_temp_files knows whose it is.
-    tmp = path.with_name(f".{path.name}.{_HOST}-{os.getpid()}.{secrets.token_hex(4)}.tmp.exr")
-    try:
-        _encode(tmp, spec, np.ascontiguousarray(pixels))
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, Exception):  # _encode's errors carry OIIO's text, not the file name
-            raise ImagingError(f"cannot write {path}: {exc}") from exc
-        raise  # KeyboardInterrupt and friends: cleaned up, now let them through
-
+    # ".exr" last so that OIIO picks the format by the temporary name.
+    write_atomically_with(path, lambda temporary: _encode(temporary, spec, np.ascontiguousarray(pixels)),
+                          what="EXR", error=ImagingError, suffix=".exr")
 
 def _attribute_value(param: oiio.ParamValue) -> object:
     try:
@@ -411,7 +387,7 @@ class FrameWriter:
         *,
         max_workers: int = 2,
         max_pending: int | None = None,
-        compression: str = "zip",
+        compression: str = defaults.COMPRESSION,
         pixel_type: str = "half",
     ) -> None:
         if max_workers < 1:

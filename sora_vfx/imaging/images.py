@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import OpenImageIO as oiio
 
+from .. import defaults
 from ..errors import ImagingError
 from .color import get_converter
 
@@ -37,11 +38,11 @@ def read_reference_image(path: Path, *, width: int, height: int, what: str = "re
         raise ImagingError(f"{what} {path}: cannot decode: {_error(source)}")
     pixels = np.asarray(pixels, dtype=np.float32).reshape(height, width, 3)
     if source.file_format_name.lower() in _LINEAR_FORMATS:
-        colorspace = spec.get_string_attribute("oiio:ColorSpace") or "ACEScg"
+        colorspace = spec.get_string_attribute("oiio:ColorSpace") or defaults.COLORSPACE
         try:
             pixels = get_converter().from_scene_linear(pixels, src=colorspace, dst="srgb_tx")
         except ImagingError:
-            pixels = get_converter().from_scene_linear(pixels, src="ACEScg", dst="srgb_tx")
+            pixels = get_converter().from_scene_linear(pixels, src=defaults.COLORSPACE, dst="srgb_tx")
     return np.clip(pixels, 0.0, 1.0)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import OpenImageIO as oiio
 
+from sora_vfx import defaults
 from sora_vfx.errors import ImagingError
 from sora_vfx.imaging.exr import (
     MAX_DECODE_VALUES,
@@ -170,7 +171,7 @@ def write_plate_frame(
     display_window: Window,
     raw_attributes: Sequence[RawAttribute] = (),
     attributes: Mapping[str, object] | None = None,
-    compression: str = "zip",
+    compression: str = defaults.COMPRESSION,
 ) -> None:
     """Write a scanline EXR with its own data and display windows, atomically.
 

@@ -1,7 +1,7 @@
 """Local diffusers video pipelines (safetensors only) and the built-in tiny models."""
 
+from sora_vfx.models.families import FAMILIES, SORA_VFX_JSON, VIDEO_FAMILIES, Family, family_of
 from sora_vfx.models.folders import (
-    FAMILY_LIMITS,
     TINY_NAMES,
     ModelFolder,
     check_model_folder,
@@ -13,15 +13,19 @@ from sora_vfx.models.loader import LoadedModel, describe_model, load_model, pick
 from sora_vfx.models.tiny import TINY_MODEL_VERSION, build_tiny_pipeline, ensure_tiny_model
 
 __all__ = [
-    "FAMILY_LIMITS",
+    "FAMILIES",
+    "SORA_VFX_JSON",
     "TINY_MODEL_VERSION",
     "TINY_NAMES",
+    "VIDEO_FAMILIES",
+    "Family",
     "LoadedModel",
     "ModelFolder",
     "build_tiny_pipeline",
     "check_model_folder",
     "describe_model",
     "ensure_tiny_model",
+    "family_of",
     "folder_fingerprint",
     "load_model",
     "pick_device",

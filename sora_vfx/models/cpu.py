@@ -4,14 +4,13 @@ PyTorch runs a float32 CPU convolution through oneDNN (``mkldnn_convolution``) o
 heuristic written for 2D images says it pays: a batch above 1, kernels wider than 3, groups,
 or more than 20,480 values in the input's first four dimensions. A video VAE decodes one
 latent frame at a time, batch 1, with 3x3x3 kernels, so each convolution with fewer than
-20,480 channels x frames x rows falls to ``slow_conv3d`` (im2col + GEMM). Measured here
-(2 cores): 8 channels x 3 frames x 144x256 takes 7.1 ms native and 1.35 ms in oneDNN; the
-tiny Wan VAE spends 75% of its decode in ``slow_conv3d``, and a 6-shot render takes 2.5x
-less time with the convolutions routed. Full-size VAEs mostly pass the heuristic already, so
-they change little.
+20,480 channels x frames x rows falls to ``slow_conv3d`` (im2col + GEMM), which is several
+times slower for small channel counts; small VAEs (the built-in models, previews) spend most
+of their decode there. Full-size VAEs mostly pass the heuristic already, so they change
+little. The figures are in benchmarks/README.md.
 
-The two paths round differently: display values differ by up to ~4e-6, so about one half-float
-pixel value in 1,600 moves by one unit in its last place. oneDNN's results do not depend on
+The two paths round differently, so a few half-float pixel values move by one unit in their
+last place against a stock diffusers loop (tested). oneDNN's results do not depend on
 the thread count, so a farm node and a workstation still write the same pixels.
 ``SORA_VFX_CPU_CONV=native`` keeps PyTorch's own choice (pixels identical to a stock
 diffusers loop).

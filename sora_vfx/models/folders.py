@@ -1,4 +1,4 @@
-"""Model folders before any weights are read: safety checks, family limits, fingerprints.
+"""Model folders before any weights are read: safety checks, family, limits, fingerprints.
 
 Everything here reads only small files (``model_index.json``, ``sora_vfx.json``, the file
 list), so a farm driver can plan a render with the same limits and fingerprints as the nodes
@@ -14,28 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from sora_vfx.errors import ModelError
-from sora_vfx.models.tiny import SORA_VFX_JSON, ensure_tiny_model
+from sora_vfx.models.families import LIMIT_KEYS, SORA_VFX_JSON, Family, family_of
+from sora_vfx.models.tiny import ensure_tiny_model
 
 TINY_NAMES = {"tiny": "t2v", "tiny-i2v": "i2v"}
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
 _SAFE_LIBRARIES = ("diffusers", "transformers")
 
-# Per-family limits, keyed by pipeline class-name prefix: num_frames must be
-# frame_multiple * k + frame_offset (at most max_frames in one call); height and width must be
-# divisible by size_multiple. A folder's sora_vfx.json overrides any of these values and may
-# also set max_sequence_length (prompt tokens) and vae_tiling (false turns VAE tiling off).
-_LIMIT_KEYS = ("max_frames", "frame_multiple", "frame_offset", "size_multiple", "default_size")
-FAMILY_LIMITS: dict[str, dict[str, Any]] = {
-    prefix: dict(zip(_LIMIT_KEYS, row, strict=True))
-    for prefix, row in {
-        "Wan": (81, 4, 1, 16, (832, 480)),
-        "LTX": (161, 8, 1, 32, (704, 480)),
-        # 8k+1: the CogVideoX VAE turns an even number of latent frames into 4 frames each.
-        "CogVideoX": (49, 8, 1, 16, (720, 480)),
-        "AnimateDiff": (16, 1, 0, 8, (512, 512)),
-    }.items()
-}
-FAMILY_NAMES = {"Wan": "Wan", "LTX": "LTX-Video", "CogVideoX": "CogVideoX", "AnimateDiff": "AnimateDiff"}
+# A folder's sora_vfx.json overrides any of its family's LIMIT_KEYS and may also set
+# max_sequence_length (prompt tokens), vae_tiling (false turns VAE tiling off) and default_steps.
+_OVERRIDE_KEYS = (*LIMIT_KEYS, "max_sequence_length", "vae_tiling", "default_steps")
 
 
 @dataclass(frozen=True)
@@ -45,7 +33,7 @@ class ModelFolder:
     name: str  # "tiny", "tiny-i2v" or the folder as given
     folder: Path
     class_name: str
-    family: str  # a FAMILY_LIMITS key
+    family: Family
     kind: str  # "t2v" or "i2v"
     limits: dict[str, Any]
 
@@ -65,8 +53,8 @@ def resolve_model(model: str, *, cache_dir: Path | None = None, check_diffusers:
         name = str(folder)
     class_name = check_model_folder(folder)
     family = family_of(class_name, check_diffusers=check_diffusers)
-    kind = "i2v" if "ImageToVideo" in class_name or "I2V" in class_name else "t2v"
-    limits = {**FAMILY_LIMITS[family], **read_model_overrides(folder)}
+    kind = family.kind_of(class_name)
+    limits = {**family.limits(), **read_model_overrides(folder)}
     return ModelFolder(name, folder, class_name, family, kind, limits)
 
 
@@ -111,21 +99,6 @@ def check_model_folder(folder: Path) -> str:
     return class_name
 
 
-def family_of(class_name: str, *, check_diffusers: bool = True) -> str:
-    """The ``FAMILY_LIMITS`` key of a pipeline class name.
-
-    ``check_diffusers`` also asks diffusers whether the class exists, which imports every
-    pipeline (seconds); a farm driver that only plans skips it, the render node checks.
-    """
-    for prefix in sorted(FAMILY_LIMITS, key=len, reverse=True):
-        if class_name.startswith(prefix) and "Pipeline" in class_name:
-            if not check_diffusers or _in_diffusers(class_name):
-                return prefix
-    raise ModelError(
-        f"pipeline not supported: {class_name}, supported video families: {', '.join(FAMILY_NAMES.values())}"
-    )
-
-
 def _is_int(value: Any, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
@@ -141,9 +114,7 @@ def read_model_overrides(folder: Path) -> dict[str, Any]:
         raise ModelError(f"cannot read {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise ModelError(f"{path} has to hold a JSON object")
-    overrides = {
-        k: v for k, v in data.items() if k in (*_LIMIT_KEYS, "max_sequence_length", "vae_tiling", "default_steps")
-    }
+    overrides = {k: v for k, v in data.items() if k in _OVERRIDE_KEYS}
     for key, value in overrides.items():
         if key == "default_size":
             ok = isinstance(value, list) and len(value) == 2 and all(_is_int(v, 1) for v in value)
@@ -154,9 +125,3 @@ def read_model_overrides(folder: Path) -> dict[str, Any]:
         if not ok:
             raise ModelError(f"{path}: bad value for {key}: {value!r}")
     return overrides
-
-
-def _in_diffusers(class_name: str) -> bool:
-    import diffusers
-
-    return hasattr(diffusers, class_name)

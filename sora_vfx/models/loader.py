@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
 import sys
 import types
 from dataclasses import dataclass, field
@@ -19,17 +18,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from sora_vfx.console import quiet_progress_bars, quiet_transformers
 from sora_vfx.errors import ModelError
 from sora_vfx.models.cpu import route_conv3d_to_onednn
-from sora_vfx.models.folders import FAMILY_NAMES, ModelFolder, folder_fingerprint, resolve_model
-from sora_vfx.models.tiny import quiet_progress_bars, quiet_transformers
+from sora_vfx.models.families import Family, FrameRule, LatentLayout
+from sora_vfx.models.folders import ModelFolder, folder_fingerprint, resolve_model
 
 log = logging.getLogger("sora_vfx")
 
 _PROMPT_CACHE_SIZE = 32
-
-# Wan's VAE is meant to run in float32 even when the transformer runs in bfloat16.
-_VAE_FLOAT32_FAMILIES = ("Wan",)
 
 
 def available_devices() -> list[str]:
@@ -72,7 +69,8 @@ class LoadedModel:
 
     Valid frame counts are ``frame_multiple * k + frame_offset`` up to ``max_frames``
     (``round_up_frames`` finds the next one); height and width are multiples of
-    ``size_multiple``; ``default_size`` is (width, height).
+    ``size_multiple``; ``default_size`` is (width, height): the ``family`` record's, or a
+    folder's ``sora_vfx.json``.
     """
 
     pipeline: Any = field(repr=False)
@@ -85,7 +83,7 @@ class LoadedModel:
     frame_offset: int
     size_multiple: int
     default_size: tuple[int, int]
-    family: str = ""
+    family: Family | None = None
     max_sequence_length: int | None = None
     default_steps: int = 30
     folder: Path | None = None
@@ -136,20 +134,34 @@ class LoadedModel:
         # A LoRA may also adapt the text encoder, so cached prompt embeddings may be stale.
         self._prompt_cache.clear()
 
+    @property
+    def frames(self) -> FrameRule:
+        """This model's frame rule: its family's, with the folder's overrides."""
+        return FrameRule(self.max_frames, self.frame_multiple, self.frame_offset)
+
     def round_up_frames(self, num_frames: int) -> int:
         """The smallest valid frame count that is at least ``num_frames``."""
-        # k starts at 1 when frame_offset is 0, so that 0 frames is never "valid".
-        k = max(
-            0 if self.frame_offset else 1, math.ceil((num_frames - self.frame_offset) / self.frame_multiple)
-        )
-        return k * self.frame_multiple + self.frame_offset
+        return self.frames.round_up(num_frames)
 
     @property
     def frame_rule(self) -> str:
         """The valid frame counts in words, e.g. "4k+1"."""
-        if self.frame_offset:
-            return f"{self.frame_multiple}k+{self.frame_offset}"
-        return f"a multiple of {self.frame_multiple}"
+        return self.frames.describe()
+
+    @property
+    def temporal_compression(self) -> int:
+        """Frames per latent frame, read from the loaded pipeline; 1 where unknown."""
+        return self.family.temporal_compression(self.pipeline) if self.family else 1
+
+    @property
+    def latent_layout(self) -> LatentLayout | None:
+        """The latents' layout when a shot's windows share one noise tensor, else None."""
+        return self.family.latent_layout(self.pipeline, self.kind) if self.family else None
+
+    @property
+    def conditioning(self) -> tuple[str, ...]:
+        """What ``generate`` needs besides the prompt, e.g. ("image",) for image-to-video."""
+        return self.family.conditioning(self.kind) if self.family else ()
 
     def check_inputs(self, num_frames: int, height: int, width: int) -> None:
         """Raise ModelError unless this model can render these frames in one call."""
@@ -203,7 +215,7 @@ class LoadedModel:
             generator=generator,
             output_type="np",
         )
-        if self.kind == "i2v":
+        if "image" in self.conditioning:
             if image is None:
                 raise ModelError(f"model {self.name} is image-to-video and needs an `image` (first frame).")
             kwargs["image"] = _as_pipeline_image(image)
@@ -221,7 +233,7 @@ class LoadedModel:
             kwargs.update(prompt_embeds=embeds[0], negative_prompt_embeds=embeds[1])
         frames = np.asarray(self.pipeline(**kwargs).frames[0], dtype=np.float32)
         if frames.shape[0] != num_frames:
-            # The family's frame rule (FAMILY_LIMITS or sora_vfx.json) does not match the model.
+            # The frame rule (its family record or sora_vfx.json) does not match the model.
             raise ModelError(
                 f"model {self.name} returned {frames.shape[0]} frames for {num_frames} requested; its frame rule "
                 f"({self.frame_rule}) does not fit this model: set frame_multiple/frame_offset in its "
@@ -316,8 +328,9 @@ def load_model(
     found = resolve_model(model, cache_dir=cache_dir)
     dtype = pick_dtype(torch_device)
     load_dtype: Any = dtype
-    if found.family in _VAE_FLOAT32_FAMILIES and dtype != torch.float32:
-        load_dtype = {"default": dtype, "vae": torch.float32}
+    vae_dtype = getattr(torch, found.family.vae_dtype) if found.family.vae_dtype else dtype
+    if vae_dtype != dtype:
+        load_dtype = {"default": dtype, "vae": vae_dtype}
     pipeline = from_pretrained_safely(found.folder, load_dtype)
     _allow_missing_ftfy(pipeline)
     if cpu_offload and torch_device.type == "cuda":
@@ -326,7 +339,7 @@ def load_model(
         pipeline.to(torch_device)
     vae = getattr(pipeline, "vae", None)
     # Slicing only acts on batches: harmless. Tiling saves accelerator memory on big frames but
-    # changes pixels and, on the CPU, costs time (2.6x for tiny at 832x480): accelerators only.
+    # changes pixels and, on the CPU, costs time (benchmarks/README.md): accelerators only.
     if hasattr(vae, "enable_slicing"):
         vae.enable_slicing()
     if hasattr(vae, "enable_tiling") and torch_device.type != "cpu" and found.limits.get("vae_tiling", True):
@@ -371,7 +384,7 @@ def _loaded(found: ModelFolder, pipeline: Any, device: torch.device, dtype: torc
         frame_offset=int(limits["frame_offset"]),
         size_multiple=int(limits["size_multiple"]),
         default_size=(int(limits["default_size"][0]), int(limits["default_size"][1])),
-        family=FAMILY_NAMES[found.family],
+        family=found.family,
         max_sequence_length=limits.get("max_sequence_length"),
         default_steps=int(limits.get("default_steps", 30)),
         folder=found.folder,

@@ -7,19 +7,19 @@ weights are random, so the prompt changes the picture but the picture does not d
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from sora_vfx.console import quiet_progress_bars
 from sora_vfx.errors import ModelError
+from sora_vfx.models.families import SORA_VFX_JSON
 
 if TYPE_CHECKING:
     from diffusers import DiffusionPipeline
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 # so that no cache keeps serving an older tiny model.
 TINY_MODEL_VERSION = "2"
 TINY_KINDS = ("t2v", "i2v")
-SORA_VFX_JSON = "sora_vfx.json"
 
 # Limits the loader reads back from the saved folder's sora_vfx.json. max_frames is small so
 # that long shots exercise the renderer's windows, as they would with a real model.
@@ -49,38 +48,6 @@ _Z_DIM = 8
 _TEXT_DIM = 32
 # Leftover temporary folders older than this belong to killed processes.
 _STALE_TMP_SECONDS = 3600
-
-
-@contextlib.contextmanager
-def quiet_progress_bars() -> Iterator[None]:
-    """Hide diffusers' and transformers' per-component bars while saving or loading: these
-    are quick, and stderr belongs to the command line's own progress."""
-    from diffusers.utils import logging as diffusers_logging
-    from transformers.utils import logging as transformers_logging
-
-    states = [(m, m.is_progress_bar_enabled()) for m in (diffusers_logging, transformers_logging)]
-    for module, _ in states:
-        module.disable_progress_bar()
-    try:
-        yield
-    finally:
-        for module, enabled in states:
-            if enabled:
-                module.enable_progress_bar()
-
-
-@contextlib.contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Importing the Stable Diffusion pipelines makes transformers warn that torchvision is
-    missing (image processors we never use); keep that off stderr."""
-    from transformers.utils import logging as transformers_logging
-
-    level = transformers_logging.get_verbosity()
-    transformers_logging.set_verbosity_error()
-    try:
-        yield
-    finally:
-        transformers_logging.set_verbosity(level)
 
 
 def byte_level_tokenizer(

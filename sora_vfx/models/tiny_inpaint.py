@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from sora_vfx.console import quiet_transformers
 from sora_vfx.models.tiny import (
     byte_level_tokenizer,
     cache_root,
     is_saved_model,
-    quiet_transformers,
     save_model_once,
 )
 

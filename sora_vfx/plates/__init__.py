@@ -1,7 +1,7 @@
 """Plate extension: generate what lies outside the filmed frame, filmed pixels untouched."""
 
 from sora_vfx.plates.extend import ExtendReport, extend_plate
-from sora_vfx.plates.geometry import ANCHORS, Box, Layout, Padding, parse_aspect, parse_pad, parse_size
+from sora_vfx.plates.geometry import ANCHORS, Box, Layout, Padding, parse_aspect, parse_pad
 from sora_vfx.plates.plan import ExtendSettings
 from sora_vfx.plates.sequence import PlateSequence, read_plate_sequence
 
@@ -16,6 +16,5 @@ __all__ = [
     "extend_plate",
     "parse_aspect",
     "parse_pad",
-    "parse_size",
     "read_plate_sequence",
 ]

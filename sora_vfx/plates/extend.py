@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..errors import ImagingError, PlateError, SoraVfxError, ensure_writable_folder
+from ..console import Progress
+from ..errors import ImagingError, PlateError, SoraVfxError
+from ..files import ensure_writable_folder
 from ..imaging import get_converter, is_complete_frame
 from ..imaging.exr import clean_stale_temp_files
 from ..imaging.plates_io import read_plate_pixels, write_plate_frame
-from ..render.progress import Progress
 from .border import Prompting, generate_border
 from .channels import MASK_CHANNEL, carried_attributes
 from .frames import FrameAssembler, border_template
@@ -33,6 +34,9 @@ from .plan import ExtendSettings, PlatePlan, frame_text, job_hash, plate_error, 
 from .sequence import PlateSequence, frame_ranges
 
 log = logging.getLogger("sora_vfx")
+
+#: Version of the ``extend --json`` document (docs/schemas/extend.schema.json).
+JSON_VERSION = 1
 
 #: Failures that end one frame, not the run: the others still finish and the run exits 1.
 FRAME_FAILURES = (SoraVfxError, OSError, RuntimeError, ValueError, MemoryError)
@@ -65,9 +69,12 @@ class ExtendReport:
         return "extended" if self.written else "skipped"
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready values (``sora-vfx extend --json``): counts of written and
+        kept frames, each failed frame with its error, the new windows and how it was generated."""
         layout = self.layout
         frames = [f for f in self.plate.frames if f is not None]
         return {
+            "version": JSON_VERSION,
             "plate": self.plate.pattern,
             "out": str(self.out_dir),
             "pattern": str(self.out_dir / self.plate.output_pattern),

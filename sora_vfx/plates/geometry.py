@@ -10,7 +10,6 @@ window equals its display window is an ordinary full frame everywhere.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +42,7 @@ class Box:
 
     @classmethod
     def from_window(cls, window: tuple[int, int, int, int]) -> Box:
+        """The box of an EXR-style inclusive window ``(x0, y0, x1, y1)``."""
         x0, y0, x1, y1 = window
         return cls(x0, y0, x1 - x0 + 1, y1 - y0 + 1)
 
@@ -51,13 +51,16 @@ class Box:
         return self.x, self.y, self.x_end - 1, self.y_end - 1
 
     def shifted(self, dx: int, dy: int) -> Box:
+        """The same size of box moved by ``(dx, dy)``."""
         return Box(self.x + dx, self.y + dy, self.width, self.height)
 
     def intersect(self, other: Box) -> Box:
+        """The overlap of the two boxes; ``empty`` when they do not overlap."""
         x, y = max(self.x, other.x), max(self.y, other.y)
         return Box(x, y, max(0, min(self.x_end, other.x_end) - x), max(0, min(self.y_end, other.y_end) - y))
 
     def union(self, other: Box) -> Box:
+        """The smallest box holding both (an empty box still counts by its origin)."""
         x, y = min(self.x, other.x), min(self.y, other.y)
         return Box(x, y, max(self.x_end, other.x_end) - x, max(self.y_end, other.y_end) - y)
 
@@ -90,25 +93,20 @@ def parse_pad(text: str) -> Padding:
     except ValueError:
         values = []
     if len(values) != 4:
-        raise PlateError(f"--pad {text!r}: expected four whole numbers LEFT,RIGHT,BOTTOM,TOP, e.g. 256,256,0,0")
+        raise PlateError(f"pad {text!r}: expected four whole numbers LEFT,RIGHT,BOTTOM,TOP, e.g. 256,256,0,0")
     if any(v < 0 for v in values):
-        raise PlateError(f"--pad {text!r}: a negative pad would crop the plate; extension only adds pixels")
+        raise PlateError(f"pad {text!r}: a negative pad would crop the plate; extension only adds pixels")
     if not any(values):
-        raise PlateError(f"--pad {text!r}: adds no pixels")
+        raise PlateError(f"pad {text!r}: adds no pixels")
     return Padding(*values)
 
 
-def parse_size(text: str, option: str = "--to-size") -> tuple[int, int]:
-    match = re.fullmatch(r"\s*(-?\d+)\s*[xX]\s*(-?\d+)\s*", str(text))
-    if match is None:
-        raise PlateError(f"{option} {text!r}: expected WIDTHxHEIGHT, e.g. 2560x1556")
-    width, height = int(match[1]), int(match[2])
-    if width <= 0 or height <= 0:
-        raise PlateError(f"{option} {text!r}: width and height must be positive")
-    return width, height
-
-
 def parse_aspect(text: str) -> float:
+    """A picture aspect ratio from ``"2.39"`` or ``"16:9"`` (``--to-aspect``).
+
+    Raises:
+        PlateError: not a finite, positive ratio.
+    """
     try:
         if ":" in str(text):
             num, den = (float(part) for part in str(text).split(":"))
@@ -133,13 +131,19 @@ def anchored_padding(extra_width: int, extra_height: int, anchor: str) -> Paddin
 
 
 def padding_to_size(display: Box, width: int, height: int, anchor: str) -> Padding:
+    """The padding that grows ``display`` to ``width`` x ``height``, split by ``anchor``.
+
+    Raises:
+        PlateError: the size is smaller than the plate in either direction (extension never
+            crops), equal to it, or ``anchor`` is unknown.
+    """
     if width < display.width or height < display.height:
         raise PlateError(
-            f"--to-size {width}x{height} is smaller than the plate's {display.width}x{display.height} "
+            f"size {width}x{height} is smaller than the plate's {display.width}x{display.height} "
             "display window; extension never crops"
         )
     if (width, height) == (display.width, display.height):
-        raise PlateError(f"--to-size {width}x{height} is the plate's own size: nothing to extend")
+        raise PlateError(f"size {width}x{height} is the plate's own size: nothing to extend")
     return anchored_padding(width - display.width, height - display.height, anchor)
 
 
@@ -170,6 +174,8 @@ class Layout:
 
     @classmethod
     def build(cls, plate_display: Box, padding: Padding) -> Layout:
+        """The layout for ``padding`` around ``plate_display``: the new display window keeps the
+        plate's origin and grows right and down, and the filmed pixels move by (left, top)."""
         display = Box(plate_display.x, plate_display.y, plate_display.width + padding.left + padding.right,
                       plate_display.height + padding.top + padding.bottom)
         return cls(display, plate_display.shifted(padding.left, padding.top), (padding.left, padding.top), padding)

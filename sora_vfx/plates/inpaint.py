@@ -16,16 +16,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..console import quiet_transformers
 from ..errors import ModelError
+from ..models.families import IMAGE_INPAINTING
 from ..models.folders import check_model_folder, folder_fingerprint, read_model_overrides
 from ..models.loader import from_pretrained_safely, pick_device, pick_dtype
-from ..models.tiny import quiet_transformers
 from ..models.tiny_inpaint import ensure_tiny_inpaint_model
 from ..seeds import cpu_generator
 
 TINY_NAME = "tiny"
-_NEEDED_ARGUMENTS = ("prompt", "image", "mask_image", "height", "width", "generator", "output_type")
-_FALLBACK_SIZE = (512, 512)
 
 
 @dataclass
@@ -57,6 +56,7 @@ class InpaintModel:
         return w, h
 
     def check_size(self, width: int, height: int) -> None:
+        """Raise ModelError unless the model can work at ``width`` x ``height``."""
         m = self.size_multiple
         if width <= 0 or height <= 0 or width % m or height % m:
             raise ModelError(f"`height` and `width` have to be divisible by {m} but are {height} and {width}.")
@@ -113,14 +113,14 @@ def _check_inpainting(folder: Path, class_name: str) -> None:
     if pipeline_class is None:
         raise ModelError(f"{folder}: pipeline {class_name} is not part of diffusers {diffusers.__version__}")
     params = inspect.signature(pipeline_class.__call__).parameters
-    missing = [name for name in _NEEDED_ARGUMENTS if name not in params]
+    missing = IMAGE_INPAINTING.missing_arguments(params)
     if missing:
         video = "video" in params or "num_frames" in params
         kind = "a video inpainting pipeline" if video else "not an inpainting pipeline"
         raise ModelError(
             f"{folder}: {class_name} is {kind}; plate extension needs an image inpainting pipeline "
             f"(StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline, FluxFillPipeline, ...) "
-            f"whose call takes {', '.join(_NEEDED_ARGUMENTS)}"
+            f"whose call takes {', '.join(IMAGE_INPAINTING.call_arguments)}"
         )
 
 
@@ -149,8 +149,7 @@ def load_inpaint_model(model: str = TINY_NAME, *, device: str | None = None,
     pipeline = from_pretrained_safely(folder, dtype)
     pipeline.to(torch_device)
     pipeline.set_progress_bar_config(disable=True)
-    vae_scale = int(getattr(pipeline, "vae_scale_factor", 8) or 8)
-    default_size = overrides.get("default_size") or _native_size(pipeline, vae_scale)
+    default_size = overrides.get("default_size") or IMAGE_INPAINTING.default_size_of(pipeline)
     return InpaintModel(
         pipeline=pipeline,
         name=name,
@@ -158,18 +157,7 @@ def load_inpaint_model(model: str = TINY_NAME, *, device: str | None = None,
         device=torch_device,
         dtype=dtype,
         default_size=(int(default_size[0]), int(default_size[1])),
-        size_multiple=int(overrides.get("size_multiple", 2 * vae_scale)),
+        size_multiple=int(overrides.get("size_multiple", IMAGE_INPAINTING.size_multiple_of(pipeline))),
         default_steps=int(overrides.get("default_steps", 30)),
         fingerprint=folder_fingerprint(folder),
     )
-
-
-def _native_size(pipeline: Any, vae_scale: int) -> tuple[int, int]:
-    denoiser = getattr(pipeline, "unet", None) or getattr(pipeline, "transformer", None)
-    sample = getattr(getattr(denoiser, "config", None), "sample_size", None)
-    if isinstance(sample, int) and getattr(pipeline, "unet", None) is not None:
-        return sample * vae_scale, sample * vae_scale
-    default = getattr(pipeline, "default_sample_size", None)
-    if isinstance(default, int):
-        return default * vae_scale, default * vae_scale
-    return _FALLBACK_SIZE

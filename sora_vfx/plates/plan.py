@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import __version__
+from .. import __version__, defaults
 from ..errors import ImagingError, PlateError
 from ..imaging import COMPRESSIONS, get_converter
 from ..imaging.exr import MAX_DECODE_VALUES, check_compression
@@ -77,9 +77,9 @@ class PlatePlan:
 def prepare_plan(plate: Path | str, settings: ExtendSettings) -> PlatePlan:
     """Everything that can be checked before any model is loaded or any pixel decoded."""
     if sum(x is not None for x in (settings.pad, settings.to_size, settings.to_aspect)) != 1:
-        raise PlateError("give exactly one of --pad L,R,B,T, --to-size WxH or --to-aspect RATIO")
+        raise PlateError("give exactly one of pad (L,R,B,T), to_size (WxH) or to_aspect (a ratio)")
     if settings.blend < 0:
-        raise PlateError(f"--blend {settings.blend}: must be 0 or more pixels")
+        raise PlateError(f"blend {settings.blend}: must be 0 or more pixels")
     if settings.anchor not in ANCHORS:
         raise PlateError(f"--anchor {settings.anchor!r}: unknown, available: {', '.join(ANCHORS)}")
     sequence = read_plate_sequence(plate)
@@ -131,6 +131,7 @@ def prepare_plan(plate: Path | str, settings: ExtendSettings) -> PlatePlan:
 
 
 def frame_text(frame: int | None) -> str:
+    """``" frame N"`` to add to a message, or ``""`` for an unnumbered single-file plate."""
     return "" if frame is None else f" frame {frame}"
 
 
@@ -145,9 +146,9 @@ def _ref_frame(sequence: PlateSequence, settings: ExtendSettings) -> int | None:
     if settings.ref_frame is None:
         return sequence.frames[0] if settings.static else None
     if not settings.static:
-        raise PlateError("--ref-frame only applies with --static")
+        raise PlateError("a reference frame (ref_frame) only applies to a static plate")
     if settings.ref_frame not in sequence.frames:
-        raise PlateError(f"--ref-frame {settings.ref_frame} is not a frame of {sequence.describe()}")
+        raise PlateError(f"reference frame {settings.ref_frame} is not a frame of {sequence.describe()}")
     return settings.ref_frame
 
 
@@ -156,7 +157,7 @@ def _plate_colorspace(header: PlateHeader, requested: str | None) -> str:
     if requested:
         return converter.resolve(requested)
     if not header.colorspace:
-        return converter.resolve("ACEScg")
+        return converter.resolve(defaults.COLORSPACE)
     for name in (header.colorspace, _COLORSPACE_ALIASES.get(header.colorspace.lower())):
         if name:
             try:
@@ -165,7 +166,7 @@ def _plate_colorspace(header: PlateHeader, requested: str | None) -> str:
                 continue
     raise PlateError(
         f"plate {header.path}: its header says colour space {header.colorspace!r}, which OCIO config "
-        f"{converter.config_uri} does not know; name the plate's colour space with --plate-colorspace"
+        f"{converter.config_uri} does not know; name the plate's colour space (plate_colorspace)"
     )
 
 
@@ -179,7 +180,7 @@ def _compression(header: PlateHeader, channels: ChannelPlan, requested: str | No
     own = next((str(v) for n, _, v in header.attributes if n == "compression"), "")
     # A lossy plate compression (dwaa, b44) would quantise the filmed pixels again; other
     # formats' compressions (TIFF's lzw, ...) mean nothing to EXR.
-    return own if header.format_name == "openexr" and own in LOSSLESS and own in COMPRESSIONS else "zip"
+    return own if header.format_name == "openexr" and own in LOSSLESS and own in COMPRESSIONS else defaults.COMPRESSION
 
 
 def _model_id(model: str) -> tuple[str, str]:

@@ -45,6 +45,11 @@ class PlateSequence:
         return len(self.frames)
 
     def path(self, frame: int | None) -> Path:
+        """The file of ``frame`` (None for an unnumbered single file).
+
+        Raises:
+            ValueError: ``frame`` is not a frame of this plate.
+        """
         return self.paths[self.frames.index(frame)]
 
     def output_name(self, frame: int | None) -> str:

@@ -1,68 +1,256 @@
-"""``OUT/manifest.json``: one entry per shot with its spec, seed, frames, job_hash and timings.
+"""``OUT/manifest.json``: one typed entry per shot with its spec, seed, frames, job_hash, timings.
 
-Renders of a subset of shots (``--shots``, farm tasks) merge into the manifest already there.
+The manifest is a contract with code we do not control (host plugins, farm scripts): its
+shape is published as a JSON schema (``docs/schemas/manifest.schema.json``) and carries a
+``version``. It is written from ``ManifestEntry`` objects and read back into them: readers
+inside sora_vfx never look up raw keys. Renders of a subset of shots (``--shots``, farm
+tasks) merge into the manifest already there.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from .. import __version__
+from ..editorial.shotjob import ShotJob
 from ..errors import RenderError
+from ..files import write_json_atomically
+from ..layout import MANIFEST_NAME
+from .spec import RenderSpec
 
-MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 
+ShotStatus = Literal["rendered", "skipped", "failed"]
+#: Statuses whose frames are all on disk.
+DONE_STATUSES = ("rendered", "skipped")
 
-def read_manifest(out_dir: Path) -> dict[str, Any] | None:
-    path = Path(out_dir) / MANIFEST_NAME
+
+@dataclass(frozen=True)
+class FrameRange:
+    """A shot's frames: ``first``..``last`` with handles, ``cut_in``..``cut_out`` in the edit,
+    and where they are (``pattern``, relative to the manifest's folder, ``#`` for digits)."""
+
+    first: int
+    last: int
+    count: int
+    cut_in: int
+    cut_out: int
+    pattern: str
+
+
+@dataclass
+class ManifestEntry:
+    """One shot of a render, as ``manifest.json`` records it.
+
+    ``spec`` is None only for a shot that failed before its spec was built.
+    """
+
+    name: str
+    index: int
+    status: ShotStatus
+    error: str | None
+    seed: int
+    job_hash: str | None
+    frames: FrameRange
+    frames_written: int
+    frames_reused: int
+    seconds: float
+    record_in: str
+    record_out: str
+    spec: RenderSpec | None
+    job: ShotJob
+
+    @property
+    def done(self) -> bool:
+        """Every frame of the shot is on disk (rendered now or earlier)."""
+        return self.status in DONE_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as JSON-ready values, keys in the published order."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["frames"] = {f.name: getattr(self.frames, f.name) for f in fields(FrameRange)}
+        data["spec"] = self.spec.to_dict() if self.spec else None
+        data["job"] = self.job.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any, *, where: str) -> ManifestEntry:
+        """Decode one entry; ``where`` names it in the error.
+
+        Raises:
+            RenderError: every problem found in the entry, in one message.
+        """
+        problems: list[str] = []
+        if not isinstance(data, dict):
+            raise RenderError(f"{where}: a shot entry has to be a JSON object, not {type(data).__name__}")
+        values = {name: _field(data, name, kind, problems) for name, kind in _ENTRY_TYPES.items()}
+        if values["status"] is not None and values["status"] not in get_args(ShotStatus):
+            problems.append(f"status {values['status']!r} is not one of {', '.join(get_args(ShotStatus))}")
+        frames = _object(data, "frames", problems)
+        frame_values = {name: _field(frames, f"frames.{name}", kind, problems, key=name)
+                        for name, kind in _FRAME_TYPES.items()} if frames is not None else {}
+        job = _object(data, "job", problems)
+        missing_job = [name for name in _JOB_REQUIRED if job is not None and name not in job]
+        if missing_job:
+            problems.append(f"job lacks {', '.join(missing_job)}")
+        spec = data.get("spec")
+        missing_spec = [name for name in _SPEC_REQUIRED if isinstance(spec, dict) and name not in spec]
+        if spec is not None and not isinstance(spec, dict):
+            problems.append("spec has to be an object or null")
+        elif missing_spec:
+            problems.append(f"spec lacks {', '.join(missing_spec)}")
+        if problems:
+            name = data.get("name")
+            label = f"shot {name}" if isinstance(name, str) else "a shot entry"
+            raise RenderError(f"{where}: {label}: {'; '.join(problems)}")
+        return cls(
+            **values,
+            frames=FrameRange(**frame_values),
+            spec=RenderSpec.from_dict(spec) if isinstance(spec, dict) else None,
+            job=ShotJob.from_dict(job),
+        )
+
+
+@dataclass
+class Manifest:
+    """The whole ``manifest.json``: the render's settings and its shots in edit order."""
+
+    edit: str
+    settings: dict[str, Any]
+    shots: list[ManifestEntry] = field(default_factory=list)
+    software: str = f"sora_vfx {__version__}"
+    updated: str = ""
+    version: int = MANIFEST_VERSION
+
+    def entry(self, name: str) -> ManifestEntry | None:
+        """The shot called ``name``, or None."""
+        return next((entry for entry in self.shots if entry.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document as written."""
+        return {
+            "version": self.version,
+            "software": self.software,
+            "edit": self.edit,
+            "updated": self.updated,
+            "settings": self.settings,
+            "shots": [entry.to_dict() for entry in self.shots],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, *, where: str) -> Manifest:
+        """Decode a manifest document; ``where`` (its path) names it in errors.
+
+        Raises:
+            RenderError: not a manifest, a version this release cannot read, or bad entries.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("shots"), list):
+            raise RenderError(f"{where}: not a sora_vfx manifest (no 'shots' list)")
+        version = data.get("version")
+        if version != MANIFEST_VERSION:
+            raise RenderError(f"{where}: manifest version {version!r}; this sora_vfx {__version__} reads "
+                              f"version {MANIFEST_VERSION}")
+        shots, problems = [], []
+        for entry in data["shots"]:
+            try:
+                shots.append(ManifestEntry.from_dict(entry, where=where))
+            except RenderError as exc:
+                problems.append(str(exc).removeprefix(f"{where}: "))
+        if problems:
+            raise RenderError(f"{where}: {'; '.join(problems)}")
+        settings = data.get("settings")
+        return cls(
+            edit=str(data.get("edit") or ""),
+            settings=settings if isinstance(settings, dict) else {},
+            shots=shots,
+            software=str(data.get("software") or ""),
+            updated=str(data.get("updated") or ""),
+            version=version,
+        )
+
+
+def manifest_path(out_dir: Path) -> Path:
+    """``OUT/manifest.json``."""
+    return Path(out_dir) / MANIFEST_NAME
+
+
+def read_manifest(out_dir: Path) -> Manifest | None:
+    """The manifest of a render folder, or None when it has none.
+
+    Raises:
+        RenderError: the file is unreadable, not JSON, or not a manifest this release reads.
+    """
+    path = manifest_path(out_dir)
     if not path.exists():
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RenderError(f"{path}: not a readable sora_vfx manifest: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("shots"), list):
-        raise RenderError(f"{path}: not a sora_vfx manifest (no 'shots' list)")
-    return data
+    return Manifest.from_dict(data, where=str(path))
 
 
-def merge_manifest(out_dir: Path, *, edit: Path, order: list[str], entries: list[dict[str, Any]],
-                   settings: dict[str, Any]) -> dict[str, Any]:
-    """Write the manifest with ``entries`` replacing same-named shots; shots in edit ``order``."""
-    out_dir = Path(out_dir)
+def merge_manifest(out_dir: Path, *, edit: Path, order: list[str], entries: list[ManifestEntry],
+                   settings: dict[str, Any]) -> Manifest:
+    """Write the manifest with ``entries`` replacing same-named shots; shots in edit ``order``.
+
+    A damaged or older manifest is replaced: its shots are rendered again or read back from
+    their frames (``render --conform-only``).
+
+    Raises:
+        RenderError: the manifest cannot be written.
+    """
     try:
-        existing = read_manifest(out_dir) or {}
+        existing = read_manifest(out_dir)
     except RenderError:
-        existing = {}
-    by_name = {entry["name"]: entry for entry in existing.get("shots", [])}
-    by_name.update({entry["name"]: entry for entry in entries})
+        existing = None
+    by_name = {entry.name: entry for entry in (existing.shots if existing else [])}
+    by_name.update({entry.name: entry for entry in entries})
     ranked = {name: index for index, name in enumerate(order)}
-    shots = sorted(by_name.values(), key=lambda e: (ranked.get(e["name"], len(ranked)), e["name"]))
-    manifest = {
-        "version": MANIFEST_VERSION,
-        "software": f"sora_vfx {__version__}",
-        "edit": str(Path(edit).resolve()),
-        "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "settings": settings,
-        "shots": shots,
-    }
-    write_json_atomic(out_dir / MANIFEST_NAME, manifest)
+    manifest = Manifest(
+        edit=str(Path(edit).resolve()),
+        settings=settings,
+        shots=sorted(by_name.values(), key=lambda e: (ranked.get(e.name, len(ranked)), e.name)),
+        updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
+    write_json_atomically(manifest_path(out_dir), manifest.to_dict(), what="manifest", error=RenderError)
     return manifest
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=2, default=str)
-            out.write("\n")
-        os.replace(temp, path)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise RenderError(f"{path}: cannot write: {exc.strerror or exc}") from None
+_ENTRY_TYPES: dict[str, Any] = {
+    "name": str, "index": int, "status": str, "error": (str, type(None)), "seed": int,
+    "job_hash": (str, type(None)), "frames_written": int, "frames_reused": int, "seconds": (int, float),
+    "record_in": str, "record_out": str,
+}
+_FRAME_TYPES: dict[str, Any] = {
+    "first": int, "last": int, "count": int, "cut_in": int, "cut_out": int, "pattern": str,
+}
+# What ShotJob and RenderSpec cannot be built without.
+_JOB_REQUIRED = tuple(f.name for f in fields(ShotJob) if f.default is MISSING and f.default_factory is MISSING)
+_SPEC_REQUIRED = tuple(f.name for f in fields(RenderSpec) if f.default is MISSING and f.default_factory is MISSING)
+
+
+def _field(data: dict, label: str, kind: Any, problems: list[str], *, key: str | None = None) -> Any:
+    key = key or label
+    if key not in data:
+        problems.append(f"{label} is missing")
+        return None
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        expected = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+        problems.append(f"{label} has to be {expected}, not {value!r}")
+        return None
+    return value
+
+
+def _object(data: dict, name: str, problems: list[str]) -> dict | None:
+    value = data.get(name)
+    if not isinstance(value, dict):
+        problems.append(f"{name} has to be an object, not {value!r}")
+        return None
+    return value

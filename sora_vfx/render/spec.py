@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..editorial.shotjob import ShotJob
@@ -50,7 +50,18 @@ class RenderSpec:
         return self.first_frame + self.num_frames - 1
 
     def to_dict(self) -> dict:
+        """JSON-ready fields plus ``job_hash``."""
         return {**asdict(self), "job_hash": self.job_hash}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RenderSpec:
+        """The spec ``to_dict`` wrote (``job_hash`` is recomputed, not read)."""
+        values = {name: data[name] for name in _FIELD_NAMES if name in data}
+        values["loras"] = tuple(tuple(lora) for lora in values.get("loras", ()))
+        return cls(**values)
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(RenderSpec))
 
 
 def file_digest(path: Path, *, what: str) -> str:
@@ -80,6 +91,16 @@ def build_spec(
     colorspace: str,
     compression: str,
 ) -> RenderSpec:
+    """The render spec of one shot: its prompts inside ``style``, its seed and frames, and the
+    settings the caller resolved. LoRA files and the reference image are hashed so that a
+    changed file changes the ``job_hash`` and re-renders the shot.
+
+    ``steps`` falls back to the style's when None; the shot's reference wins over the style's.
+
+    Raises:
+        StyleError: a LoRA file of the style is missing or is not ``.safetensors``.
+        RenderError: a LoRA file or the reference image cannot be read.
+    """
     prompt, negative = style.prompts(job.prompt, job.negative_prompt)
     loras = []
     for lora in style.loras:

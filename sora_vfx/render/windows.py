@@ -56,6 +56,18 @@ class WindowBlender:
         self._position = 0
 
     def add(self, index: int, frames: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        """Add window ``index``'s output and yield the frames that are now final.
+
+        Frames it shares with the previous window are cross-faded with that window's; frames a later
+        window in ``order`` also covers are held back until that window is added. This is a
+        generator: nothing is added, and nothing raised, until it is iterated.
+
+        Yields:
+            ``(shot_frame_index, frame)`` in frame order.
+        Raises:
+            ValueError: ``index`` is not the next window in ``order``, or ``frames`` is shorter
+                than the window.
+        """
         expected = self._order[self._position] if self._position < len(self._order) else None
         if index != expected:
             raise ValueError(f"windows must be added in order: expected {expected}, got {index}")

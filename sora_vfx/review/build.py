@@ -13,23 +13,20 @@ import re
 import secrets
 import shutil
 from pathlib import Path
-from typing import Any
 
+from ..console import Progress
 from ..errors import RenderError, ReviewError
-from ..render.manifest import MANIFEST_NAME, read_manifest
-from ..render.progress import Progress
+from ..layout import MANIFEST_NAME, REVIEW_FOLDER
+from ..render.manifest import Manifest, manifest_path, read_manifest
 from .edit_movie import EditMovie
 from .frames import ShotFrames
-from .page import write_page
+from .page import edit_title, write_page
 from .provenance import SigningIdentity, load_signing_identity
-from .report import ReviewReport, ShotReview, frame_ranges
+from .report import EDIT_MOVIE, MOVIES_FOLDER, PAGE_NAME, THUMBS_FOLDER, ReviewReport, ShotReview, frame_ranges
 from .settings import ReviewSettings
 
 log = logging.getLogger("sora_vfx")
 
-REVIEW_DIR = "review"
-PAGE_NAME = "index.html"
-EDIT_MOVIE = "edit.mp4"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -39,8 +36,7 @@ def edit_of(out_dir: Path) -> Path | None:
         manifest = read_manifest(Path(out_dir))
     except RenderError:
         return None
-    edit = (manifest or {}).get("edit")
-    return Path(edit) if isinstance(edit, str) and edit else None
+    return Path(manifest.edit) if manifest is not None and manifest.edit else None
 
 
 def check_review(settings: ReviewSettings) -> SigningIdentity | None:
@@ -78,13 +74,13 @@ def build_review(out_dir: Path, settings: ReviewSettings, *, identity: SigningId
     if identity is None and settings.signs:
         identity = check_review(settings)
     display = DisplayTransform(display=settings.display, view=settings.view)
-    final = out_dir / REVIEW_DIR
+    final = out_dir / REVIEW_FOLDER
     if final.exists() and not final.is_dir():
         raise ReviewError(f"cannot write the review: {final} exists and is not a folder")
-    staging = out_dir / f".{REVIEW_DIR}-{secrets.token_hex(4)}"
+    staging = out_dir / f".{REVIEW_FOLDER}-{secrets.token_hex(4)}"
     try:
-        (staging / "thumbs").mkdir(parents=True)
-        (staging / "movies").mkdir()
+        (staging / THUMBS_FOLDER).mkdir(parents=True)
+        (staging / MOVIES_FOLDER).mkdir()
     except OSError as exc:
         raise ReviewError(f"cannot write the review in {out_dir}: {exc.strerror or exc}") from None
     try:
@@ -100,37 +96,37 @@ def build_review(out_dir: Path, settings: ReviewSettings, *, identity: SigningId
     return report
 
 
-def _manifest(out_dir: Path) -> dict[str, Any]:
+def _manifest(out_dir: Path) -> Manifest:
     if not out_dir.is_dir():
         raise ReviewError(f"{out_dir}: no such folder")
     try:
         manifest = read_manifest(out_dir)
     except RenderError as exc:
+        # The decoder's message already names the file, the shot and everything wrong with it.
         raise ReviewError(str(exc)) from None
     if manifest is None:
         raise ReviewError(f"{out_dir}: no {MANIFEST_NAME}, so not a sora_vfx render folder "
                           f"(make one with: sora-vfx render EDIT -o {out_dir})")
-    bad = [i for i, shot in enumerate(manifest["shots"]) if not isinstance(shot, dict) or not shot.get("name")]
+    bad = [i for i, entry in enumerate(manifest.shots) if not entry.name]
     if bad:
-        raise ReviewError(f"{out_dir / MANIFEST_NAME}: shot entries {bad} have no name")
+        raise ReviewError(f"{manifest_path(out_dir)}: shot entries {bad} have no name")
     return manifest
 
 
-def _build(out_dir: Path, staging: Path, manifest: dict[str, Any], settings: ReviewSettings,
+def _build(out_dir: Path, staging: Path, manifest: Manifest, settings: ReviewSettings,
            identity: SigningIdentity | None, display, progress: bool | None) -> list[ShotReview]:
-    entries = manifest["shots"]
-    renderable = [e for e in entries if e.get("status") != "failed"]
-    bar = Progress(sum(_count(e) for e in renderable), enabled=progress)
-    edit = EditMovie(staging / EDIT_MOVIE, entries, title=Path(str(manifest.get("edit") or "edit")).name,
+    entries = manifest.shots
+    bar = Progress(sum(entry.frames.count for entry in entries if entry.status != "failed"), enabled=progress)
+    edit = EditMovie(staging / EDIT_MOVIE, entries, title=edit_title(manifest),
                      ai_mark=settings.ai_mark, display=display, identity=identity)
     shots: list[ShotReview] = []
     try:
         for entry in entries:
-            shot = ShotReview(str(entry["name"]), str(entry.get("status") or "unknown"), entry)
+            shot = ShotReview(entry.name, entry.status, entry)
             shots.append(shot)
             if shot.status == "failed":
                 edit.add_failed(entry)
-                log.info("review: shot %s failed in the render: %s", shot.name, entry.get("error"))
+                log.info("review: shot %s failed in the render: %s", shot.name, entry.error)
                 continue
             frames = ShotFrames(out_dir, entry, safe_name=_SAFE_NAME.sub("_", shot.name), display=display,
                                 ai_mark=settings.ai_mark, identity=identity)
@@ -145,13 +141,6 @@ def _build(out_dir: Path, staging: Path, manifest: dict[str, Any], settings: Rev
         edit.abort()
         bar.close()
     return shots
-
-
-def _count(entry: dict[str, Any]) -> int:
-    try:
-        return int((entry.get("frames") or {}).get("count") or 0)
-    except (TypeError, ValueError):
-        return 0
 
 
 def _swap(staging: Path, final: Path) -> None:

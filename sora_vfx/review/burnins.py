@@ -36,6 +36,8 @@ class BurnInLayout:
 
     @classmethod
     def for_picture(cls, width: int, height: int) -> BurnInLayout:
+        """Bars and a font sized for a ``width`` x ``height`` picture: text stays legible on
+        small previews and in proportion on large ones."""
         font_size = max(12, round(width / 40))
         bar = round(font_size * 1.8)
         return cls(width, height, bar + bar % 2, font_size)
@@ -49,9 +51,11 @@ class BurnInLayout:
         return 0, self.bar, self.width, self.bar + self.height
 
     def top_box(self) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) of the bar above the picture."""
         return 0, 0, self.width, self.bar
 
     def bottom_box(self) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) of the bar below the picture."""
         return 0, self.bar + self.height, self.width, self.height + 2 * self.bar
 
 

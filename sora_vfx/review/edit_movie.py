@@ -13,9 +13,19 @@ from typing import Any
 import numpy as np
 
 from ..editorial.rates import FrameRate, to_timecode
+from ..render.manifest import ManifestEntry
 from .burnins import BurnInLayout, bottom_bar, compose, slate, top_bar
 from .display import DisplayTransform, preview_size, resize
-from .frames import MOVIE_WIDTH, generation_of, movie_tags, picture_size, rate_of, record_frame, view_actions
+from .frames import (
+    MOVIE_WIDTH,
+    colorspace_of,
+    generation_of,
+    movie_tags,
+    picture_size,
+    rate_of,
+    record_frame,
+    view_actions,
+)
 from .movies import MovieWriter
 from .provenance import SigningIdentity, manifest_definition, sign_file
 
@@ -25,7 +35,9 @@ MAX_GAP_SECONDS = 10
 
 
 class EditMovie:
-    def __init__(self, path: Path, entries: list[dict[str, Any]], *, title: str, ai_mark: bool,
+    """Collects every shot's cut frames, in the manifest's order, into one movie."""
+
+    def __init__(self, path: Path, entries: list[ManifestEntry], *, title: str, ai_mark: bool,
                  display: DisplayTransform, identity: SigningIdentity | None) -> None:
         self.path, self.entries, self.title = Path(path), entries, title
         self.ai_mark, self.display, self.identity = ai_mark, display, identity
@@ -37,7 +49,7 @@ class EditMovie:
         self._record: int | None = None  # record frame of the next frame written
         self._top: np.ndarray | None = None
         self._cut = (0, -1)
-        self._shown: list[dict[str, Any]] = []
+        self._shown: list[ManifestEntry] = []
         self.closed = False
 
     def _write(self, picture: np.ndarray, top: np.ndarray, frame: int | None, timecode: str | None) -> None:
@@ -50,7 +62,7 @@ class EditMovie:
         if self._record is not None:
             self._record += 1
 
-    def _advance_to(self, entry: dict[str, Any]) -> None:
+    def _advance_to(self, entry: ManifestEntry) -> None:
         """Write black for the gap in record time before ``entry``; set the record position."""
         if self.layout is None or self.rate is None:
             return
@@ -65,39 +77,35 @@ class EditMovie:
                 self._write(black, top, None, None)
         self._record = record_in
 
-    def start_shot(self, entry: dict[str, Any]) -> None:
+    def start_shot(self, entry: ManifestEntry) -> None:
+        """The next shot's frames follow (after black for any gap in record time)."""
         self._advance_to(entry)
         if self.layout is not None:
-            self._top = top_bar(self.layout, str(entry["name"]), ai_mark=self.ai_mark)
-            frames = entry.get("frames") or {}
-            self._cut = (int(frames.get("cut_in", 0)), int(frames.get("cut_out", -1)))
+            self._top = top_bar(self.layout, entry.name, ai_mark=self.ai_mark)
+            self._cut = (entry.frames.cut_in, entry.frames.cut_out)
             self._shown.append(entry)
 
-    def add_frame(self, entry: dict[str, Any], frame: int, picture: np.ndarray | None, timecode: str | None) -> None:
+    def add_frame(self, entry: ManifestEntry, frame: int, picture: np.ndarray | None, timecode: str | None) -> None:
         """One frame of the current shot (ignored outside its cut)."""
         if self.layout is None or self._top is None or not self._cut[0] <= frame <= self._cut[1]:
             return
         shown = resize(picture, (self.layout.width, self.layout.height)) if picture is not None else \
-            slate(self.layout, "MISSING FRAME", f"{entry['name']} {frame:04d}")
+            slate(self.layout, "MISSING FRAME", f"{entry.name} {frame:04d}")
         self._write(shown, self._top, frame, timecode)
 
-    def add_failed(self, entry: dict[str, Any]) -> None:
+    def add_failed(self, entry: ManifestEntry) -> None:
         """A slate for the cut length of a shot that failed to render."""
         self._advance_to(entry)
         if self.layout is None:
             return
-        frames = entry.get("frames") or {}
-        try:
-            duration = int(frames["cut_out"]) - int(frames["cut_in"]) + 1
-        except (KeyError, TypeError, ValueError):
-            duration = 0
-        top = top_bar(self.layout, str(entry["name"]), ai_mark=self.ai_mark)
-        picture = slate(self.layout, f"{entry['name']} FAILED TO RENDER")
+        duration = entry.frames.cut_out - entry.frames.cut_in + 1
+        top = top_bar(self.layout, entry.name, ai_mark=self.ai_mark)
+        picture = slate(self.layout, f"{entry.name} FAILED TO RENDER")
         for _ in range(max(0, duration)):
             self._write(picture, top, None, None)
 
     def _generation(self) -> dict[str, Any]:
-        shots = [generation_of(entry) for entry in self.entries if entry.get("status") != "failed"]
+        shots = [generation_of(entry) for entry in self.entries if entry.status != "failed"]
         models = {shot.get("model") for shot in shots}
         generation: dict[str, Any] = {"edit": self.title, "shots": shots}
         if len(models) == 1 and None not in models:
@@ -111,7 +119,7 @@ class EditMovie:
         self._writer.close()
         self.closed = True
         if self.identity is not None:
-            colorspace = str((self.entries[0].get("spec") or {}).get("colorspace") or "ACEScg")
+            colorspace = colorspace_of(self.entries[0])
             manifest = manifest_definition(title=self.path.name, generation=self._generation(),
                                            extra_actions=view_actions(self.display, colorspace, burnins=True))
             sign_file(self.identity, self.path, manifest)

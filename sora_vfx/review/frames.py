@@ -4,7 +4,6 @@ edit movie. A frame that is missing or unreadable becomes a slate, never an exce
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -12,62 +11,73 @@ from typing import Any
 
 import numpy as np
 
+from .. import defaults
 from ..editorial.rates import FrameRate, from_timecode, to_timecode
 from ..errors import ImagingError, ReviewError, SoraVfxError
 from ..imaging import read_exr_header, read_exr_pixels
+from ..layout import frame_from_pattern
+from ..render.manifest import ManifestEntry
 from .burnins import BurnInLayout, bottom_bar, compose, slate, top_bar
 from .display import DisplayTransform, preview_size, resize
 from .movies import MovieWriter
 from .provenance import SigningIdentity, manifest_definition, sign_file
-from .report import ShotReview, Thumbnail
+from .report import MOVIES_FOLDER, THUMBS_FOLDER, ShotReview, Thumbnail
 
 MOVIE_WIDTH = (480, 1920)  # smallest and largest preview movie width
 THUMB_WIDTH = (160, 320)
-_HASHES = re.compile(r"#+")
 
 
-def rate_of(entry: dict[str, Any]) -> FrameRate:
+def rate_of(entry: ManifestEntry) -> FrameRate:
     """A shot's exact frame rate (and drop frame) from its manifest entry; 24 if it has none."""
-    job = entry.get("job") or {}
+    job = entry.job
+    # The manifest decoder checks that the job's fields are there, not their types.
     try:
-        rate = Fraction(str(job.get("rate") or job.get("fps") or 24))
+        rate = Fraction(str(job.rate or job.fps or 24))
     except (ValueError, ZeroDivisionError):
-        raise ReviewError(f"shot {entry.get('name')}: bad frame rate {job.get('rate')!r} in the manifest") from None
+        raise ReviewError(f"shot {entry.name}: bad frame rate {job.rate!r} in the manifest") from None
     if rate <= 0:
-        raise ReviewError(f"shot {entry.get('name')}: bad frame rate {rate} in the manifest")
-    return FrameRate(rate, bool(job.get("drop_frame")))
+        raise ReviewError(f"shot {entry.name}: bad frame rate {rate} in the manifest")
+    return FrameRate(rate, bool(job.drop_frame))
 
 
-def record_frame(entry: dict[str, Any], rate: FrameRate, key: str = "record_in") -> int | None:
-    """The entry's record timecode as a frame count at ``rate`` (None if absent or bad)."""
+def record_frame(entry: ManifestEntry, rate: FrameRate) -> int | None:
+    """The entry's record-in timecode as a frame count at ``rate`` (None if bad)."""
     try:
-        return from_timecode(str(entry[key]), rate)
-    except (KeyError, SoraVfxError, ValueError):
+        return from_timecode(entry.record_in, rate)
+    except (SoraVfxError, ValueError):
         return None
 
 
-def generation_of(entry: dict[str, Any]) -> dict[str, Any]:
+def generation_of(entry: ManifestEntry) -> dict[str, Any]:
     """What made a shot, for provenance: from its manifest entry's resolved spec."""
-    spec = entry.get("spec") or {}
-    values = {
-        "shot": entry.get("name"), "model": spec.get("model"), "seed": entry.get("seed", spec.get("seed")),
-        "prompt": spec.get("prompt"), "negative_prompt": spec.get("negative_prompt"), "style": spec.get("style"),
-        "steps": spec.get("steps"), "guidance": spec.get("guidance"), "job_hash": entry.get("job_hash"),
-        "colorspace": spec.get("colorspace"),
-    }
-    return {key: value for key, value in values.items() if value is not None}
+    spec = entry.spec
+    values = {"shot": entry.name, "seed": entry.seed, "job_hash": entry.job_hash}
+    if spec is not None:
+        values.update(model=spec.model, prompt=spec.prompt, negative_prompt=spec.negative_prompt, style=spec.style,
+                      steps=spec.steps, guidance=spec.guidance, colorspace=spec.colorspace)
+    order = ("shot", "model", "seed", "prompt", "negative_prompt", "style", "steps", "guidance", "job_hash",
+             "colorspace")
+    return {key: values[key] for key in order if values.get(key) is not None}
 
 
-def picture_size(entry: dict[str, Any]) -> tuple[int, int] | None:
-    spec = entry.get("spec") or {}
+def picture_size(entry: ManifestEntry) -> tuple[int, int] | None:
+    """The rendered frames' (width, height) from the entry's spec; None without a usable one."""
+    if entry.spec is None:
+        return None
     try:
-        width, height = int(spec["width"]), int(spec["height"])
-    except (KeyError, TypeError, ValueError):
+        width, height = int(entry.spec.width), int(entry.spec.height)
+    except (TypeError, ValueError):
         return None
     return (width, height) if width > 0 and height > 0 else None
 
 
+def colorspace_of(entry: ManifestEntry) -> str:
+    """The colour space the shot's frames were written in."""
+    return str(entry.spec.colorspace) if entry.spec is not None and entry.spec.colorspace else defaults.COLORSPACE
+
+
 def view_actions(display: DisplayTransform, colorspace: str, *, burnins: bool) -> list[dict]:
+    """C2PA actions that say how a preview was made from the EXRs (view transform, burn-ins)."""
     actions = [
         {"action": "c2pa.color_adjustments",
          "parameters": {"description": f"OCIO view transform {display.describe(colorspace)}"}},
@@ -92,37 +102,32 @@ def movie_tags(title: str, generation: dict[str, Any]) -> dict[str, str]:
 class ShotFrames:
     """Reads one shot's frames once and writes its thumbnails and movie (and feeds the edit movie)."""
 
-    def __init__(self, out_dir: Path, entry: dict[str, Any], *, safe_name: str, display: DisplayTransform,
+    def __init__(self, out_dir: Path, entry: ManifestEntry, *, safe_name: str, display: DisplayTransform,
                  ai_mark: bool, identity: SigningIdentity | None) -> None:
         self.out_dir, self.entry, self.safe_name = Path(out_dir), entry, safe_name
-        self.name = str(entry["name"])
+        self.name = entry.name
         self.display, self.ai_mark, self.identity = display, ai_mark, identity
-        frames = entry.get("frames") or {}
-        try:
-            self.first, self.last = int(frames["first"]), int(frames["last"])
-            self.cut_in = int(frames.get("cut_in", self.first))
-            self.cut_out = int(frames.get("cut_out", self.last))
-            self.pattern = str(frames["pattern"])
-        except (KeyError, TypeError, ValueError):
-            raise ReviewError(f"shot {self.name}: the manifest has no usable frame range ({frames!r})") from None
+        frames = entry.frames
+        self.first, self.last, self.cut_in, self.cut_out = frames.first, frames.last, frames.cut_in, frames.cut_out
+        self.pattern = frames.pattern
         if not self.first <= self.cut_in <= self.cut_out <= self.last:
-            raise ReviewError(f"shot {self.name}: bad frame range in the manifest: {frames!r}")
+            raise ReviewError(f"shot {self.name}: bad frame range in the manifest: frames {self.first}-{self.last}, "
+                              f"cut {self.cut_in}-{self.cut_out}")
         self.count = self.last - self.first + 1
         self.rate = rate_of(entry)
         self.generation = generation_of(entry)
-        self.colorspace = str((entry.get("spec") or {}).get("colorspace") or "ACEScg")
+        self.colorspace = colorspace_of(entry)
 
     def frame_path(self, frame: int) -> Path:
-        relative = _HASHES.sub(lambda m: f"{frame:0{len(m.group())}d}", self.pattern)
-        path = self.out_dir / relative
-        if ".." in Path(relative).parts or Path(relative).is_absolute():
-            raise ReviewError(f"shot {self.name}: frame pattern {self.pattern!r} points outside {self.out_dir}")
-        return path
+        """The frame's file: the manifest's ``frames.pattern`` with its ``#`` run as the padded number."""
+        try:
+            return frame_from_pattern(self.out_dir, self.pattern, frame)
+        except ValueError as exc:
+            raise ReviewError(f"shot {self.name}: {exc}") from None
 
     def _timecode(self, frame: int) -> str | None:
-        source_in = (self.entry.get("job") or {}).get("source_in")
         try:
-            start = from_timecode(str(source_in), self.rate)
+            start = from_timecode(str(self.entry.job.source_in), self.rate)
             nominal = math.ceil(self.rate.rate)
             day = from_timecode(f"23:59:59{';' if self.rate.drop_frame else ':'}{nominal - 1:02d}", self.rate) + 1
             return to_timecode((start + frame - self.cut_in) % day, self.rate)
@@ -178,7 +183,7 @@ class ShotFrames:
                     self._sign(movie[0].path, f"{self.name}.mp4", burnins=True, extra={
                         "frames": {"first": self.first, "last": self.last, "cut_in": self.cut_in,
                                    "cut_out": self.cut_out}, "fps": str(self.rate.rate)})
-                    shot.movie = f"movies/{movie[0].path.name}"
+                    shot.movie = f"{MOVIES_FOLDER}/{movie[0].path.name}"
                 else:
                     movie[0].abort()
         except BaseException:
@@ -188,7 +193,7 @@ class ShotFrames:
 
     def _open_movie(self, staging: Path, size: tuple[int, int]):
         layout = BurnInLayout.for_picture(*preview_size(*size, min_width=MOVIE_WIDTH[0], max_width=MOVIE_WIDTH[1]))
-        writer = MovieWriter(staging / "movies" / f"{self.safe_name}.mp4", size=layout.frame_size,
+        writer = MovieWriter(staging / MOVIES_FOLDER / f"{self.safe_name}.mp4", size=layout.frame_size,
                              rate=self.rate.rate, metadata=movie_tags(self.name, self.generation))
         return writer, layout, top_bar(layout, self.name, ai_mark=self.ai_mark)
 
@@ -200,7 +205,7 @@ class ShotFrames:
             thumbnail.problem = problem or "missing"
             return
         size = preview_size(picture.shape[1], picture.shape[0], min_width=THUMB_WIDTH[0], max_width=THUMB_WIDTH[1])
-        path = staging / "thumbs" / f"{self.safe_name}.{thumbnail.frame:04d}.jpg"
+        path = staging / THUMBS_FOLDER / f"{self.safe_name}.{thumbnail.frame:04d}.jpg"
         tags = movie_tags(self.name, self.generation)
         try:
             Image.fromarray(resize(picture, size)).save(path, format="JPEG", quality=92,
@@ -208,7 +213,7 @@ class ShotFrames:
         except OSError as exc:
             raise ReviewError(f"cannot write {path}: {exc.strerror or exc}") from None
         self._sign(path, path.name, burnins=False, extra={"frame": thumbnail.frame})
-        thumbnail.file = f"thumbs/{path.name}"
+        thumbnail.file = f"{THUMBS_FOLDER}/{path.name}"
 
     def _sign(self, path: Path, title: str, *, burnins: bool, extra: dict[str, Any]) -> None:
         if self.identity is None:

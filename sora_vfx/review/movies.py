@@ -102,6 +102,7 @@ class MovieWriter:
         return self.path
 
     def abort(self) -> None:
+        """Close the container after a failure and remove the partial movie; never raises."""
         container = getattr(self, "_container", None)
         if container is not None:
             try:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .report import ReviewReport, ShotReview, frame_ranges
+from ..render.manifest import Manifest
+from .report import EDIT_MOVIE, ReviewReport, ShotReview, frame_ranges
 
 _CSS = """
 :root { color-scheme: dark; }
@@ -56,19 +57,24 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def write_page(path: Path, *, manifest: dict[str, Any], report: ReviewReport, review_dir: Path) -> None:
+def edit_title(manifest: Manifest) -> str:
+    """The edit's file name, as the page and the edit movie show it."""
+    return Path(manifest.edit or "edit").name
+
+
+def write_page(path: Path, *, manifest: Manifest, report: ReviewReport, review_dir: Path) -> None:
     """Write the page to ``path``; links are relative to ``review_dir`` and checked to exist."""
 
     def link(relative: str | None) -> str | None:
         return relative if relative and (review_dir / relative).is_file() else None
 
-    edit_name = Path(str(manifest.get("edit") or "edit")).name
+    edit_name = edit_title(manifest)
     shots = report.shots
     failed = sum(shot.status == "failed" for shot in shots)
     missing = sum(len(shot.missing) for shot in shots)
     counts = f"{len(shots)} shots" + (f", {failed} failed" if failed else "") + \
         (f", {missing} frames missing" if missing else "")
-    models = sorted({str((s.entry.get("spec") or {}).get("model")) for s in shots if s.entry.get("spec")})
+    models = sorted({str(s.entry.spec.model) for s in shots if s.entry.spec is not None})
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -77,15 +83,15 @@ def write_page(path: Path, *, manifest: dict[str, Any], report: ReviewReport, re
         f"<style>{_CSS}</style></head><body>",
         "<header>",
         f"<h1>Dailies: {_e(edit_name)}</h1>",
-        f'<div class="sub">{_e(counts)} &middot; rendered {_e(manifest.get("updated"))} &middot; '
-        f'review {_e(time.strftime("%Y-%m-%d %H:%M"))} &middot; {_e(manifest.get("software"))} &middot; '
+        f'<div class="sub">{_e(counts)} &middot; rendered {_e(manifest.updated)} &middot; '
+        f'review {_e(time.strftime("%Y-%m-%d %H:%M"))} &middot; {_e(manifest.software)} &middot; '
         f"colour: {_e(report.display)}</div>",
         f'<p class="notice ai"><strong>AI GENERATED.</strong> Every picture here was made by a generative '
         f'model ({_e(", ".join(models) or "unknown")}); the EXRs and previews say so in their metadata '
         f"(digital source type <code>trainedAlgorithmicMedia</code>).</p>",
         _signing_notice(report),
         "</header><main>",
-        _edit_movie(link("edit.mp4"), manifest),
+        _edit_movie(link(EDIT_MOVIE)),
     ]
     parts += [_shot(index, shot, link) for index, shot in enumerate(shots, start=1)]
     parts.append(f'<p class="sub">Made by sora_vfx {_e(__version__)}.</p></main></body></html>')
@@ -102,7 +108,7 @@ def _signing_notice(report: ReviewReport) -> str:
             "<code>--certificate</code> and <code>--key</code>.</p>")
 
 
-def _edit_movie(movie: str | None, manifest: dict[str, Any]) -> str:
+def _edit_movie(movie: str | None) -> str:
     if movie is None:
         return '<div class="edit sub">No edit movie: no shot has frames to show.</div>'
     return (f'<div class="edit"><strong>Whole edit</strong> (cuts in edit order, no handles): '
@@ -112,7 +118,7 @@ def _edit_movie(movie: str | None, manifest: dict[str, Any]) -> str:
 
 def _shot(index: int, shot: ShotReview, link) -> str:
     entry = shot.entry
-    spec, job, frames = entry.get("spec") or {}, entry.get("job") or {}, entry.get("frames") or {}
+    spec, job, frames = entry.spec, entry.job, entry.frames
     status = "missing" if shot.missing and shot.status != "failed" else shot.status
     label = f"{shot.status}, frames missing" if status == "missing" else shot.status
     out = [f'<section class="shot" id="shot-{_e(shot.name)}" data-shot="{_e(shot.name)}" data-status="{_e(status)}">',
@@ -132,36 +138,31 @@ def _shot(index: int, shot: ShotReview, link) -> str:
                            f"<br>missing</div><figcaption>{_e(caption)}</figcaption></figure>")
         out.append("</div>")
     rows: list[tuple[str, str]] = []
-    if entry.get("error"):
-        rows.append(("Error", f'<span class="error">{_e(entry["error"])}</span>'))
-    if frames:
-        rows.append(("Frames", f"{_e(frames.get('first'))}&ndash;{_e(frames.get('last'))} "
-                               f"({_e(frames.get('count'))} frames; cut {_e(frames.get('cut_in'))}&ndash;"
-                               f"{_e(frames.get('cut_out'))})"))
+    if entry.error:
+        rows.append(("Error", f'<span class="error">{_e(entry.error)}</span>'))
+    rows.append(("Frames", f"{_e(frames.first)}&ndash;{_e(frames.last)} ({_e(frames.count)} frames; "
+                           f"cut {_e(frames.cut_in)}&ndash;{_e(frames.cut_out)})"))
     if shot.missing:
         rows.append(("Missing", f'<span class="error">{_e(frame_ranges(shot.missing))}</span>'
                                 f"<br><code>{_e(shot.problems[0] if shot.problems else '')}</code>"))
-    rows.append(("Record", f"{_e(entry.get('record_in'))} &ndash; {_e(entry.get('record_out'))}"))
-    if job:
-        clip = job.get("clip_name") or job.get("reel")
-        rows.append(("Source", f"{_e(job.get('source_in'))} &ndash; {_e(job.get('source_out'))} "
-                               f"&middot; {_e(clip)} &middot; {_e(job.get('rate'))} fps"))
-    rows.append(("Prompt", _e(spec.get("prompt") or job.get("prompt"))))
-    if spec.get("negative_prompt"):
-        rows.append(("Negative", _e(spec.get("negative_prompt"))))
-    rows.append(("Style", _e(spec.get("style") or job.get("style") or "none")))
-    rows.append(("Seed", _e(entry.get("seed"))))
-    model = spec.get("model")
-    if model:
-        rows.append(("Model", f"{_e(model)} &middot; {_e(spec.get('steps'))} steps &middot; guidance "
-                              f"{_e(spec.get('guidance'))} &middot; {_e(spec.get('width'))}x{_e(spec.get('height'))}"))
-    written, kept = entry.get("frames_written", 0), entry.get("frames_reused", 0)
-    rows.append(("Render time", f"{_seconds(entry.get('seconds'))} ({_e(written)} written, {_e(kept)} kept)"))
+    rows.append(("Record", f"{_e(entry.record_in)} &ndash; {_e(entry.record_out)}"))
+    rows.append(("Source", f"{_e(job.source_in)} &ndash; {_e(job.source_out)} "
+                           f"&middot; {_e(job.clip_name or job.reel)} &middot; {_e(job.rate)} fps"))
+    rows.append(("Prompt", _e((spec.prompt if spec else None) or job.prompt)))
+    if spec is not None and spec.negative_prompt:
+        rows.append(("Negative", _e(spec.negative_prompt)))
+    rows.append(("Style", _e((spec.style if spec else None) or job.style or "none")))
+    rows.append(("Seed", _e(entry.seed)))
+    if spec is not None and spec.model:
+        rows.append(("Model", f"{_e(spec.model)} &middot; {_e(spec.steps)} steps &middot; guidance "
+                              f"{_e(spec.guidance)} &middot; {_e(spec.width)}x{_e(spec.height)}"))
+    rows.append(("Render time", f"{_seconds(entry.seconds)} ({_e(entry.frames_written)} written, "
+                                f"{_e(entry.frames_reused)} kept)"))
     movie = link(shot.movie)
     if movie:
         rows.append(("Movie", f'<a href="{_e(movie)}">{_e(movie)}</a>'))
-    if entry.get("job_hash"):
-        rows.append(("Job hash", f"<code>{_e(entry['job_hash'])}</code>"))
+    if entry.job_hash:
+        rows.append(("Job hash", f"<code>{_e(entry.job_hash)}</code>"))
     out.append('<table class="meta">' + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>")
     out.append("</div></section>")
     return "\n".join(out)

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..errors import ReviewError
+from ..files import write_atomically
 
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 GENERATION_LABEL = "org.sora_vfx.generation"
@@ -43,6 +42,9 @@ def _read_pem(path: Path, what: str) -> bytes:
         raise ReviewError(f"{what} {path}: not a PEM file (expected -----BEGIN ...-----)")
     return data
 
+
+#: Version of the ``verify --json`` document (docs/schemas/verify.schema.json).
+JSON_VERSION = 1
 
 @dataclass
 class SigningIdentity:
@@ -126,15 +128,19 @@ def sign_file(identity: SigningIdentity, path: Path, manifest: dict) -> None:
     mime = MIME_TYPES.get(path.suffix.lower())
     if mime is None:
         raise ReviewError(f"cannot sign {path}: only {', '.join(sorted(MIME_TYPES))} files are signed")
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.signing")
     try:
         builder = c2pa.Builder(manifest, context=identity._context())
-        with open(path, "rb") as source, open(temp, "w+b") as dest:
-            builder.sign(mime, source, dest)
-        os.replace(temp, path)
-    except (c2pa.C2paError, OSError, ValueError) as exc:
-        temp.unlink(missing_ok=True)
+    except (c2pa.C2paError, ValueError) as exc:
         raise ReviewError(f"cannot sign {path}: {_c2pa_message(exc)}") from None
+
+    def sign(temporary: Path) -> None:
+        with open(path, "rb") as source, open(temporary, "w+b") as dest:
+            builder.sign(mime, source, dest)
+
+    try:
+        write_atomically(path, sign, what="signed preview", error=ReviewError)
+    except ReviewError as exc:  # "cannot sign" tells the user which step failed; the cause says why
+        raise ReviewError(f"cannot sign {path}: {_c2pa_message(exc.__cause__ or exc)}") from None
 
 
 @dataclass
@@ -161,7 +167,9 @@ class Credentials:
         return self.present and self.valid and self.trusted is not False
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``verify --json`` document."""
         return {
+            "version": JSON_VERSION,
             "file": str(self.path), "manifest": self.present, "valid": self.valid, "trusted": self.trusted,
             "holds": self.holds, "validation_state": self.state, "failures": self.failures,
             "signer": self.signer, "title": self.title, "claim_generator": self.generator,

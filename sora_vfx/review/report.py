@@ -1,4 +1,9 @@
-"""What a review made: per shot its thumbnails, movie and missing frames; the page; the signer."""
+"""What a review made: per shot its thumbnails, movie and missing frames; the page; the signer.
+
+Inside ``OUT/review/`` (``layout.REVIEW_FOLDER``) the review's own files are named here:
+``index.html``, ``edit.mp4``, ``thumbs/`` and ``movies/``. ``review --json`` prints
+``ReviewReport.to_dict()``; its shape is published in ``docs/schemas/review.schema.json``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..render.manifest import ManifestEntry, ShotStatus
+
+PAGE_NAME = "index.html"
+EDIT_MOVIE = "edit.mp4"
+THUMBS_FOLDER = "thumbs"
+MOVIES_FOLDER = "movies"
+
+
+#: Version of the ``review --json`` document (docs/schemas/review.schema.json).
+JSON_VERSION = 1
 
 @dataclass
 class Thumbnail:
@@ -20,16 +35,17 @@ class ShotReview:
     """One shot on the page: its manifest entry and the review files made for it."""
 
     name: str
-    status: str  # the render's status: rendered, skipped (already rendered) or failed
-    entry: dict[str, Any] = field(repr=False)
+    status: ShotStatus  # the render's: rendered, skipped (already rendered) or failed
+    entry: ManifestEntry = field(repr=False)
     thumbnails: list[Thumbnail] = field(default_factory=list)
     movie: str | None = None  # relative to the review folder
     missing: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The shot in ``review --json``."""
         return {
-            "name": self.name, "status": self.status, "error": self.entry.get("error"),
+            "name": self.name, "status": self.status, "error": self.entry.error,
             "movie": self.movie, "thumbnails": [asdict(t) for t in self.thumbnails],
             "missing_frames": self.missing, "problems": self.problems,
         }
@@ -56,7 +72,9 @@ class ReviewReport:
         return {shot.name: shot.missing for shot in self.shots if shot.missing}
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``review --json`` document."""
         return {
+            "version": JSON_VERSION,
             "out": str(self.out_dir), "review": str(self.folder), "page": str(self.page),
             "edit_movie": str(self.edit_movie) if self.edit_movie else None,
             "signed": self.signed, "signer": self.signer, "display": self.display, "ai_mark": self.ai_mark,

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from sora_vfx.cli import main
-from sora_vfx.editorial import read_edit
+from sora_vfx.editorial import read_shots
 from sora_vfx.errors import EditError
 from tests.conftest import CORPUS
 
@@ -35,10 +35,10 @@ def test_corpus_edl(edl):
         expected = None
     if not expected:
         with pytest.raises(EditError) as err:
-            read_edit(edl, fps=rate)
+            read_shots(edl, fps=rate)
         assert edl.name in str(err.value)
         return
-    jobs = read_edit(edl, fps=rate)
+    jobs = read_shots(edl, fps=rate)
     assert sorted(j.duration for j in jobs) == sorted(expected)
     assert len({j.name for j in jobs}) == len(jobs)
 

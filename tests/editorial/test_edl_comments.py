@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sora_vfx.editorial import read_edit, read_edit_timeline, reader
+from sora_vfx.editorial import read_edit, read_shots, reader
 from sora_vfx.errors import EditError
 from tests.conftest import CORPUS, SAMPLES
 
@@ -68,7 +68,7 @@ FCM: NON-DROP FRAME
 
 def _jobs_or_error(path: Path, fps) -> list[dict] | str:
     try:
-        return [job.to_dict() for job in read_edit(path, fps=fps)]
+        return [job.to_dict() for job in read_shots(path, fps=fps)]
     except EditError as exc:
         return str(exc)
 
@@ -102,8 +102,8 @@ def test_tricky_edits_give_the_same_shots(name, tmp_path, monkeypatch):
 def test_comments_are_taken_out_and_paired(tmp_path):
     path = tmp_path / "dissolve.edl"
     path.write_text(TRICKY["dissolve.edl"])
-    reading = read_edit_timeline(path)
-    _, source = reader.read_timeline(path)
+    reading = read_edit(path)
+    _, source = reader.parse_edit_file(path)
     clips = [c for c in source._annotated_clips]
     assert [source.annotation_comments(c) for c in clips] == [
         ["SHOT: SH_0010", "PROMPT: a harbour at dawn,", "PROMPT: mist on the water"],

@@ -5,12 +5,12 @@ from __future__ import annotations
 import opentimelineio as otio
 import pytest
 
-from sora_vfx.editorial import read_edit
+from sora_vfx.editorial import read_shots
 from tests.conftest import SAMPLES
 
 
 def test_sample_otio_with_sora_vfx_metadata():
-    jobs = read_edit(SAMPLES / "desert_25fps.otio")
+    jobs = read_shots(SAMPLES / "desert_25fps.otio")
     assert [j.name for j in jobs] == ["DSR_0010", "DSR_0020", "DSR_0025", "DSR_0030"]
     by_name = {j.name: j for j in jobs}
     assert by_name["DSR_0010"].style == "film"
@@ -44,7 +44,7 @@ def test_otio_bundles(tmp_path, suffix):
     timeline = with_media(otio.adapters.read_from_file(str(SAMPLES / "desert_25fps.otio")), tmp_path)
     path = tmp_path / f"desert{suffix}"
     otio.adapters.write_to_file(timeline, str(path))
-    jobs = read_edit(path)
+    jobs = read_shots(path)
     assert [j.name for j in jobs] == ["DSR_0010", "DSR_0020", "DSR_0025", "DSR_0030"]
 
 
@@ -53,8 +53,8 @@ def test_fcp_xml_written_by_otio(tmp_path):
     timeline = with_media(otio.adapters.read_from_file(str(source)), tmp_path)
     path = tmp_path / "desert.xml"
     otio.adapters.write_to_file(timeline, str(path), adapter_name="fcp_xml")
-    from_xml = read_edit(path)
-    from_otio = read_edit(source)
+    from_xml = read_shots(path)
+    from_otio = read_shots(source)
     assert [(j.duration, j.record_in) for j in from_xml] == [
         (j.duration, j.record_in) for j in from_otio
     ]

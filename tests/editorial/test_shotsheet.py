@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from sora_vfx.editorial import read_edit
+from sora_vfx.editorial import read_shots
 from sora_vfx.errors import EditError, ShotSheetError
 from tests.conftest import SAMPLES
 
@@ -10,7 +10,7 @@ EDL = SAMPLES / "sequence_24fps.edl"
 
 
 def test_sample_sheet_overrides_and_renames():
-    jobs = {j.name: j for j in read_edit(EDL, shot_sheet=SAMPLES / "shot_sheet.toml")}
+    jobs = {j.name: j for j in read_shots(EDL, shot_sheet=SAMPLES / "shot_sheet.toml")}
     assert set(jobs) == {"LHT_0010", "LHT_0020", "LHT_0030", "LHT_0045"}
     assert jobs["LHT_0020"].prompt.startswith("gulls circling over a chalk cliff")
     assert jobs["LHT_0020"].style == "noir"
@@ -31,7 +31,7 @@ def test_sheet_naming_a_missing_shot(tmp_path):
     sheet = write(tmp_path, '[shots.LHT_9999]\nprompt = "x"\n')
     with pytest.raises(ShotSheetError, match=r"sheet\.toml: \[shots\.LHT_9999\] names a shot that is not in the edit; "
                                              r"shots: LHT_0010, LHT_0020"):
-        read_edit(EDL, shot_sheet=sheet)
+        read_shots(EDL, shot_sheet=sheet)
 
 
 @pytest.mark.parametrize(
@@ -47,15 +47,15 @@ def test_sheet_naming_a_missing_shot(tmp_path):
 )
 def test_bad_sheets(tmp_path, text, message):
     with pytest.raises(ShotSheetError, match=message):
-        read_edit(EDL, shot_sheet=write(tmp_path, text))
+        read_shots(EDL, shot_sheet=write(tmp_path, text))
 
 
 def test_rename_that_collides_names_both_events(tmp_path):
     sheet = write(tmp_path, '[shots.LHT_0010]\nname = "LHT_0020"\n')
     with pytest.raises(EditError, match=r"'LHT_0020' is used twice: event 001 \(line 4\) and event 002 \(line 11\)"):
-        read_edit(EDL, shot_sheet=sheet)
+        read_shots(EDL, shot_sheet=sheet)
 
 
 def test_missing_sheet(tmp_path):
     with pytest.raises(ShotSheetError, match="no such shot sheet"):
-        read_edit(EDL, shot_sheet=tmp_path / "nope.toml")
+        read_shots(EDL, shot_sheet=tmp_path / "nope.toml")

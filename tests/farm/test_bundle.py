@@ -16,6 +16,7 @@ import yaml
 from click.testing import CliRunner
 
 from sora_vfx.cli import main
+from sora_vfx.editorial import EditOptions
 from sora_vfx.errors import FarmError
 from sora_vfx.farm import FarmRender, job_template
 from tests.farm.conftest import BIN, SAMPLE_EDL
@@ -152,7 +153,7 @@ def test_warns_for_inputs_on_another_file_system(tmp_path):
 
 def test_placeholder_braces_in_a_fixed_option_are_refused():
     render = FarmRender(edit=Path("/e/cut.edl"), out_dir=Path("/o"), shots=("sh010",), subset=False,
-                        shot_pattern=r"^sh\d{{3}}$")
+                        reading=EditOptions(shot_pattern=r"^sh\d{{3}}$"))
     with pytest.raises(FarmError, match="Open Job Description reads as a placeholder"):
         job_template(render=render)
 

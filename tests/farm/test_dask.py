@@ -32,13 +32,13 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     result = render("-o", str(tmp_path / "out"), "--scheduler", address)
     assert result.exit_code == 2
     assert result.stderr.strip() == (f"sora-vfx: error: cannot reach the Dask scheduler at {address}: "
-                                     "Connection refused; start one with `dask scheduler`, or render on this "
-                                     "machine with --workers N")
+                                     "Connection refused; start one with `dask scheduler`, or render on a local "
+                                     "cluster of worker processes")
     assert time.monotonic() - started < 30
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--scheduler", "localhost"], "--scheduler 'localhost': expected tcp://HOST:PORT"),
+    (["--scheduler", "localhost"], "scheduler address 'localhost': expected tcp://HOST:PORT"),
     (["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "--scheduler and --workers: give one"),
     (["--workers", "2", "--conform-only"], "--conform-only renders nothing"),
 ])

@@ -1,16 +1,18 @@
-"""The other video families (LTX-Video, CogVideoX, AnimateDiff) through the real public path.
+"""Every registered video family (Wan, LTX-Video, CogVideoX, AnimateDiff) through the real public path.
 
-Each family's pipeline is built here in code with tiny random weights (no download), saved as a
-safetensors pipeline folder with a ``sora_vfx.json``, then loaded with ``load_model`` and rendered
-with ``LoadedModel.generate``, exactly as a downloaded model would be. The tiny VAEs keep the real
-models' compression (LTX: 32x spatial, 8x temporal; CogVideoX and AnimateDiff: 8x spatial;
-CogVideoX: 4x temporal), so the family table's frame and size rules are tested against real
-pipeline code.
+Each family's pipeline is built in code with tiny random weights (no download; Wan's is the
+built-in tiny model), saved as a safetensors pipeline folder with a ``sora_vfx.json``, then
+loaded with ``load_model`` and rendered with ``LoadedModel.generate``, exactly as a downloaded
+model would be. The tiny VAEs keep the real models' compression (LTX: 32x spatial, 8x temporal;
+Wan, CogVideoX and AnimateDiff: 8x spatial; Wan 4x and CogVideoX 4x temporal), so each family
+record's frame and size rules are tested against real pipeline code. A new family record needs
+its tiny model in ``TINY_MODELS`` (or ``TINY_BUILDERS`` for an image family).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +22,12 @@ import numpy as np
 import pytest
 import torch
 
+from sora_vfx.console import quiet_progress_bars, quiet_transformers
 from sora_vfx.errors import ModelError
-from sora_vfx.models import FAMILY_LIMITS, LoadedModel, describe_model, load_model
-from sora_vfx.models.tiny import SORA_VFX_JSON, byte_level_tokenizer, quiet_progress_bars, quiet_transformers
+from sora_vfx.models import FAMILIES, SORA_VFX_JSON, VIDEO_FAMILIES, LoadedModel, describe_model, load_model
+from sora_vfx.models.families import ANIMATEDIFF, COGVIDEOX, IMAGE_INPAINTING, LTX_VIDEO, WAN, Family
+from sora_vfx.models.tiny import TINY_LIMITS, build_tiny_pipeline, byte_level_tokenizer
+from sora_vfx.models.tiny_inpaint import build_tiny_inpaint_pipeline
 
 _TEXT_DIM = 32
 _MAX_TOKENS = 16
@@ -219,13 +224,12 @@ def build_animatediff():
     )
 
 
-# --- one spec per family ------------------------------------------------------------------
+# --- one tiny model per family ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Family:
-    key: str  # FAMILY_LIMITS key
-    family: str  # LoadedModel.family
+class TinyModel:
+    family: Family  # its record, which LoadedModel.family has to be
     pipeline_class: str
     build: Any
     overrides: dict[str, Any]  # written to sora_vfx.json
@@ -234,6 +238,8 @@ class Family:
     width: int
     broken_frames: int  # breaks the family's frame rule
     too_many_frames: int  # follows the rule but is above max_frames
+    frames_per_latent: int  # the tiny VAE's temporal compression
+    pixels_per_latent: int  # and its spatial one
 
     @property
     def extra_call_args(self) -> dict[str, Any]:
@@ -243,10 +249,22 @@ class Family:
         return {}
 
 
-FAMILIES = {
-    "ltx": Family(
-        key="LTX",
-        family="LTX-Video",
+TINY_MODELS = {
+    WAN.name: TinyModel(
+        family=WAN,
+        pipeline_class="WanPipeline",
+        build=build_tiny_pipeline,
+        overrides=TINY_LIMITS,
+        frames=9,
+        height=32,
+        width=64,
+        broken_frames=10,
+        too_many_frames=21,
+        frames_per_latent=4,
+        pixels_per_latent=8,
+    ),
+    LTX_VIDEO.name: TinyModel(
+        family=LTX_VIDEO,
         pipeline_class="LTXPipeline",
         build=build_ltx,
         overrides={"max_frames": 17, "default_size": [64, 32], "max_sequence_length": _MAX_TOKENS, "default_steps": 2},
@@ -255,10 +273,11 @@ FAMILIES = {
         width=64,
         broken_frames=10,
         too_many_frames=25,
+        frames_per_latent=8,
+        pixels_per_latent=32,
     ),
-    "cogvideox": Family(
-        key="CogVideoX",
-        family="CogVideoX",
+    COGVIDEOX.name: TinyModel(
+        family=COGVIDEOX,
         pipeline_class="CogVideoXPipeline",
         build=build_cogvideox,
         overrides={"max_frames": 17, "default_size": [32, 16], "max_sequence_length": _MAX_TOKENS, "default_steps": 2},
@@ -267,10 +286,11 @@ FAMILIES = {
         width=32,
         broken_frames=8,
         too_many_frames=25,
+        frames_per_latent=4,
+        pixels_per_latent=8,
     ),
-    "animatediff": Family(
-        key="AnimateDiff",
-        family="AnimateDiff",
+    ANIMATEDIFF.name: TinyModel(
+        family=ANIMATEDIFF,
         pipeline_class="AnimateDiffPipeline",
         build=build_animatediff,
         overrides={"max_frames": 8, "default_size": [24, 16], "default_steps": 2},
@@ -279,9 +299,17 @@ FAMILIES = {
         width=24,
         broken_frames=0,
         too_many_frames=9,
+        frames_per_latent=1,
+        pixels_per_latent=8,
     ),
 }
-NAMES = list(FAMILIES)
+#: Every registered family's tiny pipeline builder: video families render below, the image
+#: inpainting family in tests/plates.
+TINY_BUILDERS = {
+    **{name: tiny.build for name, tiny in TINY_MODELS.items()},
+    IMAGE_INPAINTING.name: build_tiny_inpaint_pipeline,
+}
+NAMES = [family.name for family in VIDEO_FAMILIES]
 
 PROMPT = "misty forest at dawn"
 NEGATIVE = "blurry"
@@ -291,7 +319,7 @@ GUIDANCE = 5.0
 
 @dataclass
 class Saved:
-    spec: Family
+    spec: TinyModel
     folder: Path
     built: Any  # the pipeline as built, before save and load
     model: LoadedModel
@@ -310,7 +338,7 @@ class Saved:
 
 
 def _save_and_load(name: str, tmp_path_factory) -> Saved:
-    spec = FAMILIES[name]
+    spec = TINY_MODELS[name]
     # fork_rng: the manual_seed calls above must not touch other tests' global RNG.
     with torch.random.fork_rng(devices=[]):
         pipeline = spec.build()
@@ -326,27 +354,53 @@ def _save_and_load(name: str, tmp_path_factory) -> Saved:
 
 
 @pytest.fixture(scope="module")
-def ltx(tmp_path_factory) -> Saved:
-    return _save_and_load("ltx", tmp_path_factory)
+def saved_models(tmp_path_factory):
+    """Each family's tiny model, saved and loaded once per module, on first use."""
+    models: dict[str, Saved] = {}
 
+    def get(name: str) -> Saved:
+        if name not in TINY_MODELS:
+            pytest.fail(f"family {name} has no tiny test model: add one to TINY_MODELS")
+        if name not in models:
+            models[name] = _save_and_load(name, tmp_path_factory)
+        return models[name]
 
-@pytest.fixture(scope="module")
-def cogvideox(tmp_path_factory) -> Saved:
-    return _save_and_load("cogvideox", tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def animatediff(tmp_path_factory) -> Saved:
-    return _save_and_load("animatediff", tmp_path_factory)
+    return get
 
 
 @pytest.fixture
-def saved(request) -> Saved:
-    """The module's saved-and-loaded model of the family named by the test's ``name``."""
-    return request.getfixturevalue(request.node.callspec.params["name"])
+def saved(request, saved_models) -> Saved:
+    """The saved-and-loaded tiny model of the family named by the test's ``name``."""
+    return saved_models(request.node.callspec.params["name"])
+
+
+@pytest.fixture
+def cogvideox(saved_models) -> Saved:
+    return saved_models(COGVIDEOX.name)
+
+
+@pytest.fixture
+def animatediff(saved_models) -> Saved:
+    return saved_models(ANIMATEDIFF.name)
 
 
 # --- tests ------------------------------------------------------------------------------------
+
+
+def test_every_registered_family_has_a_tiny_model():
+    assert list(TINY_BUILDERS) == [family.name for family in FAMILIES]
+    for name, tiny in TINY_MODELS.items():
+        assert tiny.family.name == name
+        assert tiny.family.accepts(tiny.pipeline_class), name
+
+
+def test_the_tiny_inpainting_model_is_an_image_inpainting_pipeline():
+    with quiet_transformers():
+        pipeline = build_tiny_inpaint_pipeline()
+    parameters = inspect.signature(type(pipeline).__call__).parameters
+    assert IMAGE_INPAINTING.missing_arguments(parameters) == []
+    assert IMAGE_INPAINTING.size_multiple_of(pipeline) == 2 * pipeline.vae_scale_factor
+    assert not any(family.accepts(type(pipeline).__name__) for family in VIDEO_FAMILIES)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -356,7 +410,7 @@ def test_loads_with_family_kind_and_limits(name, saved):
     assert (model.name, model.folder) == (str(saved.folder), saved.folder)
     assert (model.family, model.kind) == (spec.family, "t2v")
     assert (model.device, model.dtype) == (torch.device("cpu"), torch.float32)
-    expected = {**FAMILY_LIMITS[spec.key], **spec.overrides}
+    expected = {**spec.family.limits(), **spec.overrides}
     assert model.max_frames == expected["max_frames"]
     assert model.frame_multiple == expected["frame_multiple"]
     assert model.frame_offset == expected["frame_offset"]
@@ -368,10 +422,10 @@ def test_loads_with_family_kind_and_limits(name, saved):
     model.check_inputs(spec.frames, spec.height, spec.width)
     width, height = model.default_size
     model.check_inputs(model.max_frames, height, width)
-    # The family table's own limits follow its own rules.
-    table = FAMILY_LIMITS[spec.key]
-    assert model.round_up_frames(table["max_frames"]) == table["max_frames"]
-    assert all(side % table["size_multiple"] == 0 for side in table["default_size"])
+    # The family record's own limits follow its own rules.
+    rule, size = spec.family.frames, spec.family.size
+    assert rule.round_up(rule.max_frames) == rule.max_frames
+    assert all(side % size.size_multiple == 0 for side in size.default_size)
     # A farm driver plans with describe_model: same limits, same fingerprint, without the weights.
     described = describe_model(str(saved.folder))
     keys = ("name", "kind", "family", "max_frames", "frame_multiple", "frame_offset", "size_multiple",
@@ -441,11 +495,19 @@ def test_a_frame_rule_that_does_not_fit_the_model_is_an_error(cogvideox):
     assert str(refused.value).startswith(f"model {wrong.name} returned 8 frames for 5 requested; its frame rule (4k+1)")
 
 
-@pytest.mark.parametrize(("name", "frames_per_latent"), [("ltx", 8), ("cogvideox", 4), ("animatediff", 1)])
-def test_windows_align_to_the_vaes_time_compression(name, frames_per_latent, saved):
-    from sora_vfx.render.renderer import _temporal_compression
-
-    assert _temporal_compression(saved.model) == frames_per_latent
+@pytest.mark.parametrize("name", NAMES)
+def test_the_record_reads_the_vaes_compression_from_the_pipeline(name, saved):
+    """Windows align to the temporal compression; shot-wide noise needs the whole layout."""
+    model, spec = saved.model, saved.spec
+    assert model.temporal_compression == spec.frames_per_latent
+    assert spec.family.spatial_compression(model.pipeline) == spec.pixels_per_latent
+    layout = model.latent_layout
+    if "t2v" in spec.family.shot_noise_kinds:
+        assert layout is not None
+        assert (layout.temporal, layout.spatial) == (spec.frames_per_latent, spec.pixels_per_latent)
+        assert layout.channels == model.pipeline.transformer.config.in_channels
+    else:
+        assert layout is None
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -45,7 +45,7 @@ def test_tiny_loads_from_its_folder(model, cache):
     folder = ensure_tiny_model(cache)
     assert type(model.pipeline).__name__ == "WanPipeline"
     assert Path(model.pipeline.config._name_or_path) == folder
-    assert (model.name, model.kind, model.family) == ("tiny", "t2v", "Wan")
+    assert (model.name, model.kind, model.family.name) == ("tiny", "t2v", "Wan")
     assert (model.device, model.dtype) == (torch.device("cpu"), torch.float32)
     assert model.max_frames == TINY_LIMITS["max_frames"] == 17
     assert (model.frame_multiple, model.frame_offset, model.size_multiple) == (4, 1, 16)

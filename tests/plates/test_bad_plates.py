@@ -75,7 +75,7 @@ def plate(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize("options, fragments", [
-    (["--pad", "10,-2,0,0"], ["--pad '10,-2,0,0'", "crop"]),
+    (["--pad", "10,-2,0,0"], ["pad '10,-2,0,0'", "crop"]),
     (["--pad", "0,0,0,0"], ["adds no pixels"]),
     (["--pad", "8,8"], ["four whole numbers"]),
     (["--to-size", "0x100"], ["--to-size '0x100'", "positive"]),
@@ -86,11 +86,11 @@ def plate(tmp_path) -> Path:
     (["--to-aspect", "1.5"], ["already is 1.500:1"]),
     (["--to-size", "64x64", "--anchor", "middle"], ["unknown, available: center"]),
     (["--pad", "8,8,8,8", "--anchor", "middle"], ["--anchor 'middle'"]),
-    (["--pad", "8,8,8,8", "--to-size", "64x64"], ["exactly one of --pad"]),
+    (["--pad", "8,8,8,8", "--to-size", "64x64"], ["exactly one of pad"]),
     (["--pad", "9000000,0,0,9000000"], ["is too large"]),
-    ([], ["exactly one of --pad"]),
-    (["--pad", "8,8,8,8", "--ref-frame", "1001"], ["--ref-frame only applies with --static"]),
-    (["--pad", "8,8,8,8", "--static", "--ref-frame", "7"], ["--ref-frame 7 is not a frame of", "1001"]),
+    ([], ["exactly one of pad"]),
+    (["--pad", "8,8,8,8", "--ref-frame", "1001"], ["reference frame (ref_frame) only applies to a static plate"]),
+    (["--pad", "8,8,8,8", "--static", "--ref-frame", "7"], ["reference frame 7 is not a frame of", "1001"]),
     (["--pad", "8,8,8,8", "--plate-colorspace", "AcesCGG"], ["unknown colour space 'AcesCGG'", "ACEScg"]),
     (["--pad", "8,8,8,8", "--compression", "lzma"], ["unknown EXR compression 'lzma'"]),
     (["--pad", "8,8,8,8", "--work-size", "60x50"], ["divisible by 8 but are 50 and 60"]),
@@ -123,7 +123,7 @@ def test_header_colour_space_the_config_does_not_know(tmp_path):
     path = write_plate(tmp_path / "log.exr", np.ones((8, 8, 4), np.float32),
                        attributes={"colorInteropID": ("string", "ArriLogC9_Fantasy")})
     assert_refused(run(path, "-o", tmp_path / "out", "--pad", "4,4,4,4"),
-                   "log.exr", "'ArriLogC9_Fantasy'", "--plate-colorspace")
+                   "log.exr", "'ArriLogC9_Fantasy'", "(plate_colorspace)")
     assert final_frames(tmp_path / "out") == []
 
 

@@ -14,7 +14,6 @@ from sora_vfx.plates.geometry import (
     padding_to_size,
     parse_aspect,
     parse_pad,
-    parse_size,
 )
 
 PLATE = Box(0, 0, 2048, 1556)
@@ -34,12 +33,6 @@ def test_parse_pad():
 def test_bad_pads(text, message):
     with pytest.raises(PlateError, match=message):
         parse_pad(text)
-
-
-@pytest.mark.parametrize("text", ["0x100", "100x-5", "100", "wide"])
-def test_bad_sizes(text):
-    with pytest.raises(PlateError, match="--to-size"):
-        parse_size(text)
 
 
 def test_parse_aspect():

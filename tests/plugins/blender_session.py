@@ -4,7 +4,9 @@ Installs the built extension zip the way Blender does, builds a sequencer timeli
 operators synchronously against the real sora-vfx, then disables the extension. Everything the
 test checks is written to a JSON file; the test asserts on it.
 
-    python blender_session.py EXTENSION_ZIP WORK_DIR SORA_VFX RESULT_JSON
+    python blender_session.py EXTENSION_ZIP WORK_DIR SORA_VFX RESULT_JSON FAKE_SORA_VFX
+
+FAKE_SORA_VFX runs fake_sora_vfx.py: a manifest of an unknown version, frames outside OUT/<shot>/.
 """
 
 import json
@@ -13,7 +15,7 @@ import sys
 
 import bpy
 
-zip_path, work, sora_vfx, result_path = sys.argv[1:5]
+zip_path, work, sora_vfx, result_path, fake_sora_vfx = sys.argv[1:6]
 MODULE = "bl_ext.user_default.sora_vfx"
 result = {"errors": []}
 
@@ -161,7 +163,16 @@ prefs.executable = os.path.join(work, "nowhere", "sora-vfx")
 result["missing_executable_run"] = run(bpy.ops.sequencer.sora_render_timeline, channels="2", synchronous=True)
 result["missing_edit_run"] = run(bpy.ops.sequencer.sora_render_edit, filepath=os.path.join(work, "nope.edl"),
                                  synchronous=True)
+prefs.executable, prefs.output_dir = fake_sora_vfx, os.path.join(work, "fake_renders") + os.sep
+os.environ["FAKE_SORA_VFX_MANIFEST_VERSION"] = "2"  # the sora-vfx process inherits os.environ
+result["unknown_manifest_run"] = run(bpy.ops.sequencer.sora_render_edit, filepath=edit, synchronous=True)
 result["channels_after_failures"] = sorted({s.channel for s in editor.strips})
+
+# -- frames where the manifest says, not where OUT/<shot>/ would put them -------------------------
+os.environ["FAKE_SORA_VFX_MANIFEST_VERSION"] = "1"
+os.environ["FAKE_SORA_VFX_FRAME"] = os.path.join(work, "renders", "SH_0010", "SH_0010.1001.exr")  # a real EXR
+result["elsewhere_run"] = run(bpy.ops.sequencer.sora_render_edit, filepath=edit, synchronous=True)
+result["elsewhere_strips"] = strips_on(scene, 6)
 
 # -- disable (unregister) cleanly, then enable and disable again --------------------------------
 def registered():

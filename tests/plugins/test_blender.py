@@ -1,8 +1,9 @@
 """The Blender extension inside the real ``bpy`` module (PyPI wheel, its own venv: ``make test`` builds it).
 
 One Blender session (blender_session.py, run under .venv-blender/bin/python) installs the
-extension zip built by Blender's own extension tool, renders a three-strip timeline with the
-real sora-vfx (tiny model, 32x32, 2 steps) and reports what it saw; the tests assert on that.
+extension zip that plugins/package.py built (``make plugins``; conftest.py's ``packaged``), renders
+a three-strip timeline with the real sora-vfx (tiny model, 32x32, 2 steps) and reports what it
+saw; the tests assert on that. Blender's own extension tool validates that zip.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import pytest
 
 from tests.conftest import ROOT
 
-BLENDER_DIR = ROOT / "plugins" / "blender" / "sora_vfx_blender"
 BLENDER_PYTHON = ROOT / ".venv-blender" / "bin" / "python"
 SORA_VFX = str(Path(sys.executable).with_name("sora-vfx"))
 SESSION = Path(__file__).with_name("blender_session.py")
@@ -46,19 +46,24 @@ def run_blender_python(*args: str, env: dict | None = None, timeout: int = 600) 
 
 
 @pytest.fixture(scope="module")
-def extension_zip(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("extension")
-    run_blender_python(str(blender_ext_tool()), "build", "--source-dir", str(BLENDER_DIR), "--output-dir", str(out))
-    (built,) = out.glob("*.zip")
-    return built
+def extension_dir(packaged) -> Path:
+    """The extension's folder as ``make plugins`` assembles it."""
+    return packaged / "blender" / "sora_vfx_blender"
 
 
 @pytest.fixture(scope="module")
-def session(extension_zip, tmp_path_factory, sora_cache) -> dict:
+def extension_zip(packaged) -> Path:
+    """The zip a user installs, as ``make plugins`` builds it."""
+    return packaged / "blender" / "sora_vfx-0.1.0.zip"
+
+
+@pytest.fixture(scope="module")
+def session(extension_zip, tmp_path_factory, sora_cache, fake_sora_vfx) -> dict:
     work = tmp_path_factory.mktemp("blender")
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(work / "user"), SORA_VFX_CACHE=str(sora_cache))
     result_path = work / "result.json"
-    completed = run_blender_python(str(SESSION), str(extension_zip), str(work), SORA_VFX, str(result_path), env=env)
+    completed = run_blender_python(str(SESSION), str(extension_zip), str(work), SORA_VFX, str(result_path),
+                                   fake_sora_vfx, env=env)
     result = json.loads(result_path.read_text())
     result["work"], result["log"] = str(work), completed.stdout + completed.stderr
     assert result["errors"] == [], result["log"]
@@ -67,28 +72,34 @@ def session(extension_zip, tmp_path_factory, sora_cache) -> dict:
 
 # --- the extension package ---------------------------------------------------------------------
 
-def test_process_module_is_the_same_in_both_shims():
-    nuke_copy = ROOT / "plugins" / "nuke" / "sora_vfx_nuke" / "process.py"
-    assert (BLENDER_DIR / "process.py").read_bytes() == nuke_copy.read_bytes()
-
-
-def test_manifest():
-    manifest = tomllib.loads((BLENDER_DIR / "blender_manifest.toml").read_text())
+def test_manifest(extension_dir):
+    manifest = tomllib.loads((extension_dir / "blender_manifest.toml").read_text())
     assert manifest["schema_version"] == "1.0.0" and manifest["type"] == "add-on"
     assert manifest["id"] == "sora_vfx" and manifest["version"] == "0.1.0"
     assert manifest["blender_version_min"] == "4.4.0"
     assert set(manifest["permissions"]) == {"files"}
 
 
+def members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
 @needs_bpy
-def test_extension_zip_builds_and_validates_with_blenders_tool(extension_zip):
-    assert extension_zip.name == "sora_vfx-0.1.0.zip"
+def test_extension_zip_is_what_blenders_tool_builds_and_validates(extension_zip, extension_dir, tmp_path):
+    assert extension_zip.is_file()
     with zipfile.ZipFile(extension_zip) as archive:
-        names = sorted(archive.namelist())
-    assert names == ["__init__.py", "blender_manifest.toml", "operators.py", "preferences.py", "process.py",
+        names = archive.namelist()
+    assert names == ["blender_manifest.toml", "__init__.py", "operators.py", "preferences.py", "process.py",
                      "timeline.py"]
     checked = run_blender_python(str(blender_ext_tool()), "validate", str(extension_zip))
     assert "Success" in checked.stdout
+    # `blender --command extension build` of the packaged folder: the same name, files and bytes.
+    run_blender_python(str(blender_ext_tool()), "build", "--source-dir", str(extension_dir),
+                       "--output-dir", str(tmp_path))
+    (built,) = tmp_path.glob("*.zip")
+    assert built.name == extension_zip.name
+    assert members(built) == members(extension_zip)
 
 
 # --- inside Blender ------------------------------------------------------------------------------
@@ -135,6 +146,28 @@ def test_failures_are_reported_and_add_nothing(session):
     assert "sora-vfx executable not found at" in session["missing_executable_run"]["error"]
     assert session["missing_edit_run"]["error"].startswith("Error: Sora VFX: edit file not found:")
     assert session["channels_after_failures"] == [1, 2, 3, 4, 5]
+
+
+@needs_bpy
+@pytest.mark.slow
+def test_an_unknown_manifest_version_is_refused(session):
+    # fake_sora_vfx.py writes a version 2 manifest: an ERROR report, nothing added (see the channels above).
+    manifest = Path(session["work"]) / "fake_renders" / "manifest.json"
+    assert session["unknown_manifest_run"] == {"result": None, "error": (
+        f"Error: Sora VFX: {manifest}: manifest version 2 is unknown to this plugin (it reads version 1); "
+        "install the Sora VFX plugin that comes with sora_vfx fake\n")}
+
+
+@needs_bpy
+@pytest.mark.slow
+def test_strips_read_the_frames_where_the_manifest_says(session):
+    # fake_sora_vfx.py puts its frames in elsewhere/, not OUT/<shot>/: the strip follows frames.pattern.
+    assert session["elsewhere_run"] == {"result": ["FINISHED"], "error": None}
+    (strip,) = session["elsewhere_strips"]
+    assert (strip["name"], strip["sora_shot"], strip["sora_seed"]) == ("FK_0010_render", "FK_0010", "7")
+    assert strip["directory"] == f"{Path(session['work']) / 'fake_renders' / 'elsewhere'}/"
+    assert strip["files"] == ["FK_0010.v1.1001.exr", "FK_0010.v1.1002.exr", "FK_0010.v1.1003.exr"]
+    assert (strip["final_start"], strip["final_end"], strip["channel"]) == (1, 4, 6)
 
 
 @needs_bpy
@@ -201,8 +234,8 @@ def test_exported_timeline_reads_back_with_opentimelineio(session):
 # --- the strip export without Blender (timeline.py imports no bpy) -----------------------------
 
 @pytest.fixture(scope="module")
-def timeline_module():
-    spec = importlib.util.spec_from_file_location("sora_vfx_blender_timeline", BLENDER_DIR / "timeline.py")
+def timeline_module(extension_dir):
+    spec = importlib.util.spec_from_file_location("sora_vfx_blender_timeline", extension_dir / "timeline.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up here
     try:

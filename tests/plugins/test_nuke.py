@@ -1,4 +1,7 @@
-"""The Nuke shim against a small fake of the ``nuke`` module, running the real ``sora-vfx``."""
+"""The Nuke shim against a small fake of the ``nuke`` module, running the real ``sora-vfx``.
+
+The plugin folder is the packaged one (``packaged/nuke``, see conftest.py), as on NUKE_PATH.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS
 
 from . import fake_nuke
 
-NUKE_DIR = ROOT / "plugins" / "nuke"
 SORA_VFX = str(Path(sys.executable).with_name("sora-vfx"))
 BEACHBALL = CORPUS / "plates" / "beachball" / "singlepart.####.exr"
 TINY_EDL = """\
@@ -32,11 +34,17 @@ FCM: NON-DROP FRAME
 
 
 @pytest.fixture
-def nuke(monkeypatch):
-    """A fresh fake Nuke session with plugins/nuke on the plugin path; returns its state."""
+def nuke_dir(packaged) -> Path:
+    """The Nuke plugin folder as ``make plugins`` assembles it."""
+    return packaged / "nuke"
+
+
+@pytest.fixture
+def nuke(monkeypatch, nuke_dir):
+    """A fresh fake Nuke session with the packaged plugin folder on the plugin path; returns its state."""
     state = fake_nuke.reset()
     monkeypatch.setitem(sys.modules, "nuke", fake_nuke)
-    monkeypatch.syspath_prepend(str(NUKE_DIR))
+    monkeypatch.syspath_prepend(str(nuke_dir))
     for name in [n for n in sys.modules if n == "sora_vfx_nuke" or n.startswith("sora_vfx_nuke.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setenv("SORA_VFX_EXECUTABLE", SORA_VFX)
@@ -65,13 +73,16 @@ def read_nodes(state) -> list[fake_nuke.Node]:
 
 # --- loading into Nuke -------------------------------------------------------------------
 
-def test_init_makes_no_ui(nuke):
-    runpy.run_path(str(NUKE_DIR / "init.py"))
+def test_init_makes_no_ui(nuke, nuke_dir):
+    runpy.run_path(str(nuke_dir / "init.py"))
     assert nuke.menus == {} and nuke.messages == [] and nuke.panels == [] and nuke.nodes == []
 
 
-def test_menu_adds_both_commands(nuke):
-    runpy.run_path(str(NUKE_DIR / "menu.py"))
+def test_menu_adds_both_commands(nuke, nuke_dir):
+    from sora_vfx_nuke import process
+
+    assert Path(process.__file__).parent == nuke_dir / "sora_vfx_nuke"  # the packaged copy, not plugins/
+    runpy.run_path(str(nuke_dir / "menu.py"))
     from sora_vfx_nuke import actions
 
     menu = fake_nuke.menu("Nuke").findItem("Sora VFX")
@@ -79,12 +90,12 @@ def test_menu_adds_both_commands(nuke):
     assert menu.findItem("Render shots from edit...") is actions.render_edit
 
 
-def test_broken_menu_prints_and_never_stops_nuke(nuke, monkeypatch, capsys):
+def test_broken_menu_prints_and_never_stops_nuke(nuke, nuke_dir, monkeypatch, capsys):
     def broken(name):
         raise RuntimeError("menu bar unavailable")
 
     monkeypatch.setattr(fake_nuke, "menu", broken)
-    runpy.run_path(str(NUKE_DIR / "menu.py"))
+    runpy.run_path(str(nuke_dir / "menu.py"))
     assert "the Sora VFX menu was not loaded: RuntimeError: menu bar unavailable" in capsys.readouterr().out
 
 
@@ -222,6 +233,37 @@ def test_cancelling_stops_the_render(nuke, commands, tmp_path):
     assert run.processes[-1].returncode == -signal.SIGTERM
     assert nuke.messages == [] and read_nodes(nuke) == []
     assert not (out / "manifest.json").exists()
+
+
+def render_with_fake(nuke, tmp_path, fake_sora_vfx, monkeypatch, version: int):
+    """Render shots with fake_sora_vfx.py (manifest ``version``, frames outside the default layout)."""
+    from sora_vfx_nuke import actions
+
+    monkeypatch.setenv("SORA_VFX_EXECUTABLE", fake_sora_vfx)
+    monkeypatch.setenv("FAKE_SORA_VFX_MANIFEST_VERSION", str(version))
+    edit, out = tmp_path / "cut.edl", tmp_path / "renders"
+    edit.write_text(TINY_EDL)
+    nuke.panel_answers = {actions.EDIT: str(edit), actions.OUTPUT: str(out)}
+    actions.render_edit().join(timeout=60)
+    return out
+
+
+def test_reads_are_where_the_manifest_says(nuke, tmp_path, fake_sora_vfx, monkeypatch):
+    out = render_with_fake(nuke, tmp_path, fake_sora_vfx, monkeypatch, version=1)
+
+    assert nuke.messages == []
+    (read,) = read_nodes(nuke)
+    assert read["file"].value() == f"{out}/elsewhere/FK_0010.v1.####.exr"  # frames.pattern, not OUT/<shot>/
+    assert (read["first"].value(), read["last"].value(), read["label"].value()) == (1001, 1003, "FK_0010\nseed 7")
+
+
+def test_an_unknown_manifest_version_is_refused(nuke, tmp_path, fake_sora_vfx, monkeypatch):
+    out = render_with_fake(nuke, tmp_path, fake_sora_vfx, monkeypatch, version=2)
+
+    assert nuke.messages == [
+        f"Sora VFX: Render shots: {out / 'manifest.json'}: manifest version 2 is unknown to this plugin "
+        "(it reads version 1); install the Sora VFX plugin that comes with sora_vfx fake"]
+    assert read_nodes(nuke) == []
 
 
 # --- extend plate ------------------------------------------------------------------------

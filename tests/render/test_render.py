@@ -12,7 +12,7 @@ import numpy as np
 import opentimelineio as otio
 import pytest
 
-from sora_vfx.editorial import read_edit_timeline
+from sora_vfx.editorial import EditOptions, read_edit
 from sora_vfx.imaging import read_exr_header, read_exr_pixels
 from sora_vfx.render import RenderSettings, render_edit
 from tests.conftest import SAMPLES
@@ -22,7 +22,7 @@ FAST = dict(steps=2)
 
 
 def render(edit, out, tiny_model, *, handles=2, **settings):
-    reading = read_edit_timeline(edit, handles=handles)
+    reading = read_edit(edit, EditOptions(handles=handles))
     return render_edit(reading, out, RenderSettings(**{**FAST, **settings}), model=tiny_model, progress=False)
 
 

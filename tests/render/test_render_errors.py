@@ -44,7 +44,7 @@ def test_render_command_json(tmp_path):
         (["--style", "gothic"], "unknown style 'gothic'; known styles: documentary, film, noir, none, previs"),
         (["--size", "100x50"], "`height` and `width` have to be divisible by 16 but are 50 and 100."),
         (["--size", "wide"], "--size 'wide': expected WIDTHxHEIGHT"),
-        (["--shots", "LHT_0010,NOPE"], "--shots: no shot 'NOPE' in the edit; shots: LHT_0010, LHT_0020"),
+        (["--shots", "LHT_0010,NOPE"], "shots to render: no shot 'NOPE' in the edit; shots: LHT_0010, LHT_0020"),
         (["--compression", "jpeg"], "jpeg"),
         (["--colorspace", "Rec.9999"], "Rec.9999"),
     ],
@@ -105,7 +105,7 @@ def test_disk_full_fails_that_shot_and_the_others_finish(tmp_path, monkeypatch):
     assert result.exit_code == 1
     summary = {s["name"]: s for s in json.loads(result.stdout)["shots"]}
     assert summary["LHT_0020"]["status"] == "failed"
-    assert "LHT_0020.1010.exr: [Errno 28] No space left on device" in summary["LHT_0020"]["error"]
+    assert "LHT_0020.1010.exr: No space left on device" in summary["LHT_0020"]["error"]
     assert [summary[n]["status"] for n in ("LHT_0010", "LHT_0030", "LHT_0040")] == ["rendered"] * 3
     assert "shot LHT_0020 FAILED" in result.stderr
     assert not (out / "LHT_0020" / "LHT_0020.1010.exr").exists()

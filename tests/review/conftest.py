@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sora_vfx.editorial import read_edit_timeline
+from sora_vfx.editorial import EditOptions, read_edit
 from sora_vfx.render import RenderSettings, render_edit
 from tests.conftest import ROOT, SAMPLES
 
@@ -26,7 +26,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 def rendered(tmp_path_factory, tiny_model) -> Path:
     """The sample edit rendered once for every review test; copy it before changing it."""
     out = tmp_path_factory.mktemp("review_render") / "out"
-    reading = read_edit_timeline(EDL, handles=0)
+    reading = read_edit(EDL, EditOptions(handles=0))
     report = render_edit(reading, out, RenderSettings(steps=2, size=(32, 32)), model=tiny_model, progress=False)
     assert not report.failed
     return out

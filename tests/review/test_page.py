@@ -181,6 +181,21 @@ def test_folder_without_a_manifest(tmp_path, setup, message):
     assert not (tmp_path / "review").exists()
 
 
+def test_manifest_that_does_not_decode_names_the_file_and_every_problem(render_copy):
+    out = render_copy
+    manifest = json.loads((out / "manifest.json").read_text())
+    entry = manifest["shots"][1]
+    del entry["frames"]["pattern"]
+    entry["seed"] = "not a seed"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = run("review", out)
+    assert result.exit_code == 2, result.output
+    assert f"{out / 'manifest.json'}: shot LHT_0020: " in result.stderr
+    assert "frames.pattern is missing" in result.stderr and "seed has to be int" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (out / "review").exists()
+
+
 def test_unknown_view_lists_the_valid_ones(render_copy):
     result = run("review", render_copy, "--view", "Filmic")
     assert result.exit_code == 2

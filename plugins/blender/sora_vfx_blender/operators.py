@@ -9,14 +9,24 @@ EXR sequence is added as an image strip on a new channel, at the frames its shot
 
 from __future__ import annotations
 
-import json
 import os
 
 import bpy
 from bpy.props import BoolProperty, StringProperty
 
 from .preferences import get_preferences
-from .process import ShimError, SoraProcess, find_executable, frame_paths, render_command, shots_command
+from .process import (
+    ShimError,
+    SoraProcess,
+    failed_shots,
+    find_executable,
+    frame_paths,
+    read_manifest,
+    render_command,
+    render_progress_files,
+    shot_pattern,
+    shots_command,
+)
 from .timeline import STRIP_PROPERTIES, ShotStrip, timecode_frames, timeline_from_strips, write_timeline
 
 TIMELINE_FILE = "sequencer.otio"
@@ -81,9 +91,11 @@ def free_channel(scene) -> int:
     return channel
 
 
-def add_image_strips(scene, manifest: dict, placements: dict[str, int], channel: int) -> list:
-    """One image strip per rendered shot; its cut lands on ``placements[shot]``, handles trimmed off."""
-    out_dir = os.path.dirname(os.path.abspath(manifest["_path"]))
+def add_image_strips(scene, manifest_path: str, manifest: dict, placements: dict[str, int], channel: int) -> list:
+    """One image strip per rendered shot; its cut lands on ``placements[shot]``, handles trimmed off.
+
+    Each reads the frames where the manifest says they are (its ``frames.pattern``).
+    """
     colorspace = (manifest.get("settings") or {}).get("colorspace") or "ACEScg"
     editor = scene.sequence_editor_create()
     added = []
@@ -91,7 +103,7 @@ def add_image_strips(scene, manifest: dict, placements: dict[str, int], channel:
         name, frames = entry["name"], entry["frames"]
         if name not in placements or entry.get("status") == "failed":
             continue
-        files = frame_paths(os.path.join(out_dir, frames["pattern"]), frames["first"], frames["last"])
+        files = frame_paths(shot_pattern(manifest_path, entry), frames["first"], frames["last"])
         missing = [f for f in files if not os.path.isfile(f)]
         if missing:
             raise ShimError(f"shot {name}: {len(missing)} frames missing, e.g. {missing[0]}")
@@ -196,15 +208,10 @@ class _SoraRenderOperator:
         process = self._process
         try:
             if self._stage == "shots":
-                jobs = process.document
-                if process.returncode != 0 or not isinstance(jobs, list):
-                    raise ShimError(process.error_message)
+                jobs = process.result(list)
                 if not jobs:
                     raise ShimError(f"{self._edit}: no shots to render")
-                expected = []
-                for job in jobs:
-                    pattern = os.path.join(self._out, job["name"], f"{job['name']}.####.exr")
-                    expected += frame_paths(pattern, job["head_in"], job["tail_out"])
+                expected = render_progress_files(self._out, jobs)
                 self._jobs = jobs
                 self._stage = "render"
                 self._process = SoraProcess(self._render, total_shots=len(jobs), expected_files=expected).start()
@@ -218,22 +225,15 @@ class _SoraRenderOperator:
             return {"CANCELLED"}
 
     def _load(self, process: SoraProcess) -> set[str]:
-        summary = process.document
-        if process.returncode not in (0, 1) or not isinstance(summary, dict):
-            raise ShimError(process.error_message)
+        summary = process.result(dict, partial=True)
         path = summary["manifest"]
-        try:
-            with open(path, encoding="utf-8") as handle:
-                manifest = json.load(handle)
-        except (OSError, ValueError) as exc:
-            raise ShimError(f"cannot read {path}: {exc}") from None
-        manifest["_path"] = path
+        manifest = read_manifest(path)
         placements = self._placements or self._placements_from_edit(manifest)
         channel = free_channel(self._scene)
-        added = add_image_strips(self._scene, manifest, placements, channel)
-        failed = [s for s in summary.get("shots", []) if s.get("status") == "failed"]
+        added = add_image_strips(self._scene, path, manifest, placements, channel)
+        failed = failed_shots(summary)
         if failed:
-            details = "; ".join(f"{s['name']}: {s.get('error') or 'failed'}" for s in failed)
+            details = "; ".join(failed)
             self.report({"ERROR"}, f"Sora VFX: {len(failed)} shot(s) failed ({len(added)} added): {details}")
             return {"FINISHED"} if added else {"CANCELLED"}
         self.report({"INFO"}, f"Sora VFX: {len(added)} shots rendered to {self._out}, added on channel {channel}")

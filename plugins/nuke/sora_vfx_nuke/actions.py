@@ -6,7 +6,6 @@ Each asks for its settings in a panel, runs ``sora-vfx ... --json`` in the backg
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
@@ -17,9 +16,13 @@ from .process import (
     ShimError,
     SoraProcess,
     extend_command,
+    failed_shots,
     find_executable,
     frame_paths,
+    read_manifest,
     render_command,
+    render_progress_files,
+    shot_pattern,
     shots_command,
 )
 
@@ -90,9 +93,7 @@ def extend_selected_plate() -> BackgroundRun | None:
         return run.run_process(SoraProcess(command, expected_files=expected), "extending")
 
     def finish(process: SoraProcess) -> None:
-        document = process.document
-        if process.returncode not in (0, 1) or not document:
-            raise ShimError(process.error_message)
+        document = process.result(dict, partial=True)
         read = create_read(
             path=document["pattern"], first=document["frames"]["first"] or first,
             last=document["frames"]["last"] or last,
@@ -141,39 +142,28 @@ def render_edit() -> BackgroundRun | None:
         listing = run.run_process(SoraProcess(list_shots), "reading the edit")
         if run.cancelled:
             return None
-        if listing.returncode != 0 or not isinstance(listing.document, list):
-            raise ShimError(listing.error_message)
-        expected = []
-        for job in listing.document:
-            pattern = os.path.join(os.path.abspath(out), job["name"], f"{job['name']}.####.exr")
-            expected += frame_paths(pattern, job["head_in"], job["tail_out"])
-        process = SoraProcess(render, total_shots=len(listing.document), expected_files=expected)
-        return run.run_process(process, f"rendering {len(listing.document)} shots")
+        jobs = listing.result(list)
+        process = SoraProcess(render, total_shots=len(jobs), expected_files=render_progress_files(out, jobs))
+        return run.run_process(process, f"rendering {len(jobs)} shots")
 
     def finish(process: SoraProcess) -> None:
-        document = process.document
-        if process.returncode not in (0, 1) or not isinstance(document, dict):
-            raise ShimError(process.error_message)
+        document = process.result(dict, partial=True)
         reads = create_shot_reads(document)
-        failed = [shot for shot in document.get("shots", []) if shot.get("status") == "failed"]
+        failed = failed_shots(document)
         if failed:
-            lines = "\n".join(f"{shot['name']}: {shot.get('error') or 'failed'}" for shot in failed)
+            lines = "\n".join(failed)
             show_error(f"{RENDER_TITLE}: {len(failed)} shot(s) failed ({len(reads)} loaded):\n{lines}")
 
     return BackgroundRun(RENDER_TITLE, work, finish).start()
 
 
 def create_shot_reads(document: dict) -> list:
-    """One Read per rendered shot of a ``render --json`` summary, in a row right of the graph."""
+    """One Read per rendered shot of a ``render --json`` summary, in a row right of the graph;
+    each reads the frames where the manifest says they are (its ``frames.pattern``)."""
     manifest_path = document["manifest"]
-    try:
-        with open(manifest_path, encoding="utf-8") as handle:
-            manifest = json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise ShimError(f"cannot read {manifest_path}: {exc}") from None
+    manifest = read_manifest(manifest_path)
     wanted = {shot["name"] for shot in document.get("shots", []) if shot.get("status") != "failed"}
     colorspace = (manifest.get("settings") or {}).get("colorspace") or "ACEScg"
-    out_dir = os.path.dirname(os.path.abspath(manifest_path))
     x, y = _free_position()
     reads = []
     for entry in manifest.get("shots", []):
@@ -181,7 +171,7 @@ def create_shot_reads(document: dict) -> list:
             continue
         frames = entry["frames"]
         reads.append(create_read(
-            path=os.path.join(out_dir, frames["pattern"]), first=frames["first"], last=frames["last"],
+            path=shot_pattern(manifest_path, entry), first=frames["first"], last=frames["last"],
             colorspaces=[colorspace], label=f"{entry['name']}\nseed {entry['seed']}",
             name=f"sora_{entry['name']}", position=(x, y),
         ))

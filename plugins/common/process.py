@@ -1,9 +1,10 @@
-"""Run the ``sora-vfx`` executable for a host application and follow its progress.
+"""Run the ``sora-vfx`` executable for a host application, follow its progress, read what it wrote.
 
-Host-neutral (no ``nuke``, no ``bpy``): the Nuke and Blender shims carry the same copy of this
-file, and a test checks that the two copies stay identical. The host polls a ``SoraProcess``
-from its own loop (a Nuke thread, a Blender modal timer) and never blocks its UI on it.
-Works on the Python of Nuke 13+ and Blender 4.2+.
+Host-neutral (no ``nuke``, no ``bpy``, no torch). The one source is ``plugins/common/process.py``;
+``plugins/package.py`` (``make plugins``) copies it into each host's package as ``process.py``
+(``sora_vfx_nuke.process``, the Blender extension's ``.process``): edit it there, never a copy.
+The host polls a ``SoraProcess`` from its own loop (a Nuke thread, a Blender modal timer) and never
+blocks its UI on it. Works on the Python of Nuke 13+ (3.7) and Blender 4.2+.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ EXECUTABLE_ENV = "SORA_VFX_EXECUTABLE"
 _HOST_PYTHON_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "PYTHONNOUSERSITE")
 _LOG_PREFIX = re.compile(r"^sora-vfx:\s*(?:INFO:\s*)?")
 _SHOT_DONE = re.compile(r"\bshot (?P<name>[A-Za-z0-9_.\-]+): ")
+# The manifest.json versions this plugin reads: sora_vfx.render.manifest.MANIFEST_VERSION, the
+# "version" of docs/schemas/manifest.schema.json (tests/plugins/test_package.py keeps them in step).
+MANIFEST_VERSIONS = (1,)
+# Where ``sora-vfx render -o OUT`` puts a shot's frames, relative to OUT. Only to follow progress
+# while it renders (``shots --json`` does not say where frames go); results are loaded from each
+# manifest entry's ``frames.pattern`` (see ``shot_pattern``), never from this.
+_RENDER_FRAMES = "{shot}/{shot}.####.exr"
 
 
 class ShimError(Exception):
@@ -96,6 +104,50 @@ def frame_paths(pattern: str, first: int, last: int) -> list[str]:
     else:
         return [pattern]
     return [f"{head}{frame:0{width}d}{tail}" for frame in range(first, last + 1)]
+
+
+def render_progress_files(out: str, jobs: list[dict]) -> list[str]:
+    """The frames ``sora-vfx render -o OUT`` is expected to write for the ``shots --json`` jobs,
+    to follow its progress by the files that appear (an estimate: see ``_RENDER_FRAMES``)."""
+    files: list[str] = []
+    for job in jobs:
+        pattern = os.path.join(os.path.abspath(out), _RENDER_FRAMES.format(shot=job["name"]))
+        files += frame_paths(pattern, job["head_in"], job["tail_out"])
+    return files
+
+
+def read_manifest(path: str) -> dict:
+    """A render's ``manifest.json``, checked: a version this plugin reads and a list of shots.
+
+    Raises:
+        ShimError: unreadable, not a manifest, or written by a sora-vfx this plugin does not know.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            manifest = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise ShimError(f"cannot read {path}: {exc}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("shots"), list):
+        raise ShimError(f"{path} is not a sora-vfx manifest (no list of shots)")
+    version = manifest.get("version")
+    if version not in MANIFEST_VERSIONS:
+        known = ", ".join(str(v) for v in MANIFEST_VERSIONS)
+        writer = manifest.get("software") or "the sora-vfx that wrote it"
+        raise ShimError(f"{path}: manifest version {version!r} is unknown to this plugin (it reads version "
+                        f"{known}); install the Sora VFX plugin that comes with {writer}")
+    return manifest
+
+
+def shot_pattern(manifest_path: str, entry: dict) -> str:
+    """A manifest entry's frames as an absolute ``####`` pattern (``frames.pattern`` is relative
+    to the manifest's folder)."""
+    return os.path.join(os.path.dirname(os.path.abspath(manifest_path)), entry["frames"]["pattern"])
+
+
+def failed_shots(summary: dict) -> list[str]:
+    """``name: error`` for each shot that failed in a ``render --json`` summary."""
+    return [f"{shot['name']}: {shot.get('error') or 'failed'}"
+            for shot in summary.get("shots", []) if shot.get("status") == "failed"]
 
 
 def subprocess_env(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -205,6 +257,17 @@ class SoraProcess:
             return json.loads(text)
         except ValueError:
             return None
+
+    def result(self, kind: type = dict, *, partial: bool = False):
+        """The JSON document of a run that worked, else ``ShimError`` with the command's own error.
+
+        ``kind``: what the document must be (``dict``, ``list``); ``partial``: exit code 1 (some
+        shots or frames failed, the rest were written) counts as a result too.
+        """
+        document = self.document
+        if self.returncode not in ((0, 1) if partial else (0,)) or not isinstance(document, kind):
+            raise ShimError(self.error_message)
+        return document
 
     @property
     def error_message(self) -> str:

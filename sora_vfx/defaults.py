@@ -1,0 +1,21 @@
+"""The defaults that several layers share, named once.
+
+A default used by one module alone stays in that module.
+"""
+
+from __future__ import annotations
+
+#: Frame number of each shot's first frame (``head_in``).
+START_FRAME = 1001
+#: Frames rendered before and after each cut.
+HANDLES = 8
+#: The working colour space frames are written in.
+COLORSPACE = "ACEScg"
+#: EXR compression of written frames.
+COMPRESSION = "zip"
+#: The model used when none is named.
+MODEL = "tiny"
+#: Classifier-free guidance scale when neither the user nor the style sets one.
+GUIDANCE = 5.0
+#: Denoising steps when neither the user, the style nor the model folder sets them.
+STEPS = 30

@@ -1,0 +1,122 @@
+"""Writing files so that no reader ever sees half of one: the one atomic write of sora_vfx.
+
+Frames, the manifest, the conform timeline, farm bundles and signed review files are all
+written to a temporary name in the destination's folder and renamed into place. A failure
+leaves the previous file (or nothing) and removes the temporary one; the error names the
+file and what it is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .errors import SoraVfxError
+
+#: The writing host, as it appears in temporary names (``.`` and ``-`` would split them).
+HOST = socket.gethostname().replace(".", "_").replace("-", "_") or "host"
+
+# A temporary file from another host (a farm on shared storage) is stale after a day.
+_STALE_SECONDS = 24 * 3600
+
+
+def temporary_name(path: Path, *, suffix: str = "") -> Path:
+    """``.<name>.<host>-<pid>.<token>.tmp<suffix>`` beside ``path``.
+
+    The same folder makes the final rename atomic; the host and process id tell
+    ``remove_stale_temporaries`` whose file it is; ``suffix`` keeps the extension last for
+    writers that choose the format by it (OIIO: ``.exr``).
+    """
+    return path.with_name(f".{path.name}.{HOST}-{os.getpid()}.{secrets.token_hex(4)}.tmp{suffix}")
+
+
+def write_atomically(path: Path, write: Callable[[Path], None], *, what: str,
+                     error: type[SoraVfxError], suffix: str = "") -> Path:
+    """Call ``write(temporary)`` and rename the result to ``path``.
+
+    Args:
+        path: the destination; its folder must exist.
+        write: writes the whole file at the path it is given.
+        what: what the file is, for the error ("manifest", "EXR frame", ...).
+        error: the error raised when writing fails.
+        suffix: the temporary name's last suffix, for writers that need the extension.
+    Returns:
+        ``path``.
+    Raises:
+        error: the file could not be written; the message names ``what`` and ``path``. A
+            ``KeyboardInterrupt`` or ``SystemExit`` still passes through, after cleaning up.
+    """
+    path = Path(path)
+    temporary = temporary_name(path, suffix=suffix)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException as exc:
+        temporary.unlink(missing_ok=True)
+        if isinstance(exc, Exception):
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise error(f"cannot write {what} {path}: {reason}") from exc
+        raise
+    return path
+
+
+def write_text_atomically(path: Path, text: str, *, what: str, error: type[SoraVfxError]) -> Path:
+    """``write_atomically`` for UTF-8 text."""
+    return write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"),
+                            what=what, error=error)
+
+
+def write_json_atomically(path: Path, data: Any, *, what: str, error: type[SoraVfxError]) -> Path:
+    """``write_atomically`` for a JSON document (indented, ending in a newline)."""
+    return write_text_atomically(path, json.dumps(data, indent=2, default=str) + "\n", what=what, error=error)
+
+
+def remove_stale_temporaries(folder: Path | str, pattern: str = ".*.tmp*") -> list[Path]:
+    """Remove temporary files left in ``folder`` by killed writers; return what was removed.
+
+    On this host a temporary file is stale once its writer's process is gone; from another
+    host only after a day, since that process cannot be asked.
+    """
+    removed = []
+    for temporary in Path(folder).glob(pattern):
+        owner = temporary.name.rsplit(".tmp", 1)[0].split(".")
+        host, _, pid = (owner[-2] if len(owner) >= 3 else "").rpartition("-")
+        if host == HOST and pid.isdigit():
+            stale = not _process_alive(int(pid))
+        else:
+            try:
+                stale = time.time() - temporary.stat().st_mtime > _STALE_SECONDS
+            except OSError:
+                continue
+        if stale:
+            temporary.unlink(missing_ok=True)
+            removed.append(temporary)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def ensure_writable_folder(folder: Path, error: type[SoraVfxError]) -> None:
+    """Create ``folder`` and prove a file can be made in it, or raise ``error`` naming it."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".sora_vfx-probe-", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise error(f"output folder {folder} is not writable: {exc.strerror or exc}") from None

@@ -1,0 +1,182 @@
+"""A checked render: the settings, the model, and one ``ShotPlan`` per shot.
+
+``prepare_render`` makes every check that can be made before the first frame (shots, styles,
+references, size, output folder) and builds each shot's spec. A ``ShotPlan`` is all one shot
+needs; the local renderer, a Dask worker and an OpenJD task (``render --shots X``) each render
+a shot from one, so they make the same pixels.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import defaults
+from ..editorial import Edit
+from ..editorial.shotjob import ShotJob
+from ..errors import ConfigError, RenderError
+from ..files import ensure_writable_folder
+from ..imaging import get_converter
+from ..imaging.exr import check_compression
+from ..imaging.images import read_reference_image
+from ..layout import frame_path
+from ..models import LoadedModel, load_model
+from ..styles import BUILTIN_STYLES, Style, resolve_style
+from .spec import RenderSpec, build_spec
+
+log = logging.getLogger("sora_vfx")
+
+
+@dataclass
+class RenderSettings:
+    """What the user chose for the whole render; None means the model's or style's default."""
+
+    model: str = defaults.MODEL
+    device: str | None = None
+    size: tuple[int, int] | None = None
+    steps: int | None = None
+    guidance: float | None = None
+    style: str | None = None
+    colorspace: str = defaults.COLORSPACE
+    compression: str = defaults.COMPRESSION
+    force: bool = False
+    shots: list[str] | None = None
+    max_window: int | None = None
+    window_overlap: int | None = None
+    writer_threads: int = 2
+    cache_dir: Path | None = None
+    cpu_offload: bool = False
+    styles: dict[str, Style] = field(default_factory=lambda: dict(BUILTIN_STYLES))
+
+    def summary(self) -> dict[str, object]:
+        """The settings the manifest records."""
+        return {
+            "model": self.model, "size": list(self.size) if self.size else None, "steps": self.steps,
+            "guidance": self.guidance, "style": self.style, "colorspace": self.colorspace,
+            "compression": self.compression,
+        }
+
+
+@dataclass(frozen=True)
+class ShotPlan:
+    """Everything one shot's render needs besides the model: the same on every machine.
+
+    ``reference`` is the decoded first frame for image-to-video models (None otherwise);
+    ``force`` re-renders frames that are already complete.
+    """
+
+    job: ShotJob
+    spec: RenderSpec
+    out_dir: Path
+    reference: np.ndarray | None = field(default=None, repr=False)
+    force: bool = False
+    writer_threads: int = 2
+
+    @property
+    def name(self) -> str:
+        return self.job.name
+
+    def frame_path(self, frame: int) -> Path:
+        """Where frame ``frame`` of this shot is written."""
+        return frame_path(self.out_dir, self.job.name, frame)
+
+
+@dataclass
+class RenderPlan:
+    """A checked render of an edit: its settings, its model and its shots' plans, in edit order."""
+
+    edit: Edit
+    out_dir: Path
+    settings: RenderSettings
+    model: LoadedModel
+    shots: list[ShotPlan]
+
+    def shot(self, name: str) -> ShotPlan:
+        """The plan of the shot called ``name``.
+
+        Raises:
+            KeyError: no such shot in this plan.
+        """
+        for shot in self.shots:
+            if shot.name == name:
+                return shot
+        raise KeyError(name)
+
+
+def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *,
+                   model: LoadedModel | None = None) -> RenderPlan:
+    """Check everything that can be checked before rendering, load the model, build the plans.
+
+    Args:
+        model: an already loaded (or only described) model; loaded from ``settings`` if None.
+    Raises:
+        SoraVfxError: unknown shot or style, unreadable reference, a size or window the model
+            does not allow, unknown colour space or compression, unwritable output folder.
+    """
+    out_dir = Path(out_dir)
+    jobs = _select_shots(edit.jobs, settings.shots)
+    ensure_writable_folder(out_dir, RenderError)
+    colorspace = get_converter().resolve(settings.colorspace)
+    check_compression(settings.compression)
+    styles = {job.name: resolve_style(job.style or settings.style, settings.styles) for job in jobs}
+    if model is None:
+        model = load_model(settings.model, device=settings.device, cache_dir=settings.cache_dir,
+                           cpu_offload=settings.cpu_offload)
+    width, height = settings.size or model.default_size
+    max_window = _max_window(model, settings.max_window)
+    model.check_inputs(max_window, height, width)
+    overlap = settings.window_overlap if settings.window_overlap is not None else max(1, max_window // 4)
+    shots = []
+    for job in jobs:
+        style = styles[job.name]
+        guidance = settings.guidance if settings.guidance is not None else style.guidance
+        spec = build_spec(
+            job, style, model=model.name, model_fingerprint=model.fingerprint, width=width, height=height,
+            steps=settings.steps or style.steps or model.default_steps,
+            guidance=defaults.GUIDANCE if guidance is None else guidance,
+            max_window=max_window, window_overlap=overlap, colorspace=colorspace, compression=settings.compression,
+        )
+        shots.append(ShotPlan(job, spec, out_dir, _reference(model, job, spec, width, height),
+                              force=settings.force, writer_threads=settings.writer_threads))
+    return RenderPlan(edit, out_dir, settings, model, shots)
+
+
+def _select_shots(jobs: list[ShotJob], wanted: list[str] | None) -> list[ShotJob]:
+    if not wanted:
+        return jobs
+    names = {job.name for job in jobs}
+    unknown = [name for name in wanted if name not in names]
+    if unknown:
+        raise ConfigError(f"shots to render: no shot {', '.join(map(repr, unknown))} in the edit; shots: "
+                          f"{', '.join(job.name for job in jobs)}")
+    return [job for job in jobs if job.name in set(wanted)]
+
+
+def _max_window(model: LoadedModel, requested: int | None) -> int:
+    if requested is None:
+        return model.max_frames
+    if requested > model.max_frames:
+        raise ConfigError(f"window of {requested} frames is longer than {model.name}'s limit of {model.max_frames}")
+    if model.round_up_frames(requested) != requested:
+        raise ConfigError(f"window of {requested} frames: {model.name} renders {model.frame_rule} frames")
+    return requested
+
+
+def _reference(model: LoadedModel, job: ShotJob, spec: RenderSpec, width: int, height: int) -> np.ndarray | None:
+    """The shot's decoded reference image where the model takes one; checked either way, so a
+    bad path fails before hours of rendering."""
+    takes_image = "image" in model.conditioning
+    if takes_image and not spec.reference:
+        raise RenderError(f"shot {job.name}: model {model.name} is image-to-video and needs a "
+                          "reference image (REFERENCE: comment, shot sheet or style)")
+    if not spec.reference:
+        return None
+    image = read_reference_image(Path(spec.reference), width=width, height=height,
+                                 what=f"shot {job.name}: reference image")
+    if takes_image:
+        return image
+    log.warning("shot %s: model %s is text-to-video; its reference image is not used", job.name, model.name)
+    return None
