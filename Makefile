@@ -44,9 +44,12 @@ sysdeps:
 	  fi; \
 	fi
 
+# The demo edit is written in the shapes grammar and rendered with the trained built-in model;
+# SHP_0040 has a reference image, so it renders with the image-to-video twin.
 demo: install
-	$(BIN)/sora-vfx shots sample_edls/sequence_24fps.edl --shot-sheet sample_edls/shot_sheet.toml
-	$(BIN)/sora-vfx render sample_edls/sequence_24fps.edl --shot-sheet sample_edls/shot_sheet.toml -o $(DEMO_OUT)
+	$(BIN)/sora-vfx shots sample_edls/shapes_24fps.edl --handles 4
+	$(BIN)/sora-vfx render sample_edls/shapes_24fps.edl --handles 4 --model shapes -o $(DEMO_OUT)
+	$(BIN)/sora-vfx eval $(DEMO_OUT)
 
 test: install sysdeps $(VENV_BLENDER)/.installed
 	$(BIN)/python -m pytest -q

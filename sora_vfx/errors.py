@@ -50,6 +50,14 @@ class FarmError(SoraVfxError):
     """A farm export or cluster that cannot be used."""
 
 
+class PromptError(SoraVfxError, ValueError):
+    """A prompt outside the shapes grammar, or a scene the shapes world cannot draw."""
+
+
+class EvalError(SoraVfxError, ValueError):
+    """Frames or a prompt that cannot be measured, or a render folder with nothing to measure."""
+
+
 class ReviewError(SoraVfxError):
     """A review that cannot be built or a file that cannot be verified: no manifest, bad key."""
 

@@ -24,6 +24,7 @@ COMMAND_MODULES = {
     "farm": "sora_vfx.cli.farm",
     "review": "sora_vfx.cli.review",
     "verify": "sora_vfx.cli.review",
+    "eval": "sora_vfx.cli.eval",
 }
 
 

@@ -44,14 +44,20 @@ def _settings(config_path: Path | None, *, edit: Path | None, **options):
 @main.command()
 @click.argument("out", type=click.Path(path_type=Path))
 @review_options
+@click.option("--contact-sheet", type=click.Path(path_type=Path), default=None, metavar="PNG",
+              help="Also write a contact sheet: six frames of every shot's cut, a row per shot.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @debug_option
-def review(out: Path, as_json: bool, config_path: Path | None, **options) -> None:
+def review(out: Path, as_json: bool, config_path: Path | None, contact_sheet: Path | None, **options) -> None:
     """Write OUT/review/index.html: thumbnails, preview movies and provenance for a render."""
     from ..review import build_review, edit_of
 
     settings = _settings(config_path, edit=edit_of(out), **options)
     report = build_review(out, settings)
+    if contact_sheet is not None:
+        from ..review.contact import write_contact_sheet
+
+        write_contact_sheet(out, contact_sheet)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:

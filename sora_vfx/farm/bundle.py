@@ -27,7 +27,7 @@ from .. import defaults
 from ..editorial import EditOptions
 from ..errors import FarmError
 from ..files import write_text_atomically
-from ..models.folders import TINY_NAMES
+from ..models.folders import BUILTIN_NAMES
 from ..render import RenderPlan
 
 TEMPLATE_NAME = "template.yaml"
@@ -106,7 +106,7 @@ def farm_render(*, plan: RenderPlan, reading: EditOptions, config: Path | None =
     settings = plan.settings
     model = settings.model
     model_folder = None
-    if model not in TINY_NAMES:
+    if model not in BUILTIN_NAMES:
         model_folder = absolute(model)
         model = str(model_folder)
     inputs: set[Path] = set()

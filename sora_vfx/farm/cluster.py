@@ -222,7 +222,7 @@ def render_shot_task(task: ShotTask) -> tuple[ShotResult, dict[str, Any]]:
         ShotTaskFailed: the shot failed; Dask retries it (on this or another worker).
     """
     with _RENDER_LOCK:
-        model = _worker_model(task.settings)
+        model = _worker_model(task.settings, task.shot.model)
         spec = task.shot.spec
         if model.name != spec.model or model.fingerprint != spec.model_fingerprint:
             raise ShotTaskFailed(ShotResult(task.shot, "failed", error=(
@@ -234,17 +234,17 @@ def render_shot_task(task: ShotTask) -> tuple[ShotResult, dict[str, Any]]:
     return result, _worker_info()
 
 
-def _worker_model(settings: RenderSettings) -> LoadedModel:
+def _worker_model(settings: RenderSettings, name: str) -> LoadedModel:
     global _LOADS
     device = settings.device or _local_cluster_device()
-    key = (settings.model, device, str(settings.cache_dir), settings.cpu_offload)
+    key = (name, device, str(settings.cache_dir), settings.cpu_offload)
     with _MODELS_LOCK:
         if key not in _MODELS:
             started = time.perf_counter()
-            _MODELS[key] = load_model(settings.model, device=device, cache_dir=settings.cache_dir,
+            _MODELS[key] = load_model(name, device=device, cache_dir=settings.cache_dir,
                                       cpu_offload=settings.cpu_offload)
             _LOADS += 1
-            log.info("worker %d: loaded model %s on %s in %.1f s", os.getpid(), settings.model,
+            log.info("worker %d: loaded model %s on %s in %.1f s", os.getpid(), name,
                      _MODELS[key].device, time.perf_counter() - started)
         return _MODELS[key]
 

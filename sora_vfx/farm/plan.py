@@ -11,7 +11,7 @@ from pathlib import Path
 from ..editorial import Edit
 from ..errors import RenderError
 from ..imaging import is_complete_frame
-from ..models import describe_model
+from ..models import LoadedModel, describe_model
 from ..render import (
     ManifestEntry,
     RenderPlan,
@@ -35,8 +35,10 @@ def plan_without_weights(edit: Edit, out_dir: Path, settings: RenderSettings) ->
     Raises:
         SoraVfxError: the same bad input ``prepare_render`` rejects.
     """
-    model = describe_model(settings.model, cache_dir=settings.cache_dir)
-    return prepare_render(edit, Path(out_dir), settings, model=model)
+    def describe(name: str) -> LoadedModel:
+        return describe_model(name, cache_dir=settings.cache_dir)
+
+    return prepare_render(edit, Path(out_dir), settings, load=describe)
 
 
 def conform_from_disk(edit: Edit, out_dir: Path, settings: RenderSettings) -> RenderReport:

@@ -17,6 +17,7 @@ from sora_vfx.imaging.exr import (
     read_exr_pixels,
     write_exr_frame,
 )
+from sora_vfx.imaging.images import read_reference_image, write_image
 
 __all__ = [
     "COMPRESSIONS",
@@ -30,6 +31,8 @@ __all__ = [
     "is_complete_frame",
     "read_exr_header",
     "read_exr_pixels",
+    "read_reference_image",
     "to_scene_linear",
     "write_exr_frame",
+    "write_image",
 ]

@@ -1,4 +1,4 @@
-"""Reading ordinary images (reference frames) with OpenImageIO."""
+"""Ordinary images (reference frames, contact sheets) with OpenImageIO."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import OpenImageIO as oiio
 
 from .. import defaults
 from ..errors import ImagingError
+from ..files import write_atomically
 from .color import get_converter
 
 _LINEAR_FORMATS = {"openexr", "hdr"}
@@ -44,6 +45,27 @@ def read_reference_image(path: Path, *, width: int, height: int, what: str = "re
         except ImagingError:
             pixels = get_converter().from_scene_linear(pixels, src=defaults.COLORSPACE, dst="srgb_tx")
     return np.clip(pixels, 0.0, 1.0)
+
+
+def write_image(path: Path, rgb: np.ndarray) -> Path:
+    """Write display-referred sRGB floats in [0, 1] (height, width, 3) as an 8-bit image whose
+    format follows the suffix (PNG, JPEG, TIFF), atomically.
+
+    Raises:
+        ImagingError: the image cannot be written.
+    """
+    path = Path(path)
+    pixels = np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), dtype=np.float32)
+    if pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ImagingError(f"cannot write {path}: expected (height, width, 3) pixels, got {pixels.shape}")
+    buffer = oiio.ImageBuf(oiio.ImageSpec(pixels.shape[1], pixels.shape[0], 3, oiio.UINT8))
+    buffer.set_pixels(oiio.ROI(), pixels)
+
+    def write(temporary: Path) -> None:
+        if not buffer.write(str(temporary), fileformat=path.suffix.lstrip(".")):
+            raise ImagingError(_error(buffer))
+
+    return write_atomically(path, write, what="image", error=ImagingError)
 
 
 def _error(buf: oiio.ImageBuf) -> str:

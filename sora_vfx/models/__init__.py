@@ -1,7 +1,10 @@
-"""Local diffusers video pipelines (safetensors only) and the built-in tiny models."""
+"""Local diffusers video pipelines (safetensors only), the built-in tiny models and the trained
+``shapes`` model."""
 
 from sora_vfx.models.families import FAMILIES, SORA_VFX_JSON, VIDEO_FAMILIES, Family, family_of
 from sora_vfx.models.folders import (
+    BUILTIN_NAMES,
+    IMAGE_VARIANTS,
     TINY_NAMES,
     ModelFolder,
     check_model_folder,
@@ -13,7 +16,9 @@ from sora_vfx.models.loader import LoadedModel, describe_model, load_model, pick
 from sora_vfx.models.tiny import TINY_MODEL_VERSION, build_tiny_pipeline, ensure_tiny_model
 
 __all__ = [
+    "BUILTIN_NAMES",
     "FAMILIES",
+    "IMAGE_VARIANTS",
     "SORA_VFX_JSON",
     "TINY_MODEL_VERSION",
     "TINY_NAMES",

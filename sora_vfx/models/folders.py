@@ -18,6 +18,14 @@ from sora_vfx.models.families import LIMIT_KEYS, SORA_VFX_JSON, Family, family_o
 from sora_vfx.models.tiny import ensure_tiny_model
 
 TINY_NAMES = {"tiny": "t2v", "tiny-i2v": "i2v"}
+#: The trained models that ship inside the package, by name: their folder under ``SHAPES_DIR``.
+SHAPES_NAMES = {"shapes": "t2v", "shapes-i2v": "i2v"}
+SHAPES_DIR = Path(__file__).parent / "shapes" / "weights"
+#: Names ``--model`` takes besides a folder.
+BUILTIN_NAMES = (*TINY_NAMES, *SHAPES_NAMES)
+#: A built-in text-to-video model's image-to-video twin: shots that give a reference image
+#: render with it, the others with the model named.
+IMAGE_VARIANTS = {"shapes": "shapes-i2v"}
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
 _SAFE_LIBRARIES = ("diffusers", "transformers")
 
@@ -30,7 +38,7 @@ _OVERRIDE_KEYS = (*LIMIT_KEYS, "max_sequence_length", "vae_tiling", "default_ste
 class ModelFolder:
     """A checked pipeline folder: what ``load_model`` and ``describe_model`` build on."""
 
-    name: str  # "tiny", "tiny-i2v" or the folder as given
+    name: str  # a BUILTIN_NAMES entry or the folder as given
     folder: Path
     class_name: str
     family: Family
@@ -48,6 +56,12 @@ def resolve_model(model: str, *, cache_dir: Path | None = None, check_diffusers:
     if model in TINY_NAMES:
         folder = ensure_tiny_model(cache_dir, kind=TINY_NAMES[model])
         name = model
+    elif model in SHAPES_NAMES:
+        folder = SHAPES_DIR / SHAPES_NAMES[model]
+        name = model
+        if not (folder / "model_index.json").is_file():
+            raise ModelError(f"model {model}: its weights are not in this install ({folder}); train them with "
+                             "`python -m sora_vfx.models.shapes.train --out sora_vfx/models/shapes/weights`")
     else:
         folder = Path(model).expanduser()
         name = str(folder)

@@ -9,6 +9,7 @@ a shot from one, so they make the same pixels.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ..imaging import get_converter
 from ..imaging.exr import check_compression
 from ..imaging.images import read_reference_image
 from ..layout import frame_path
-from ..models import LoadedModel, load_model
+from ..models import IMAGE_VARIANTS, LoadedModel, load_model
 from ..styles import BUILTIN_STYLES, Style, resolve_style
 from .spec import RenderSpec, build_spec
 
@@ -72,6 +73,9 @@ class ShotPlan:
     spec: RenderSpec
     out_dir: Path
     reference: np.ndarray | None = field(default=None, repr=False)
+    #: The model that renders the shot, by name (``RenderPlan.models``): the one named, or its
+    #: image-to-video twin for a shot with a reference image.
+    model: str = defaults.MODEL
     force: bool = False
     writer_threads: int = 2
 
@@ -86,12 +90,13 @@ class ShotPlan:
 
 @dataclass
 class RenderPlan:
-    """A checked render of an edit: its settings, its model and its shots' plans, in edit order."""
+    """A checked render of an edit: its settings, its models by name and its shots' plans, in
+    edit order."""
 
     edit: Edit
     out_dir: Path
     settings: RenderSettings
-    model: LoadedModel
+    models: dict[str, LoadedModel]
     shots: list[ShotPlan]
 
     def shot(self, name: str) -> ShotPlan:
@@ -106,12 +111,14 @@ class RenderPlan:
         raise KeyError(name)
 
 
-def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *,
-                   model: LoadedModel | None = None) -> RenderPlan:
-    """Check everything that can be checked before rendering, load the model, build the plans.
+def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model: LoadedModel | None = None,
+                   load: Callable[[str], LoadedModel] | None = None) -> RenderPlan:
+    """Check everything that can be checked before rendering, load the models, build the plans.
 
     Args:
-        model: an already loaded (or only described) model; loaded from ``settings`` if None.
+        model: an already loaded (or only described) model for ``settings.model``.
+        load: gets any other model by name (the image-to-video twin of a built-in model, for
+            shots with a reference image); default ``load_model`` with the settings' device.
     Raises:
         SoraVfxError: unknown shot or style, unreadable reference, a size or window the model
             does not allow, unknown colour space or compression, unwritable output folder.
@@ -122,26 +129,36 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *,
     colorspace = get_converter().resolve(settings.colorspace)
     check_compression(settings.compression)
     styles = {job.name: resolve_style(job.style or settings.style, settings.styles) for job in jobs}
-    if model is None:
-        model = load_model(settings.model, device=settings.device, cache_dir=settings.cache_dir,
-                           cpu_offload=settings.cpu_offload)
-    width, height = settings.size or model.default_size
-    max_window = _max_window(model, settings.max_window)
-    model.check_inputs(max_window, height, width)
-    overlap = settings.window_overlap if settings.window_overlap is not None else max(1, max_window // 4)
+    if load is None:
+        def load(name: str) -> LoadedModel:
+            return load_model(name, device=settings.device, cache_dir=settings.cache_dir,
+                              cpu_offload=settings.cpu_offload)
+    models = {settings.model: model or load(settings.model)}
+    named = models[settings.model]
+    width, height = settings.size or named.default_size
     shots = []
     for job in jobs:
         style = styles[job.name]
+        name = settings.model
+        variant = IMAGE_VARIANTS.get(name)
+        if variant and (job.reference or style.reference) and "image" not in named.conditioning:
+            name = variant
+            if name not in models:
+                models[name] = load(name)
+        shot_model = models[name]
+        max_window = _max_window(shot_model, settings.max_window)
+        shot_model.check_inputs(max_window, height, width)
+        overlap = settings.window_overlap if settings.window_overlap is not None else max(1, max_window // 4)
         guidance = settings.guidance if settings.guidance is not None else style.guidance
         spec = build_spec(
-            job, style, model=model.name, model_fingerprint=model.fingerprint, width=width, height=height,
-            steps=settings.steps or style.steps or model.default_steps,
+            job, style, model=shot_model.name, model_fingerprint=shot_model.fingerprint, width=width, height=height,
+            steps=settings.steps or style.steps or shot_model.default_steps,
             guidance=defaults.GUIDANCE if guidance is None else guidance,
             max_window=max_window, window_overlap=overlap, colorspace=colorspace, compression=settings.compression,
         )
-        shots.append(ShotPlan(job, spec, out_dir, _reference(model, job, spec, width, height),
+        shots.append(ShotPlan(job, spec, out_dir, _reference(shot_model, job, spec, width, height), model=name,
                               force=settings.force, writer_threads=settings.writer_threads))
-    return RenderPlan(edit, out_dir, settings, model, shots)
+    return RenderPlan(edit, out_dir, settings, models, shots)
 
 
 def _select_shots(jobs: list[ShotJob], wanted: list[str] | None) -> list[ShotJob]:

@@ -49,7 +49,7 @@ def render_edit(edit: Edit, out_dir: Path, settings: RenderSettings, *,
     plan = prepare_render(edit, out_dir, settings, model=model)
     bar = Progress(sum(shot.job.frame_count for shot in plan.shots), enabled=progress)
     try:
-        results = [render_shot(shot, plan.model, progress=bar) for shot in plan.shots]
+        results = [render_shot(shot, plan.models[shot.model], progress=bar) for shot in plan.shots]
     finally:
         bar.close()
     return finish_render(plan, results)

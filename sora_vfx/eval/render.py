@@ -1,0 +1,85 @@
+"""Measure a render folder: every shot's frames against the prompt it was rendered from.
+
+The frames are read back from the EXRs and taken from the working space to display sRGB
+through the same OCIO config the renderer wrote them with, so the analysis sees the picture
+the model drew. Prompts outside the shapes grammar cannot be measured; those shots are listed
+as skipped with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SoraVfxError
+from ..imaging import get_converter, read_exr_pixels
+from ..layout import frame_from_pattern
+from ..render.manifest import ManifestEntry, read_manifest
+from .shot import EvalError, ShotMeasures, measure_shot
+from .summary import eval_document
+
+
+@dataclass
+class RenderEval:
+    """The measures of a render folder's shots, and the shots that could not be measured."""
+
+    out_dir: Path
+    shots: dict[str, ShotMeasures] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``eval --json`` document: per shot measures, the totals, and skipped shots."""
+        document = eval_document(list(self.shots.values()))
+        document["shots"] = [{"name": name, **shot} for name, shot in zip(self.shots, document["shots"], strict=True)]
+        return {"version": document.pop("version"), "out": str(self.out_dir), **document, "skipped": self.skipped}
+
+
+def read_shot_frames(out_dir: Path, entry: ManifestEntry) -> np.ndarray:
+    """The shot's frames, ``first``..``last``, as display sRGB: (frames, height, width, 3).
+
+    Raises:
+        SoraVfxError: a frame is missing or unreadable.
+    """
+    converter = get_converter()
+    colorspace = entry.spec.colorspace if entry.spec else "ACEScg"
+    frames = []
+    for number in range(entry.frames.first, entry.frames.last + 1):
+        pixels = read_exr_pixels(frame_from_pattern(out_dir, entry.frames.pattern, number))
+        frames.append(converter.from_scene_linear(np.ascontiguousarray(pixels[..., :3]), src=colorspace,
+                                                  dst="srgb_tx"))
+    return np.clip(np.stack(frames), 0.0, 1.0)
+
+
+def evaluate_render(out_dir: Path, *, shots: Sequence[str] | None = None,
+                    seams: dict[str, Sequence[int]] | None = None) -> RenderEval:
+    """Measure every rendered shot of ``out_dir`` (or those named).
+
+    Args:
+        shots: names of the shots to measure; default all that rendered.
+        seams: per shot, the frame indices where a new window of a long shot starts.
+    Raises:
+        SoraVfxError: no manifest, or a shot named that is not in it.
+    """
+    manifest = read_manifest(out_dir)
+    if manifest is None:
+        raise EvalError(f"{out_dir}: no manifest.json, so not a sora_vfx render folder")
+    wanted = list(shots) if shots else [entry.name for entry in manifest.shots]
+    unknown = [name for name in wanted if manifest.entry(name) is None]
+    if unknown:
+        raise EvalError(f"{out_dir}: no shot {', '.join(unknown)} in its manifest")
+    result = RenderEval(Path(out_dir))
+    for name in wanted:
+        entry = manifest.entry(name)
+        if not entry.done:
+            result.skipped[name] = f"not rendered ({entry.status})"
+            continue
+        try:
+            frames = read_shot_frames(out_dir, entry)
+            result.shots[name] = measure_shot(frames, scene=entry.job.prompt, seams=(seams or {}).get(name, ()))
+        except SoraVfxError as exc:
+            result.skipped[name] = str(exc)
+    return result

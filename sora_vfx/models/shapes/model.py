@@ -1,0 +1,105 @@
+"""The ``shapes`` model's components before training: the real Wan classes, at a small size.
+
+Tokenizer (one token per word of the grammar), UMT5 text encoder, ``AutoencoderKLWan``,
+``WanTransformer3DModel`` and a flow-matching scheduler: the same classes as Wan 2.1/2.2, so
+the trained folders load through ``DiffusionPipeline.from_pretrained`` like any user's model.
+The image-to-video variant is ``WanImageToVideoPipeline`` in Wan 2.2's first-frame mode
+(``expand_timesteps``): the first latent frame is the encoded reference, held clean at
+timestep 0, so the one transformer serves both variants.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .grammar import COLOURS, MOTIONS, PANS, SHAPES, SIZES
+
+#: Frame size (width, height) and length the model is trained at.
+NATIVE_SIZE = (64, 64)
+NATIVE_FRAMES = 25
+#: Prompt tokens: the longest caption of the grammar is 27 words and commas.
+MAX_TOKENS = 32
+LATENT_CHANNELS = 16
+TEXT_DIM = 64
+SCHEDULER_SHIFT = 3.0
+DEFAULT_STEPS = 20
+DEFAULT_GUIDANCE = 5.0
+
+_SPECIAL_TOKENS = ("<pad>", "</s>", "<unk>")
+
+
+def vocabulary() -> list[str]:
+    """Every word and mark of the grammar, after the special tokens."""
+    words = {"a", "on", "background", "and", "camera", "panning", ","}
+    words.update(COLOURS, SHAPES, (s for s in SIZES if s != "medium"), PANS)
+    for motion in MOTIONS:
+        words.update(motion.split())
+    return [*_SPECIAL_TOKENS, *sorted(words)]
+
+
+def build_tokenizer() -> Any:
+    """A word-level tokenizer: lower-cased words and commas, unknown words as ``<unk>``, each
+    prompt ending in ``</s>`` as Wan's T5 prompts do."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {token: index for index, token in enumerate(vocabulary())}
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tokenizer.normalizer = normalizers.Lowercase()
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", vocab["</s>"])])
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
+                                   model_max_length=MAX_TOKENS)
+
+
+def build_text_encoder(vocab_size: int) -> torch.nn.Module:
+    """A two-layer UMT5 encoder, trained with the transformer."""
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    return UMT5EncoderModel(UMT5Config(
+        vocab_size=vocab_size, d_model=TEXT_DIM, d_kv=16, d_ff=128, num_layers=2, num_heads=4,
+        relative_attention_num_buckets=16, relative_attention_max_distance=32,
+        dropout_rate=0.0, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+    ))
+
+
+def build_vae() -> torch.nn.Module:
+    """Wan's causal video VAE: 8x smaller in space, 4x in time, 16 latent channels."""
+    from diffusers import AutoencoderKLWan
+
+    return AutoencoderKLWan(
+        base_dim=8, z_dim=LATENT_CHANNELS, dim_mult=[1, 2, 2, 4], num_res_blocks=1,
+        temperal_downsample=[False, True, True],
+        latents_mean=[0.0] * LATENT_CHANNELS, latents_std=[1.0] * LATENT_CHANNELS,
+    )
+
+
+def build_transformer() -> torch.nn.Module:
+    """Wan's diffusion transformer at a small size: 2x2 latent patches, 6 layers of width 96."""
+    from diffusers import WanTransformer3DModel
+
+    return WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=6, attention_head_dim=16, in_channels=LATENT_CHANNELS,
+        out_channels=LATENT_CHANNELS, text_dim=TEXT_DIM, freq_dim=64, ffn_dim=256, num_layers=6,
+        cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=64,
+    )
+
+
+def build_scheduler() -> Any:
+    """Flow matching with Wan's shift, so sampling spends its steps where the picture forms."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    return FlowMatchEulerDiscreteScheduler(shift=SCHEDULER_SHIFT)
+
+
+def assemble(components: dict[str, Any], kind: str) -> Any:
+    """The ``WanPipeline`` (``kind="t2v"``) or first-frame ``WanImageToVideoPipeline`` ("i2v")."""
+    if kind == "t2v":
+        from diffusers import WanPipeline
+
+        return WanPipeline(**components)
+    from diffusers import WanImageToVideoPipeline
+
+    return WanImageToVideoPipeline(**components, image_encoder=None, image_processor=None, expand_timesteps=True)

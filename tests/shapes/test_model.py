@@ -1,0 +1,121 @@
+"""The shipped ``shapes`` model: loads like any user's folder, draws what the prompt says,
+and its training script runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from click.testing import CliRunner
+
+from sora_vfx.cli import main
+from sora_vfx.eval import measure_shot
+from sora_vfx.eval.render import evaluate_render, read_shot_frames
+from sora_vfx.imaging import read_exr_pixels, read_reference_image
+from sora_vfx.models import load_model
+from sora_vfx.models.folders import SHAPES_DIR
+from sora_vfx.render import read_manifest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_EDL = ROOT / "sample_edls" / "shapes_24fps.edl"
+# Prompts the model draws reliably; thresholds below are what the benchmark measures, with margin.
+PROMPTS = [
+    "a large red ball moving right on a blue background",
+    "a large yellow square moving left on a black background",
+    "a large white ball moving down on a green background",
+    "a large blue square standing still on a yellow background",
+]
+
+
+def write_edl(path: Path, prompts: list[str], frames: int = 25) -> Path:
+    lines = ["TITLE: SHAPES_TEST", "FCM: NON-DROP FRAME", ""]
+    for number, prompt in enumerate(prompts, start=1):
+        start, end = (number - 1) * frames, number * frames
+        tc = [f"01:00:{f // 24:02d}:{f % 24:02d}" for f in (start, end)]
+        lines += [f"{number:03d}  AX       V     C        00:00:00:00 00:00:01:01 {tc[0]} {tc[1]}",
+                  f"* SHOT: SH{number:03d}0", f"* PROMPT: {prompt}"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def render(*args: str):
+    result = CliRunner().invoke(main, ["render", *map(str, args), "--no-review", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_weights_ship_as_safetensors_within_budget():
+    files = [p for p in SHAPES_DIR.rglob("*") if p.is_file()]
+    weights = [p for p in files if p.suffix == ".safetensors"]
+    assert weights and not [p for p in files if p.suffix in (".bin", ".pt", ".pth", ".ckpt")]
+    assert sum(p.stat().st_size for p in weights) <= 25 * 2**20
+    for kind in ("t2v", "i2v"):
+        card = (SHAPES_DIR / kind / "README.md").read_text()
+        assert "python -m sora_vfx.models.shapes.train" in card and "Measured adherence" in card
+
+
+def test_plain_diffusers_loads_the_shipped_folders():
+    from diffusers import AutoencoderKLWan, WanImageToVideoPipeline, WanPipeline, WanTransformer3DModel
+
+    t2v = WanPipeline.from_pretrained(SHAPES_DIR / "t2v", local_files_only=True)
+    i2v = WanImageToVideoPipeline.from_pretrained(SHAPES_DIR / "i2v", local_files_only=True)
+    assert isinstance(t2v.vae, AutoencoderKLWan) and isinstance(t2v.transformer, WanTransformer3DModel)
+    assert i2v.config.expand_timesteps
+    frames = t2v(prompt=PROMPTS[0], num_frames=25, height=64, width=64, num_inference_steps=20, guidance_scale=5.0,
+                 generator=torch.Generator().manual_seed(0), output_type="np", max_sequence_length=32).frames[0]
+    measured = measure_shot(np.asarray(frames, np.float32), scene=PROMPTS[0])
+    assert measured.background_ok
+
+
+def test_render_with_model_shapes_draws_the_prompts(tmp_path):
+    out = tmp_path / "out"
+    render(write_edl(tmp_path / "cut.edl", PROMPTS), "-o", out, "--model", "shapes", "--handles", "0")
+    result = evaluate_render(out)
+    assert len(result.shots) == len(PROMPTS), result.skipped
+    shots = list(result.shots.values())
+    # What this model does reliably today is the prompted background (benchmarks/quality.py:
+    # 100% of 60 shots); objects are drawn in the prompted colour in about a fifth of shots, so
+    # they are measured by the benchmark, not asserted here.
+    assert all(shot.background_ok for shot in shots)
+    manifest = read_manifest(out)
+    assert {entry.spec.model for entry in manifest.shots} == {"shapes"}
+    # The random-weights tiny model, measured the same way, does not follow the prompts.
+    tiny = tmp_path / "tiny"
+    render(write_edl(tmp_path / "cut.edl", PROMPTS), "-o", tiny, "--model", "tiny", "--handles", "0", "--size", "64x64")
+    assert sum(shot.background_ok for shot in evaluate_render(tiny).shots.values()) <= 1
+
+
+def test_a_shot_with_a_reference_renders_with_the_image_to_video_twin(tmp_path):
+    out = tmp_path / "out"
+    render(DEMO_EDL, "-o", out, "--model", "shapes", "--handles", "4", "--shots", "SHP_0010,SHP_0040")
+    manifest = read_manifest(out)
+    assert manifest.entry("SHP_0010").spec.model == "shapes"
+    assert manifest.entry("SHP_0040").spec.model == "shapes-i2v"
+    reference = read_reference_image(ROOT / "sample_edls" / "refs" / "blue_square.png", width=64, height=64)
+    first = read_shot_frames(out, manifest.entry("SHP_0040"))[0]
+    assert np.abs(first - reference).mean() < 0.05
+
+
+def test_the_same_seed_gives_the_same_pixels_another_seed_another_picture(tmp_path):
+    edl = write_edl(tmp_path / "cut.edl", PROMPTS[:1])
+    pictures = {}
+    for label, seed in (("a", "0"), ("b", "0"), ("c", "5")):
+        out = tmp_path / label
+        render(edl, "-o", out, "--model", "shapes", "--handles", "0", "--seed", seed)
+        pictures[label] = np.stack([read_exr_pixels(p) for p in sorted((out / "SH0010").glob("*.exr"))])
+        assert evaluate_render(out).shots["SH0010"].background_ok
+    assert np.array_equal(pictures["a"], pictures["b"])
+    assert not np.array_equal(pictures["a"], pictures["c"])
+
+
+def test_the_training_script_makes_loadable_folders(tmp_path):
+    from sora_vfx.models.shapes.train import main as train
+
+    train(["--out", str(tmp_path / "model"), "--budget", "0.003"])
+    for kind in ("t2v", "i2v"):
+        folder = tmp_path / "model" / kind
+        assert (folder / "README.md").is_file() and (folder / "training.json").is_file()
+        model = load_model(str(folder), device="cpu")
+        assert model.kind == kind and model.default_size == (64, 64) and model.max_frames == 25
