@@ -112,6 +112,9 @@ def load_config(explicit: Path | None = None, *, edit: Path | None = None) -> Pr
     unknown = set(data) - {"render", "review", "styles"}
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; valid: render, review, styles")
+    for table in ("render", "review", "styles"):
+        if not isinstance(data.get(table, {}), dict):
+            raise ConfigError(f"{path}: {table} has to be a table ([{table}]), not {data[table]!r}")
     render = data.get("render", {})
     bad = set(render) - _RENDER_KEYS
     if bad:

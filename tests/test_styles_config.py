@@ -63,6 +63,8 @@ def test_config_styles_resolve_paths_against_the_config(tmp_path):
         ("[styles.x]\ncolour = 1\n", StyleError, r"\[styles.x\]: unknown key\(s\) colour"),
         ("[styles.x]\nsteps = 'many'\n", StyleError, r"\[styles.x\]: invalid literal"),
         ("[render\n", ConfigError, "not valid TOML"),
+        ("render = 5\n", ConfigError, r"render has to be a table \(\[render\]\), not 5"),
+        ("review = 'ab'\n", ConfigError, r"review has to be a table \(\[review\]\), not 'ab'"),
     ],
 )
 def test_bad_config(tmp_path, text, error, message):

@@ -85,7 +85,8 @@ class SoraGroup(click.Group):
 
 
 def _debug(ctx: click.Context) -> bool:
-    return bool(ctx.meta.get("sora_vfx.debug")) or bool(os.environ.get("SORA_VFX_DEBUG"))
+    return bool(ctx.meta.get("sora_vfx.debug")) or os.environ.get("SORA_VFX_DEBUG", "").strip().lower() not in (
+        "", "0", "false", "no", "off")
 
 
 def set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:

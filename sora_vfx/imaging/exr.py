@@ -8,6 +8,7 @@ callers use the EXR names (``timeCode``, ``framesPerSecond``, ``chromaticities``
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 import threading
@@ -61,9 +62,11 @@ def check_compression(compression: str) -> str:
     if ok and quality:
         # Only DWA takes a quality suffix (OIIO reads it as openexr:dwaCompressionLevel).
         try:
-            ok = name in ("dwaa", "dwab") and float(quality) > 0
+            level = float(quality)
+            ok = name in ("dwaa", "dwab") and math.isfinite(level) and level > 0
         except ValueError:
             ok = False
+        quality = quality.strip()
     if not ok:
         raise ImagingError(
             f"unknown EXR compression {compression!r}, available: {', '.join(COMPRESSIONS)} "
@@ -123,7 +126,7 @@ def apply_attributes(spec: oiio.ImageSpec, attributes: Mapping[str, object], pat
         elif name == "framesPerSecond" or (
             isinstance(value, numbers.Rational) and not isinstance(value, numbers.Integral)
         ):
-            if not isinstance(value, numbers.Real) or value <= 0:
+            if not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
                 raise ImagingError(f"cannot write {path}: {name} {value!r} is not a positive rate")
             rate = Fraction(value).limit_denominator(1_000_000)
             if rate.numerator not in _INT32 or rate.denominator not in _INT32:

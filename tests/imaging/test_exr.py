@@ -207,7 +207,7 @@ def test_every_compression(tmp_path: Path, compression: str) -> None:
         assert read_exr_header(path)["openexr:dwaCompressionLevel"] == 45.0
 
 
-@pytest.mark.parametrize("compression", ["lzw", "zip:9", "dwaa:x", ""])
+@pytest.mark.parametrize("compression", ["lzw", "zip:9", "dwaa:x", "", "dwaa:inf", "dwab:nan"])
 def test_unknown_compression_lists_valid_ones(tmp_path: Path, compression: str) -> None:
     with pytest.raises(ImagingError) as info:
         write_exr_frame(tmp_path / "c.exr", frame(), compression=compression)
@@ -221,6 +221,8 @@ def test_unknown_compression_lists_valid_ones(tmp_path: Path, compression: str) 
         ({"timeCode": "1:02:03:04"}, "not HH:MM:SS:FF"),
         ({"timeCode": "24:00:00:00"}, "out of range"),
         ({"framesPerSecond": 0}, "positive rate"),
+        ({"framesPerSecond": float("nan")}, "positive rate"),
+        ({"framesPerSecond": float("inf")}, "positive rate"),
         ({"chromaticities": (0.1, 0.2)}, "8 floats"),
         ({"sora_vfx:list": [1, 2]}, "sora_vfx:list has unsupported type list"),
     ],
