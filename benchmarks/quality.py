@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-shots", type=int, default=20)
     parser.add_argument("--long-shots", type=int, default=8)
     parser.add_argument("--seed", type=int, default=2026, help="draws the prompts")
+    parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
+    parser.add_argument("--guidance", type=float, default=None, help="guidance scale (default 5)")
     parser.add_argument("--quick", action="store_true", help="a third of each series")
     parser.add_argument("--keep", type=Path, default=None, help="render here and keep the frames")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "quality.json")
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model(args.model)
     width, height = model.default_size
     frames = model.max_frames
-    settings = RenderSettings(model=args.model)
+    settings = RenderSettings(model=args.model, steps=args.steps, guidance=args.guidance)
     results = []
 
     t2v = [(f"T2V_{i:03d}", caption(random_scene(rng)), frames, None) for i in range(args.shots)]
@@ -143,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         windows = plan_windows(long_frames, max_frames=window, overlap=overlap, align=model.temporal_compression)
         seams = [w.start for w in windows[1:]]
         long = [(f"LONG_{i:03d}", caption(random_scene(rng)), long_frames, None) for i in range(args.long_shots)]
-        results.append(series("long", work, long, model, RenderSettings(model=args.model, max_window=window),
-                              seams={name: seams for name, *_ in long}))
+        long_settings = RenderSettings(model=args.model, max_window=window, steps=args.steps, guidance=args.guidance)
+        results.append(series("long", work, long, model, long_settings, seams={name: seams for name, *_ in long}))
 
     table = ["| series | shots | background | object colour | motion | pan | ghosting | jump ratio | seam jump "
              "| flicker |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
