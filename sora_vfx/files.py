@@ -78,8 +78,9 @@ def write_json_atomically(path: Path, data: Any, *, what: str, error: type[SoraV
     return write_text_atomically(path, json.dumps(data, indent=2, default=str) + "\n", what=what, error=error)
 
 
-def remove_stale_temporaries(folder: Path | str, pattern: str = ".*.tmp*") -> list[Path]:
-    """Remove temporary files left in ``folder`` by killed writers; return what was removed.
+def remove_stale_temporaries(folder: Path | str, pattern: str) -> list[Path]:
+    """Remove temporary files matching ``pattern`` (a glob of ``temporary_name`` names) left in
+    ``folder`` by killed writers; return what was removed.
 
     On this host a temporary file is stale once its writer's process is gone; from another
     host only after a day, since that process cannot be asked.

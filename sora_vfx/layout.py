@@ -22,9 +22,6 @@ REVIEW_FOLDER = "review"
 FRAME_EXTENSION = ".exr"
 FRAME_PADDING = 4
 
-#: Names in OUT that belong to the render itself: a shot cannot take one of them.
-RESERVED_NAMES = frozenset({MANIFEST_NAME, CONFORM_NAME, REVIEW_FOLDER, ".", ".."})
-
 
 def shot_folder(out_dir: Path, shot: str) -> Path:
     """``OUT/<shot>``: the folder of one shot's frames."""

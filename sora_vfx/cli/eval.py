@@ -30,6 +30,8 @@ def eval_command(out: Path, shots: str | None, as_json: bool) -> None:
 
 def format_table(result) -> str:
     """One row per shot (a check mark per property measured right) and the totals."""
+    from ..eval import summarize
+
     def mark(ok: bool) -> str:
         return "ok" if ok else "NO"
 
@@ -41,9 +43,9 @@ def format_table(result) -> str:
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     for name, reason in result.skipped.items():
         lines.append(f"{name}: not measured: {reason}")
-    summary = result.to_dict()["summary"]
     if result.shots:
-        lines.append(f"{summary['shots']} shots: background {summary['background_correct']:.0%}, object colour "
-                     f"{summary['object_colour_correct']:.0%}, motion {summary['motion_correct']:.0%}, "
-                     f"ghosting {summary['ghosting']:.0%} of shots")
+        summary = summarize(list(result.shots.values()))
+        lines.append(f"{summary.shots} shots: background {summary.background_correct:.0%}, object colour "
+                     f"{summary.object_colour_correct:.0%}, motion {summary.motion_correct:.0%}, "
+                     f"ghosting {summary.ghosting:.0%} of shots")
     return "\n".join(lines)

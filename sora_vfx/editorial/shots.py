@@ -93,28 +93,24 @@ def read_edit(path: str | Path, options: EditOptions | None = None) -> Edit:
     """
     options = options or EditOptions()
     path = Path(path)
-    fps, handles, start_frame = options.fps, options.handles, options.start_frame
-    shot_sheet, tracks, project_seed = options.shot_sheet, list(options.tracks) or None, options.project_seed
-    shot_pattern = options.shot_pattern
-    path = Path(path)
-    if handles < 0:
-        raise ConfigError(f"handles must be 0 or more, not {handles}")
-    if start_frame < 0:
-        raise ConfigError(f"start frame must be 0 or more, not {start_frame}")
-    pattern = _compile_pattern(shot_pattern)
-    timeline, source = parse_edit_file(path, fps=fps)
-    cuts, skipped = _find_cuts(timeline, source, tracks)
+    if options.handles < 0:
+        raise ConfigError(f"handles must be 0 or more, not {options.handles}")
+    if options.start_frame < 0:
+        raise ConfigError(f"start frame must be 0 or more, not {options.start_frame}")
+    pattern = _compile_pattern(options.shot_pattern)
+    timeline, source = parse_edit_file(path, fps=options.fps)
+    cuts, skipped = _find_cuts(timeline, source, list(options.tracks) or None)
     if not cuts:
         detail = ", ".join(f"{count} {what}" for what, count in skipped.items() if count)
         raise EditError(f"{path}: no video shots in this edit" + (f" ({detail} skipped)" if detail else ""))
     jobs = [
-        _make_job(cut, index, path, pattern, handles, start_frame)
+        _make_job(cut, index, path, pattern, options.handles, options.start_frame)
         for index, cut in enumerate(cuts, start=1)
     ]
-    if shot_sheet is not None:
-        _apply_shot_sheet(jobs, Path(shot_sheet))
+    if options.shot_sheet is not None:
+        _apply_shot_sheet(jobs, Path(options.shot_sheet))
     for job in jobs:
-        _finish_seed(job, project_seed)
+        _finish_seed(job, options.project_seed)
     _check_unique(jobs, path)
     return Edit(path, timeline, jobs, {job.name: cut.clip for job, cut in zip(jobs, cuts, strict=True)})
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SoraVfxError
-from ..imaging import get_converter, read_exr_pixels
+from ..imaging import read_display_frames
 from ..layout import frame_from_pattern
 from ..render.manifest import ManifestEntry, read_manifest
 from .shot import EvalError, ShotMeasures, measure_shot
@@ -44,14 +44,9 @@ def read_shot_frames(out_dir: Path, entry: ManifestEntry) -> np.ndarray:
     Raises:
         SoraVfxError: a frame is missing or unreadable.
     """
-    converter = get_converter()
-    colorspace = entry.spec.colorspace if entry.spec else "ACEScg"
-    frames = []
-    for number in range(entry.frames.first, entry.frames.last + 1):
-        pixels = read_exr_pixels(frame_from_pattern(out_dir, entry.frames.pattern, number))
-        frames.append(converter.from_scene_linear(np.ascontiguousarray(pixels[..., :3]), src=colorspace,
-                                                  dst="srgb_tx"))
-    return np.clip(np.stack(frames), 0.0, 1.0)
+    paths = [frame_from_pattern(out_dir, entry.frames.pattern, number)
+             for number in range(entry.frames.first, entry.frames.last + 1)]
+    return read_display_frames(paths, colorspace=entry.colorspace)
 
 
 def evaluate_render(out_dir: Path, *, shots: Sequence[str] | None = None,

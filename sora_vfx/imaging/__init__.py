@@ -17,7 +17,7 @@ from sora_vfx.imaging.exr import (
     read_exr_pixels,
     write_exr_frame,
 )
-from sora_vfx.imaging.images import read_reference_image, write_image
+from sora_vfx.imaging.images import read_display_frames, read_reference_image, write_image
 
 __all__ = [
     "COMPRESSIONS",
@@ -29,6 +29,7 @@ __all__ = [
     "from_scene_linear",
     "get_converter",
     "is_complete_frame",
+    "read_display_frames",
     "read_exr_header",
     "read_exr_pixels",
     "read_reference_image",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from .. import defaults
 from ..errors import ImagingError
 from ..files import write_atomically
 from .color import get_converter
+from .exr import read_exr_pixels
 
 _LINEAR_FORMATS = {"openexr", "hdr"}
 
@@ -45,6 +47,18 @@ def read_reference_image(path: Path, *, width: int, height: int, what: str = "re
         except ImagingError:
             pixels = get_converter().from_scene_linear(pixels, src=defaults.COLORSPACE, dst="srgb_tx")
     return np.clip(pixels, 0.0, 1.0)
+
+
+def read_display_frames(paths: Sequence[Path], *, colorspace: str) -> np.ndarray:
+    """EXR frames written in ``colorspace``, back to display sRGB in [0, 1]: (frames, H, W, 3).
+
+    Raises:
+        ImagingError: a frame is missing, unreadable or damaged.
+    """
+    converter = get_converter()
+    frames = [converter.from_scene_linear(np.ascontiguousarray(read_exr_pixels(path)[..., :3]), src=colorspace,
+                                          dst="srgb_tx") for path in paths]
+    return np.clip(np.stack(frames), 0.0, 1.0)
 
 
 def write_image(path: Path, rgb: np.ndarray) -> Path:

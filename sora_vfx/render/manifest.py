@@ -15,7 +15,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from .. import __version__
+from .. import __version__, defaults
 from ..editorial.shotjob import ShotJob
 from ..errors import RenderError
 from ..files import write_json_atomically
@@ -63,6 +63,11 @@ class ManifestEntry:
     record_out: str
     spec: RenderSpec | None
     job: ShotJob
+
+    @property
+    def colorspace(self) -> str:
+        """The colour space the shot's frames were written in."""
+        return self.spec.colorspace if self.spec is not None and self.spec.colorspace else defaults.COLORSPACE
 
     @property
     def done(self) -> bool:

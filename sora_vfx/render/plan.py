@@ -99,17 +99,6 @@ class RenderPlan:
     models: dict[str, LoadedModel]
     shots: list[ShotPlan]
 
-    def shot(self, name: str) -> ShotPlan:
-        """The plan of the shot called ``name``.
-
-        Raises:
-            KeyError: no such shot in this plan.
-        """
-        for shot in self.shots:
-            if shot.name == name:
-                return shot
-        raise KeyError(name)
-
 
 def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model: LoadedModel | None = None,
                    load: Callable[[str], LoadedModel] | None = None) -> RenderPlan:
@@ -133,21 +122,26 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model
         def load(name: str) -> LoadedModel:
             return load_model(name, device=settings.device, cache_dir=settings.cache_dir,
                               cpu_offload=settings.cpu_offload)
-    models = {settings.model: model or load(settings.model)}
-    named = models[settings.model]
+    named = model or load(settings.model)
     width, height = settings.size or named.default_size
+    models: dict[str, LoadedModel] = {}
+    windows: dict[str, int] = {}
+
+    def use(name: str, loaded: LoadedModel | None = None) -> LoadedModel:
+        """The model called ``name``, loaded and checked against the size and window once."""
+        if name not in models:
+            models[name] = loaded or load(name)
+            windows[name] = _max_window(models[name], settings.max_window)
+            models[name].check_inputs(windows[name], height, width)
+        return models[name]
+
+    use(settings.model, named)
+    variant = IMAGE_VARIANTS.get(settings.model) if "image" not in named.conditioning else None
     shots = []
     for job in jobs:
         style = styles[job.name]
-        name = settings.model
-        variant = IMAGE_VARIANTS.get(name)
-        if variant and (job.reference or style.reference) and "image" not in named.conditioning:
-            name = variant
-            if name not in models:
-                models[name] = load(name)
-        shot_model = models[name]
-        max_window = _max_window(shot_model, settings.max_window)
-        shot_model.check_inputs(max_window, height, width)
+        name = variant if variant and (job.reference or style.reference) else settings.model
+        shot_model, max_window = use(name), windows[name]
         overlap = settings.window_overlap if settings.window_overlap is not None else max(1, max_window // 4)
         guidance = settings.guidance if settings.guidance is not None else style.guidance
         spec = build_spec(

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import defaults
 from ..errors import ReviewError
-from ..imaging import get_converter, read_exr_pixels, write_image
+from ..imaging import read_display_frames, write_image
 from ..layout import frame_from_pattern
 from ..render.manifest import read_manifest
 
@@ -29,18 +28,12 @@ def write_contact_sheet(out_dir: Path, path: Path, *, columns: int = 6, scale: i
     entries = [entry for entry in (manifest.shots if manifest else []) if entry.done]
     if not entries:
         raise ReviewError(f"{out_dir}: no rendered shots for a contact sheet")
-    converter = get_converter()
     rows = []
     for entry in entries:
         numbers = np.linspace(entry.frames.cut_in, entry.frames.cut_out, columns).round().astype(int)
-        colorspace = entry.spec.colorspace if entry.spec else defaults.COLORSPACE
-        row = []
-        for number in numbers:
-            linear = read_exr_pixels(frame_from_pattern(out_dir, entry.frames.pattern, int(number)))[..., :3]
-            picture = np.clip(converter.from_scene_linear(np.ascontiguousarray(linear), src=colorspace,
-                                                          dst="srgb_tx"), 0, 1)
-            row.append(picture.repeat(scale, axis=0).repeat(scale, axis=1))
-        rows.append(row)
+        paths = [frame_from_pattern(out_dir, entry.frames.pattern, int(number)) for number in numbers]
+        pictures = read_display_frames(paths, colorspace=entry.colorspace)
+        rows.append([picture.repeat(scale, axis=0).repeat(scale, axis=1) for picture in pictures])
     height = max(picture.shape[0] for row in rows for picture in row)
     width = max(picture.shape[1] for row in rows for picture in row)
     sheet = np.ones(((height + _GAP) * len(rows) + _GAP, (width + _GAP) * columns + _GAP, 3), np.float32)

@@ -18,7 +18,6 @@ from .burnins import BurnInLayout, bottom_bar, compose, slate, top_bar
 from .display import DisplayTransform, preview_size, resize
 from .frames import (
     MOVIE_WIDTH,
-    colorspace_of,
     generation_of,
     movie_tags,
     picture_size,
@@ -119,7 +118,7 @@ class EditMovie:
         self._writer.close()
         self.closed = True
         if self.identity is not None:
-            colorspace = colorspace_of(self.entries[0])
+            colorspace = self.entries[0].colorspace
             manifest = manifest_definition(title=self.path.name, generation=self._generation(),
                                            extra_actions=view_actions(self.display, colorspace, burnins=True))
             sign_file(self.identity, self.path, manifest)

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import defaults
 from ..editorial.rates import FrameRate, from_timecode, to_timecode
 from ..errors import ImagingError, ReviewError, SoraVfxError
 from ..imaging import read_exr_header, read_exr_pixels
@@ -71,11 +70,6 @@ def picture_size(entry: ManifestEntry) -> tuple[int, int] | None:
     return (width, height) if width > 0 and height > 0 else None
 
 
-def colorspace_of(entry: ManifestEntry) -> str:
-    """The colour space the shot's frames were written in."""
-    return str(entry.spec.colorspace) if entry.spec is not None and entry.spec.colorspace else defaults.COLORSPACE
-
-
 def view_actions(display: DisplayTransform, colorspace: str, *, burnins: bool) -> list[dict]:
     """C2PA actions that say how a preview was made from the EXRs (view transform, burn-ins)."""
     actions = [
@@ -116,7 +110,7 @@ class ShotFrames:
         self.count = self.last - self.first + 1
         self.rate = rate_of(entry)
         self.generation = generation_of(entry)
-        self.colorspace = colorspace_of(entry)
+        self.colorspace = entry.colorspace
 
     def frame_path(self, frame: int) -> Path:
         """The frame's file: the manifest's ``frames.pattern`` with its ``#`` run as the padded number."""

@@ -118,10 +118,11 @@ def train_vae(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generator, lo
             video = video[..., y0:y0 + size, x0:x0 + size]
         posterior = vae.encode(video).latent_dist
         decoded = vae.decode(posterior.sample() if recipe.vae_sample else posterior.mode()).sample
-        # Objects are a small share of the pixels: weigh them up, or the VAE learns backgrounds.
-        background = video.flatten(2).median(dim=2).values[..., None, None, None]
-        weight = 1 + recipe.vae_object_weight * ((video - background).abs().sum(1, keepdim=True) > 0.3)
-        error = (decoded - video) * weight
+        error = decoded - video
+        if recipe.vae_object_weight:
+            # Objects are a small share of the pixels: weigh them up (pixels far from the median).
+            background = video.flatten(2).median(dim=2).values[..., None, None, None]
+            error = error * (1 + recipe.vae_object_weight * ((video - background).abs().sum(1, keepdim=True) > 0.3))
         kl = 0.5 * (posterior.mean.pow(2) + posterior.var - 1.0 - posterior.logvar).mean()
         loss = error.pow(2).mean() + 0.5 * error.abs().mean() + recipe.vae_kl * kl
         optimizer.zero_grad(set_to_none=True)
