@@ -9,6 +9,8 @@ from __future__ import annotations
 START_FRAME = 1001
 #: Frames rendered before and after each cut.
 HANDLES = 8
+#: The longest shot an edit may hold, handles included: an hour at 24 fps.
+MAX_SHOT_FRAMES = 86_400
 #: The working colour space frames are written in.
 COLORSPACE = "ACEScg"
 #: EXR compression of written frames.

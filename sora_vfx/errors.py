@@ -8,6 +8,12 @@ and, where there is a short list of valid choices, list them.
 from __future__ import annotations
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what farm schedulers send on cancel), raised in the main thread by the command
+    line's handler; a ``KeyboardInterrupt``, so everything that cleans up after Ctrl-C cleans
+    up after it too."""
+
+
 class SoraVfxError(Exception):
     """Root of every error the user can cause and fix."""
 

@@ -8,13 +8,14 @@ file and what it is.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import socket
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,9 @@ HOST = socket.gethostname().replace(".", "_").replace("-", "_") or "host"
 
 # A temporary file from another host (a farm on shared storage) is stale after a day.
 _STALE_SECONDS = 24 * 3600
+#: A lock is held for the milliseconds of a read-modify-write; one from another host that is
+#: older than this was left by a process that died holding it.
+STALE_LOCK_SECONDS = 600
 
 
 def temporary_name(path: Path, *, suffix: str = "") -> Path:
@@ -76,6 +80,69 @@ def write_text_atomically(path: Path, text: str, *, what: str, error: type[SoraV
 def write_json_atomically(path: Path, data: Any, *, what: str, error: type[SoraVfxError]) -> Path:
     """``write_atomically`` for a JSON document (indented, ending in a newline)."""
     return write_text_atomically(path, json.dumps(data, indent=2, default=str) + "\n", what=what, error=error)
+
+
+def lock_name(path: Path) -> Path:
+    """``.<name>.lock`` beside ``path``: the lock of a file that several processes update."""
+    return Path(path).with_name(f".{Path(path).name}.lock")
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, *, what: str, error: type[SoraVfxError], timeout: float = 300.0) -> Iterator[None]:
+    """Hold the lock of ``path`` (:func:`lock_name`) while the caller reads, changes and
+    rewrites it, so that farm tasks sharing one output folder do not lose each other's updates.
+
+    The lock is a file created with ``O_EXCL``, which is atomic on local and NFS (v3 and later)
+    file systems alike, holding ``<host>-<pid>``. A lock whose process is gone (on this host) or
+    older than :data:`STALE_LOCK_SECONDS` (from another host) is broken.
+
+    Raises:
+        error: the lock could not be taken within ``timeout`` seconds, or not made at all.
+    """
+    lock = lock_name(path)
+    owner = f"{HOST}-{os.getpid()}-{secrets.token_hex(4)}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _read_holder(lock)
+            if holder is not None and _lock_is_stale(lock, holder) and _read_holder(lock) == holder:
+                lock.unlink(missing_ok=True)
+                continue
+            if time.monotonic() > deadline:
+                raise error(f"cannot lock {what} {path}: {lock} is held by {holder or 'another process'}; "
+                            f"remove it if no sora-vfx process is running") from None
+            time.sleep(0.02 + secrets.randbelow(50) / 1000)
+            continue
+        except OSError as exc:
+            raise error(f"cannot lock {what} {path}: {exc.strerror or exc}") from None
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(owner + "\n")
+        break
+    try:
+        yield
+    finally:
+        if _read_holder(lock) == owner:
+            lock.unlink(missing_ok=True)
+
+
+def _read_holder(lock: Path) -> str | None:
+    try:
+        return lock.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _lock_is_stale(lock: Path, holder: str) -> bool:
+    host, _, rest = holder.partition("-")
+    pid = rest.partition("-")[0]
+    if host == HOST and pid.isdigit():
+        return not _process_alive(int(pid))
+    try:
+        return time.time() - lock.stat().st_mtime > STALE_LOCK_SECONDS
+    except OSError:
+        return False
 
 
 def remove_stale_temporaries(folder: Path | str, pattern: str) -> list[Path]:

@@ -13,7 +13,9 @@ Everything that names a path in OUT asks this module; host plugins read each sho
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 MANIFEST_NAME = "manifest.json"
@@ -21,6 +23,19 @@ CONFORM_NAME = "renders.otio"
 REVIEW_FOLDER = "review"
 FRAME_EXTENSION = ".exr"
 FRAME_PADDING = 4
+#: Names in OUT that belong to the output itself, so no shot folder may take them. Hidden
+#: names (a leading ".") are the output's temporaries and staging folders.
+RESERVED_NAMES = (MANIFEST_NAME, CONFORM_NAME, REVIEW_FOLDER)
+
+
+def reserved_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a folder in OUT beside the output's own files, or None.
+    Compared without case, as on the case-insensitive file systems of macOS and Windows."""
+    if name.startswith("."):
+        return f"shot name {name!r} must not start with '.' (hidden names in the output are its temporaries)"
+    if name.casefold() in {reserved.casefold() for reserved in RESERVED_NAMES}:
+        return f"shot name {name!r} is a name the output uses itself (reserved: {', '.join(RESERVED_NAMES)})"
+    return None
 
 
 def shot_folder(out_dir: Path, shot: str) -> Path:
@@ -55,3 +70,27 @@ def frame_pattern(shot: str) -> str:
     """The shot's frames relative to OUT, with ``#`` for the padded frame number, as the
     manifest records it: ``<shot>/<shot>.####.exr``."""
     return f"{shot}/{shot}.{'#' * FRAME_PADDING}{FRAME_EXTENSION}"
+
+
+def paths_leading_outside(out_dir: Path, shots: Iterable[str]) -> list[Path]:
+    """The paths a render of ``shots`` would write or read in OUT (shot folders and what is in
+    them, the manifest, the conform, the review) that lead outside OUT through a symbolic link.
+    Only what is on disk is looked at: a shot folder's entries, not every frame it could hold."""
+    root = Path(out_dir).resolve()
+    leading_outside = []
+
+    def escapes(path: Path) -> bool:
+        return os.path.lexists(path) and not Path(path).resolve().is_relative_to(root)
+
+    for name in RESERVED_NAMES:
+        if escapes(Path(out_dir) / name):
+            leading_outside.append(Path(out_dir) / name)
+    for shot in shots:
+        folder = shot_folder(out_dir, shot)
+        if escapes(folder):
+            leading_outside.append(folder)
+        elif folder.is_dir():
+            with os.scandir(folder) as entries:
+                leading_outside += [Path(entry.path) for entry in entries
+                                    if entry.is_symlink() and escapes(Path(entry.path))]
+    return leading_outside

@@ -60,8 +60,8 @@ def test_config_styles_resolve_paths_against_the_config(tmp_path):
     [
         ("[render]\nspeed = 2\n", ConfigError, r"\[render\] unknown key\(s\) speed"),
         ("[colours]\n", ConfigError, r"unknown table\(s\) colours; valid: render, review, styles"),
-        ("[styles.x]\ncolour = 1\n", StyleError, r"\[styles.x\]: unknown key\(s\) colour"),
-        ("[styles.x]\nsteps = 'many'\n", StyleError, r"\[styles.x\]: invalid literal"),
+        ("[styles.x]\ncolour = 1\n", ConfigError, r"\[styles.x\] unknown key\(s\) colour"),
+        ("[styles.x]\nsteps = 'many'\n", ConfigError, r"\[styles.x\] steps has to be a whole number, not 'many'"),
         ("[render\n", ConfigError, "not valid TOML"),
         ("render = 5\n", ConfigError, r"render has to be a table \(\[render\]\), not 5"),
         ("review = 'ab'\n", ConfigError, r"review has to be a table \(\[review\]\), not 'ab'"),

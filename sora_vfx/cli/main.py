@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 
 import click
 
 from .. import __version__
-from ..errors import SoraVfxError
+from ..errors import SoraVfxError, Terminated
 
 log = logging.getLogger("sora_vfx")
 
@@ -54,13 +56,15 @@ class SoraGroup(click.Group):
     def invoke(self, ctx: click.Context):
         """Run the command, turning failures into a one-line message and an exit code.
 
-        A ``SoraVfxError`` exits with its ``exit_code``, Ctrl-C with 130 and any other
-        exception with 1 (reported as a bug); click's own exits and usage errors pass through.
+        A ``SoraVfxError`` exits with its ``exit_code``, Ctrl-C with 130, SIGTERM with 143 (both
+        after the command has recorded what it finished) and any other exception with 1
+        (reported as a bug); click's own exits and usage errors pass through.
         With --debug or ``$SORA_VFX_DEBUG`` the errors are re-raised for their traceback.
 
         Returns:
             Whatever the command returned.
         """
+        previous = _raise_on_sigterm()
         try:
             return super().invoke(ctx)
         except SoraVfxError as exc:
@@ -68,6 +72,9 @@ class SoraGroup(click.Group):
                 raise
             click.echo(f"sora-vfx: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except Terminated:
+            click.echo("sora-vfx: terminated (SIGTERM)", err=True)
+            ctx.exit(143)
         except KeyboardInterrupt:
             click.echo("sora-vfx: interrupted", err=True)
             ctx.exit(130)
@@ -82,6 +89,21 @@ class SoraGroup(click.Group):
                 err=True,
             )
             ctx.exit(1)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_on_sigterm():
+    """Turn SIGTERM into :class:`Terminated` in the main thread (elsewhere signals cannot be
+    caught); returns the handler it replaced, or None."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def terminate(_signum, _frame):
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, terminate)
 
 
 def _debug(ctx: click.Context) -> bool:

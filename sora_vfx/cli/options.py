@@ -33,6 +33,8 @@ def edit_options(command: Callable) -> Callable:
                      help="A LOC marker is a shot name only when it matches this regex."),
         click.option("--seed", "project_seed", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Project seed; each shot's seed derives from it and the shot name."),
+        click.option("--max-shot-frames", type=click.IntRange(min=1), default=defaults.MAX_SHOT_FRAMES,
+                     show_default=True, help="Refuse an edit with a shot longer than this (handles included)."),
         debug_option,
     ]
     for option in reversed(options):
@@ -51,6 +53,7 @@ def pop_edit_options(kwargs: dict[str, Any]) -> tuple[Path, EditOptions]:
         tracks=tracks,
         shot_pattern=kwargs.pop("shot_pattern"),
         project_seed=kwargs.pop("project_seed"),
+        max_shot_frames=kwargs.pop("max_shot_frames"),
     )
     return kwargs.pop("edit"), options
 

@@ -145,6 +145,9 @@ def _describe(credentials, anchors: Path | None) -> str:
     if not credentials.present:
         return lines[0] + "\n  content credentials: none (no C2PA manifest in this file)"
     broken = [f for f in credentials.failures if f["code"] != "signingCredential.untrusted"]
+    if not credentials.manifest:
+        reasons = "; ".join(f["explanation"] for f in broken)
+        return lines[0] + f"\n  content credentials: PRESENT BUT INVALID ({reasons})"
     if credentials.valid:
         lines.append("  signature: holds (the file is as it was signed)")
     else:

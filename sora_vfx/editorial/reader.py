@@ -16,7 +16,7 @@ import opentimelineio as otio
 
 from ..errors import EditError
 from .annotations import is_annotation_comment
-from .rates import FrameRate, parse_fps
+from .rates import FrameRate, from_timecode, parse_fps, to_timecode
 
 log = logging.getLogger("sora_vfx")
 
@@ -24,7 +24,7 @@ _EVENT_LINE = re.compile(r"^\s*(\d+)\s+\S")
 _TIMECODE = re.compile(r"^(\d{1,2})([:;.])(\d{2})([:;.])(\d{2})([:;.])(\d{2})$")
 _DROP_FRAME_FCM = re.compile(r"^\s*FCM\s*:\s*DROP\s+FRAME", re.I)
 _CLIP_IN_MESSAGE = re.compile(r"for clip (.+)$")
-_LEADING_NUMBER = re.compile(r"\d+")
+_LEADING_NUMBER = re.compile(r"[0-9]+")
 
 
 @dataclass
@@ -85,6 +85,27 @@ def adapter_for(path: Path) -> str:
         ) from None
 
 
+#: How deep objects and lists may nest in an OTIO JSON file. Real timelines nest a few dozen
+#: levels; OTIO's own reader recurses without a limit and crashes the process on deep ones.
+MAX_JSON_NESTING = 1000
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _check_json_nesting(path: Path) -> None:
+    """EditError when ``path`` nests deeper than :data:`MAX_JSON_NESTING` (strings skipped)."""
+    try:
+        data = _JSON_STRING.sub(b'""', path.read_bytes())
+    except OSError as exc:
+        raise EditError(f"{path}: cannot read: {exc.strerror}") from exc
+    depth = 0
+    for match in _JSON_BRACKET.finditer(data):
+        depth += 1 if match.group() in b"[{" else -1
+        if depth > MAX_JSON_NESTING:
+            raise EditError(f"{path}: nests objects and lists more than {MAX_JSON_NESTING} deep "
+                            f"(at byte {match.start()}); not a timeline sora-vfx reads")
+
+
 def parse_edit_file(path: Path, *, fps: FrameRate | str | None = None) -> tuple[otio.schema.Timeline, EditSource]:
     """Parse any edit file OTIO reads into a timeline. ``fps`` is used for EDLs, which carry
     no rate (default 24).
@@ -101,6 +122,8 @@ def parse_edit_file(path: Path, *, fps: FrameRate | str | None = None) -> tuple[
         return _read_edl(path, rate or parse_fps(24))
     if rate is not None:
         log.warning("%s: the frame rate given is ignored: %s files carry their own", path, adapter)
+    if adapter == "otio_json":
+        _check_json_nesting(path)
     try:
         timeline = otio.adapters.read_from_file(str(path), adapter_name=adapter)
     except Exception as exc:
@@ -137,6 +160,9 @@ def _read_edl(path: Path, rate: FrameRate) -> tuple[otio.schema.Timeline, EditSo
         rate = FrameRate(rate.rate, True)
     source = EditSource(path, "cmx_3600", rate, lines=lines)
     source.events = _check_event_lines(path, lines, rate)
+    if drop_frame:
+        lines = [_plain_locator_timecode(line, rate) for line in lines]
+        text = "\n".join(lines)
     # OTIO keeps every comment line as clip metadata, which costs two thirds of its parse on
     # an annotated EDL; our own comments (PROMPT:, SHOT:, ...) are read here instead and
     # paired back with their clips. If the pairing does not check out, OTIO reads them all.
@@ -147,6 +173,23 @@ def _read_edl(path: Path, rate: FrameRate) -> tuple[otio.schema.Timeline, EditSo
         if _pair_annotations(timeline, events, source):
             return timeline, source
     return _parse_edl(text, rate, source), source
+
+
+_DROP_FRAME_LOCATOR = re.compile(r"^(\*\s*LOC:\s*)(\d\d:\d\d:\d\d[;:.,]\d\d)(.*)$", re.IGNORECASE)
+
+
+def _plain_locator_timecode(line: str, rate: FrameRate) -> str:
+    """A ``LOC:`` line with its drop-frame timecode (``01:00:01;14``) written as the colon
+    timecode of the same frame, which is the only form OTIO's EDL reader takes (it drops the
+    others, and with them the shot names they carry)."""
+    match = _DROP_FRAME_LOCATOR.match(line)
+    if match is None or ":" == match[2][8]:
+        return line
+    try:
+        frames = from_timecode(match[2][:8] + ";" + match[2][9:], rate)
+    except ValueError:
+        return line  # not a timecode at this rate: OTIO's reader skips the line, as before
+    return match[1] + to_timecode(frames, FrameRate(rate.rate, False)) + match[3]
 
 
 def _parse_edl(text: str, rate: FrameRate, source: EditSource) -> otio.schema.Timeline:
@@ -183,8 +226,9 @@ def split_annotation_comments(lines: list[str]) -> tuple[list[str], list[_EventC
     taken = False
     for line in lines:
         text = line.strip()
-        if text[:1].isdigit():
-            number = int(_LEADING_NUMBER.match(text).group(0))
+        leading = _LEADING_NUMBER.match(text)
+        if leading:
+            number = int(leading.group(0))
             if not events or events[-1].number != number:
                 events.append(_EventComments(number))
             tokens = text.split()  # a transition line's reel and channel are the clip's

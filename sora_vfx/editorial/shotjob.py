@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ..layout import reserved_name_problem
+
 _SHOT_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
@@ -17,7 +19,7 @@ def shot_name_problem(name: str) -> str | None:
         return f"shot name {name!r} must not contain '..', '/' or '\\'"
     if not _SHOT_NAME.match(name):
         return f"shot name {name!r} may only use letters, digits, '_', '-' and '.'"
-    return None
+    return reserved_name_problem(name)
 
 
 @dataclass

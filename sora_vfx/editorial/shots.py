@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,8 @@ class EditOptions:
         tracks: video tracks to read, by name or ``V1``/``1``; all video tracks when empty.
         shot_pattern: a regex a LOC marker's text must match to be taken as a shot name.
         project_seed: the seed every shot's seed is derived from.
+        max_shot_frames: the most frames a shot may have, handles included: a longer one is
+            refused when the edit is read (a damaged or hostile edit can claim 10^12 frames).
     """
 
     fps: FrameRate | str | float | None = None
@@ -62,6 +65,7 @@ class EditOptions:
     tracks: tuple[str, ...] = ()
     shot_pattern: str | None = None
     project_seed: int = 0
+    max_shot_frames: int = defaults.MAX_SHOT_FRAMES
 
 
 @dataclass
@@ -107,6 +111,10 @@ def read_edit(path: str | Path, options: EditOptions | None = None) -> Edit:
         _make_job(cut, index, path, pattern, options.handles, options.start_frame)
         for index, cut in enumerate(cuts, start=1)
     ]
+    for job, cut in zip(jobs, cuts, strict=True):
+        if job.frame_count > options.max_shot_frames:
+            raise EditError(f"{path}, {cut.where}: shot {job.name} is {job.frame_count} frames long with its "
+                            f"handles, more than the {options.max_shot_frames} a shot may have (max shot frames)")
     if options.shot_sheet is not None:
         _apply_shot_sheet(jobs, Path(options.shot_sheet))
     for job in jobs:
@@ -124,8 +132,28 @@ def _compile_pattern(shot_pattern: str | None) -> re.Pattern[str] | None:
         raise ConfigError(f"--shot-pattern {shot_pattern!r} is not a valid regex: {exc}") from None
 
 
+def _tracks(timeline: otio.schema.Timeline, path: Path) -> list[otio.schema.Track]:
+    """The timeline's tracks, with the tracks of stacks nested among them (legal OTIO) in
+    their place; a nested stack starts where the timeline does, so times need no shift."""
+    found: list[otio.schema.Track] = []
+
+    def visit(stack: otio.schema.Stack) -> None:
+        for child in stack:
+            if isinstance(child, otio.schema.Track):
+                found.append(child)
+            elif isinstance(child, otio.schema.Stack):
+                trim = child.source_range
+                if trim is not None and trim.start_time.value != 0:
+                    raise EditError(f"{path}: nested stack {child.name!r} starts {trim.start_time.value} frames in; "
+                                    "flatten it in the editor")
+                visit(child)
+
+    visit(timeline.tracks)
+    return found
+
+
 def _select_tracks(timeline: otio.schema.Timeline, wanted: list[str] | None, path: Path):
-    video = [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video]
+    video = [t for t in _tracks(timeline, path) if t.kind == otio.schema.TrackKind.Video]
     labelled = [(f"V{n}", track) for n, track in enumerate(video, start=1)]
     if not wanted:
         return labelled
@@ -145,13 +173,13 @@ def _select_tracks(timeline: otio.schema.Timeline, wanted: list[str] | None, pat
 
 def _find_cuts(timeline: otio.schema.Timeline, source: EditSource, wanted: list[str] | None):
     skipped = {"audio clips": 0, "black/bars events": 0, "gaps": 0, "nested sequences": 0}
-    for track in timeline.tracks:
+    for track in _tracks(timeline, source.path):
         if track.kind != otio.schema.TrackKind.Video:
             skipped["audio clips"] += sum(1 for c in track if isinstance(c, otio.schema.Clip))
     global_start = timeline.global_start_time
     cuts: list[_Cut] = []
     for order, (label, track) in enumerate(_select_tracks(timeline, wanted, source.path)):
-        ranges = track.range_of_all_children()
+        ranges = _ranges_of_children(track, label, source)
         trim_start = track.source_range.start_time if track.source_range else None
         children = list(track)
         for position, item in enumerate(children):
@@ -169,6 +197,7 @@ def _find_cuts(timeline: otio.schema.Timeline, source: EditSource, wanted: list[
                 skipped["black/bars events"] += 1
                 continue
             span = ranges[item]
+            _check_span(span, item, label, source)
             rate = _rate_of(span, source)
             record = span.start_time
             if trim_start is not None:
@@ -200,6 +229,29 @@ def _find_cuts(timeline: otio.schema.Timeline, source: EditSource, wanted: list[
             cuts.append(cut)
     cuts.sort(key=lambda c: (c.record_in, c.track_order))
     return cuts, skipped
+
+
+def _ranges_of_children(track: otio.schema.Track, label: str, source: EditSource) -> dict:
+    """Each child's place in ``track``; EditError naming the clip that has no length (no
+    source range and no media range), where OTIO's own error names neither."""
+    try:
+        return track.range_of_all_children()
+    except Exception as exc:  # OTIO raises its own types (CannotComputeAvailableRangeError, ...)
+        for item in track:
+            try:
+                item.trimmed_range()
+            except Exception:
+                raise EditError(f"{source.path}: clip {item.name!r} on {label}: it has no length (no source "
+                                "range, and no media range to take one from)") from None
+        raise EditError(f"{source.path}: track {label}: cannot place its clips: {exc}") from None
+
+
+def _check_span(span: otio.opentime.TimeRange, clip: otio.schema.Clip, label: str, source: EditSource) -> None:
+    """EditError naming the clip when its place in the edit has no finite time or rate."""
+    for what, time in (("start", span.start_time), ("duration", span.duration)):
+        if not (math.isfinite(time.value) and math.isfinite(time.rate) and time.rate > 0):
+            raise EditError(f"{source.path}: clip {clip.name!r} on {label}: its {what} is {time.value} at rate "
+                            f"{time.rate}; a clip needs a finite time at a positive rate")
 
 
 def _rate_of(span: otio.opentime.TimeRange, source: EditSource) -> FrameRate:
@@ -314,8 +366,14 @@ def _finish_seed(job: ShotJob, project_seed: int) -> None:
 
 
 def _check_unique(jobs: list[ShotJob], path: Path) -> None:
+    """Each shot has a folder of its own, also on the case-insensitive file systems of macOS
+    and Windows, where ``SH010`` and ``sh010`` are one folder."""
     seen: dict[str, ShotJob] = {}
     for job in jobs:
-        first = seen.setdefault(job.name, job)
-        if first is not job:
+        first = seen.setdefault(job.name.casefold(), job)
+        if first is job:
+            continue
+        if first.name == job.name:
             raise EditError(f"{path}: shot name {job.name!r} is used twice: {first.where} and {job.where}")
+        raise EditError(f"{path}: shot names {first.name!r} ({first.where}) and {job.name!r} ({job.where}) "
+                        "differ only in case, and would share one folder on macOS and Windows")

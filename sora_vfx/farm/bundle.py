@@ -378,6 +378,8 @@ def _render_args(render: FarmRender) -> list[str]:
     fixed += [f"--fps={reading.fps}"] if reading.fps else []
     fixed += [f"--track={track}" for track in reading.tracks]
     fixed += [f"--shot-pattern={reading.shot_pattern}"] if reading.shot_pattern else []
+    if reading.max_shot_frames != defaults.MAX_SHOT_FRAMES:
+        fixed += [f"--max-shot-frames={reading.max_shot_frames}"]
     fixed += [f"--guidance={render.guidance!r}"] if render.guidance is not None else []
     fixed += [f"--colorspace={render.colorspace}", f"--compression={render.compression}"]
     fixed += [f"--window={render.max_window}"] if render.max_window else []

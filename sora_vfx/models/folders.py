@@ -110,7 +110,39 @@ def check_model_folder(folder: Path) -> str:
                 f"{index_path}: component {key} comes from {value[0]!r}; only "
                 f"{' and '.join(_SAFE_LIBRARIES)} components are loaded"
             )
+    def null(key: str) -> bool:
+        """Given, but as null (absent components are the pipeline's own business)."""
+        return key in index and (index[key] is None or (isinstance(index[key], list) and None in index[key]))
+
+    required, denoisers = _required_components(class_name)
+    missing = [key for key in required if null(key) and key not in denoisers]
+    present = [key for key in denoisers if key in index]
+    if present and all(null(key) for key in present):
+        missing.append(" or ".join(denoisers))
+    if missing:
+        raise ModelError(f"{index_path}: {class_name} needs {', '.join(missing)}, which the folder gives as "
+                         f"null; a pipeline folder names each component's library and class")
     return class_name
+
+
+def _required_components(class_name: str) -> tuple[list[str], list[str]]:
+    """The components a diffusers pipeline class cannot be built without (its constructor's
+    parameters without a default, less its optional components), and the denoisers it takes
+    (``transformer``, ``transformer_2``, ``unet``), one of which it needs; nothing for classes
+    diffusers does not know."""
+    import inspect
+
+    import diffusers
+
+    pipeline = getattr(diffusers, class_name, None)
+    if pipeline is None:
+        return [], []
+    optional = set(getattr(pipeline, "_optional_components", ()))
+    parameters = inspect.signature(pipeline.__init__).parameters
+    required = [name for name, parameter in parameters.items()
+                if name != "self" and parameter.default is inspect.Parameter.empty
+                and parameter.kind is parameter.POSITIONAL_OR_KEYWORD and name not in optional]
+    return required, [name for name in ("transformer", "transformer_2", "unet") if name in parameters]
 
 
 def _is_int(value: Any, minimum: int) -> bool:

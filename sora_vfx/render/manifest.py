@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args
 from .. import __version__, defaults
 from ..editorial.shotjob import ShotJob
 from ..errors import RenderError
-from ..files import write_json_atomically
+from ..files import exclusive_lock, write_json_atomically
 from ..layout import MANIFEST_NAME
 from .spec import RenderSpec
 
@@ -203,26 +203,30 @@ def merge_manifest(out_dir: Path, *, edit: Path, order: list[str], entries: list
                    settings: dict[str, Any]) -> Manifest:
     """Write the manifest with ``entries`` replacing same-named shots; shots in edit ``order``.
 
+    The read, merge and write happen under the manifest's lock (``files.exclusive_lock``), so
+    processes rendering other shots into the same folder at once keep each other's entries.
     A damaged or older manifest is replaced: its shots are rendered again or read back from
     their frames (``render --conform-only``).
 
     Raises:
         RenderError: the manifest cannot be written.
     """
-    try:
-        existing = read_manifest(out_dir)
-    except RenderError:
-        existing = None
-    by_name = {entry.name: entry for entry in (existing.shots if existing else [])}
-    by_name.update({entry.name: entry for entry in entries})
-    ranked = {name: index for index, name in enumerate(order)}
-    manifest = Manifest(
-        edit=str(Path(edit).resolve()),
-        settings=settings,
-        shots=sorted(by_name.values(), key=lambda e: (ranked.get(e.name, len(ranked)), e.name)),
-        updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    )
-    write_json_atomically(manifest_path(out_dir), manifest.to_dict(), what="manifest", error=RenderError)
+    path = manifest_path(out_dir)
+    with exclusive_lock(path, what="manifest", error=RenderError):
+        try:
+            existing = read_manifest(out_dir)
+        except RenderError:
+            existing = None
+        by_name = {entry.name: entry for entry in (existing.shots if existing else [])}
+        by_name.update({entry.name: entry for entry in entries})
+        ranked = {name: index for index, name in enumerate(order)}
+        manifest = Manifest(
+            edit=str(Path(edit).resolve()),
+            settings=settings,
+            shots=sorted(by_name.values(), key=lambda e: (ranked.get(e.name, len(ranked)), e.name)),
+            updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        )
+        write_json_atomically(path, manifest.to_dict(), what="manifest", error=RenderError)
     return manifest
 
 

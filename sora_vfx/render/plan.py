@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import defaults
+from ..config import max_render_pixels
 from ..editorial import Edit
 from ..editorial.shotjob import ShotJob
 from ..errors import ConfigError, RenderError
@@ -23,7 +24,7 @@ from ..files import ensure_writable_folder
 from ..imaging import get_converter
 from ..imaging.exr import check_compression
 from ..imaging.images import read_reference_image
-from ..layout import frame_path
+from ..layout import frame_path, paths_leading_outside
 from ..models import IMAGE_VARIANTS, LoadedModel, load_model
 from ..styles import BUILTIN_STYLES, Style, resolve_style
 from .spec import RenderSpec, build_spec
@@ -115,6 +116,16 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model
     out_dir = Path(out_dir)
     jobs = _select_shots(edit.jobs, settings.shots)
     ensure_writable_folder(out_dir, RenderError)
+    outside = paths_leading_outside(out_dir, [job.name for job in jobs])
+    if outside:
+        listed = ", ".join(f"{path} -> {path.resolve()}" for path in outside[:3])
+        more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
+        raise RenderError(f"{len(outside)} path(s) in the output folder lead outside it through a symbolic link, "
+                          f"where a render would write: {listed}{more}; remove the link(s) or render elsewhere")
+    if settings.size is not None and settings.size[0] * settings.size[1] > max_render_pixels():
+        width, height = settings.size
+        raise ConfigError(f"size {width}x{height} is {width * height / 1e6:.1f} megapixels a frame, more than the "
+                          f"{max_render_pixels() / 1e6:.1f} allowed; set $SORA_VFX_MAX_PIXELS to allow more")
     colorspace = get_converter().resolve(settings.colorspace)
     check_compression(settings.compression)
     styles = {job.name: resolve_style(job.style or settings.style, settings.styles) for job in jobs}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -24,7 +25,7 @@ from ..editorial.shotjob import ShotJob
 from ..errors import SoraVfxError
 from ..imaging import FrameWriter, get_converter, is_complete_frame
 from ..imaging.exr import clean_stale_temp_files
-from ..layout import shot_folder
+from ..layout import frame_name, shot_folder
 from ..models import LoadedModel
 from ..seeds import cpu_generator
 from .plan import RenderSettings, ShotPlan, prepare_render
@@ -45,11 +46,21 @@ def render_edit(edit: Edit, out_dir: Path, settings: RenderSettings, *,
     Raises:
         SoraVfxError: bad input found before any frame is rendered (unknown shot or style,
             unreadable reference, size the model does not allow, unwritable output folder).
+        KeyboardInterrupt: Ctrl-C or SIGTERM (``Terminated``), after the shots that finished
+            were merged into the manifest.
     """
     plan = prepare_render(edit, out_dir, settings, model=model)
     bar = Progress(sum(shot.job.frame_count for shot in plan.shots), enabled=progress)
+    results: list[ShotResult] = []
     try:
-        results = [render_shot(shot, plan.models[shot.model], progress=bar) for shot in plan.shots]
+        for shot in plan.shots:
+            results.append(render_shot(shot, plan.models[shot.model], progress=bar))
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM: the shots that finished keep their manifest entries.
+        bar.close()
+        if results:
+            finish_render(plan, results)
+        raise
     finally:
         bar.close()
     return finish_render(plan, results)
@@ -66,12 +77,16 @@ def _render_one(shot: ShotPlan, model: LoadedModel, converter, bar: Progress) ->
     result = ShotResult(shot)
     shot_dir = shot_folder(shot.out_dir, job.name)
     bar.start_shot(job.name, job.frame_count)
+    missing: set[int] = set()
     try:
         shot_dir.mkdir(parents=True, exist_ok=True)
         clean_stale_temp_files(shot_dir)
+        # Only the frames on disk are opened: the check costs what the folder holds.
+        on_disk = {entry.name for entry in os.scandir(shot_dir)}
         missing = {
             frame for frame in job.frames
-            if shot.force or not is_complete_frame(shot.frame_path(frame), job_hash=spec.job_hash)
+            if shot.force or frame_name(job.name, frame) not in on_disk
+            or not is_complete_frame(shot.frame_path(frame), job_hash=spec.job_hash)
         }
         result.frames_reused = job.frame_count - len(missing)
         bar.frames_done(result.frames_reused)
@@ -82,6 +97,9 @@ def _render_one(shot: ShotPlan, model: LoadedModel, converter, bar: Progress) ->
     except (SoraVfxError, OSError, RuntimeError, ValueError) as exc:
         result.status = "failed"
         result.error = str(exc) if isinstance(exc, SoraVfxError) else f"{type(exc).__name__}: {exc}"
+        # What is on disk, not what the failed call returned (a full disk fails after some frames).
+        result.frames_written = sum(1 for frame in sorted(missing)
+                                    if is_complete_frame(shot.frame_path(frame), job_hash=spec.job_hash))
     result.seconds = time.perf_counter() - started
     if result.status == "failed":
         bar.end_shot(f"shot {job.name} FAILED: {result.error}", level=logging.ERROR)

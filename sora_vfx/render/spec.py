@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -64,15 +66,32 @@ class RenderSpec:
 _FIELD_NAMES = tuple(f.name for f in fields(RenderSpec))
 
 
+#: A file hashed into a job (reference image, LoRA) is read up to this size and no further.
+MAX_DIGEST_BYTES = 64 << 30
+
+
 def file_digest(path: Path, *, what: str) -> str:
-    """sha256 of a small file (reference image, LoRA); RenderError names it when unreadable."""
+    """sha256 of a regular file (reference image, LoRA); RenderError names it when it is not a
+    regular file (a FIFO or a device would block or never end), unreadable, or past
+    :data:`MAX_DIGEST_BYTES`."""
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        # Non-blocking, so that opening a FIFO with no writer returns at once; checked after
+        # opening, so that what is read is what was checked.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise RenderError(f"{what} {path}: cannot read: {exc.strerror or exc}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise RenderError(f"{what} {path}: not a regular file")
+        if status.st_size > MAX_DIGEST_BYTES:
+            raise RenderError(f"{what} {path}: {status.st_size} bytes, more than the {MAX_DIGEST_BYTES} read")
+        try:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        except OSError as exc:
+            raise RenderError(f"{what} {path}: cannot read: {exc.strerror or exc}") from None
     return digest.hexdigest()[:16]
 
 

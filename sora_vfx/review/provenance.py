@@ -204,8 +204,14 @@ def read_credentials(path: Path, *, trust_anchors: Path | None = None) -> Creden
         reader = c2pa.Reader(path, context=_reader_context(anchors))
         store = json.loads(reader.json())
     except c2pa.C2paError.ManifestNotFound:
+        if _holds_manifest_store(path):
+            return _unreadable(path, "a C2PA manifest store is in the file, but no manifest can be found in it")
         return Credentials(path, present=False)
     except (c2pa.C2paError, OSError, ValueError) as exc:
+        if not isinstance(exc, OSError) and _holds_manifest_store(path):
+            # The file carries credentials, but they are damaged: a verdict on the file (it
+            # does not hold), not a failure to look.
+            return _unreadable(path, f"its C2PA manifest cannot be read: {_c2pa_message(exc)}")
         raise ReviewError(f"{path}: cannot read its content credentials: {_c2pa_message(exc)}") from None
     manifest = store.get("manifests", {}).get(store.get("active_manifest"), {})
     results = (store.get("validation_results") or {}).get("activeManifest") or {}
@@ -235,6 +241,32 @@ def read_credentials(path: Path, *, trust_anchors: Path | None = None) -> Creden
         elif label == GENERATION_LABEL:
             credentials.generation = data
     return credentials
+
+
+#: JUMBF's box type and C2PA's manifest store label, both in every file that carries one.
+_STORE_MARKERS = (b"jumb", b"c2pa")
+
+
+def _holds_manifest_store(path: Path, *, block: int = 1 << 20) -> bool:
+    """Whether ``path``'s bytes hold a JUMBF box labelled ``c2pa`` (read in blocks)."""
+    seen = {marker: False for marker in _STORE_MARKERS}
+    tail = b""
+    with open(path, "rb") as handle:
+        while not all(seen.values()):
+            chunk = handle.read(block)
+            if not chunk:
+                break
+            window = tail + chunk
+            for marker in _STORE_MARKERS:
+                seen[marker] = seen[marker] or marker in window
+            tail = chunk[-8:]
+    return all(seen.values())
+
+
+def _unreadable(path: Path, explanation: str) -> Credentials:
+    """Credentials that are present but cannot be read: they do not hold."""
+    return Credentials(path, present=True, state="Invalid",
+                       failures=[{"code": "manifest.unreadable", "explanation": explanation}])
 
 
 def _c2pa_message(exc: BaseException) -> str:

@@ -110,8 +110,11 @@ def test_disk_full_fails_that_shot_and_the_others_finish(tmp_path, monkeypatch):
     assert "shot LHT_0020 FAILED" in result.stderr
     assert not (out / "LHT_0020" / "LHT_0020.1010.exr").exists()
     assert not [p for p in (out / "LHT_0020").iterdir() if p.name.startswith(".")]
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert {s["name"]: s["status"] for s in manifest["shots"]}["LHT_0020"] == "failed"
+    manifest = {s["name"]: s for s in json.loads((out / "manifest.json").read_text())["shots"]}
+    assert manifest["LHT_0020"]["status"] == "failed"
+    # The frames the shot wrote before the disk filled are on disk, and the manifest says so.
+    on_disk = len(list((out / "LHT_0020").glob("LHT_0020.*.exr")))
+    assert on_disk > 0 and manifest["LHT_0020"]["frames_written"] == on_disk == summary["LHT_0020"]["frames_written"]
 
 
 def _sora_vfx() -> list[str]:

@@ -177,3 +177,26 @@ def test_certificate_and_key_from_the_config(render_copy, certificates):
     assert json.loads(result.stdout)["signer"] == "sora_vfx dailies (sora_vfx tests)"
     verified = run("verify", render_copy / "review" / "edit.mp4", "--config", config)
     assert verified.exit_code == 0 and "trust: trusted" in verified.stdout
+
+
+@pytest.mark.parametrize("name", ["movies/LHT_0030.mp4", "thumbs/LHT_0010.1012.jpg"])
+@pytest.mark.parametrize("target", [b"c2pa.claim", b"c2pa\x00"], ids=["claim", "store label"])
+def test_damaged_manifest_bytes_are_reported_as_an_invalid_manifest_not_as_none(signed, tmp_path, name, target):
+    out, _ = signed
+    source = out / "review" / name
+    data = bytearray(source.read_bytes())
+    # Damage the manifest store itself (its claim, or the label that names the store), not the
+    # picture it signs.
+    at = data.find(target)
+    assert at > 0
+    for offset in range(at, at + 4):
+        data[offset] ^= 0xFF
+    damaged = tmp_path / source.name
+    damaged.write_bytes(data)
+    report = run("verify", damaged, "--json")
+    assert report.exit_code == 1, report.output
+    assert json.loads(report.stdout)["manifest"] is True
+    text = run("verify", damaged)
+    assert text.exit_code == 1
+    assert "content credentials: none" not in text.stdout
+    assert "content credentials: PRESENT BUT INVALID" in text.stdout

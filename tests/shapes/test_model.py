@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from click.testing import CliRunner
 
@@ -66,7 +67,7 @@ def test_plain_diffusers_loads_the_shipped_folders():
     frames = t2v(prompt=PROMPTS[0], num_frames=25, height=64, width=64, num_inference_steps=20, guidance_scale=5.0,
                  generator=torch.Generator().manual_seed(0), output_type="np", max_sequence_length=32).frames[0]
     measured = measure_shot(np.asarray(frames, np.float32), scene=PROMPTS[0])
-    assert measured.background_ok
+    assert measured.background_ok and measured.colour_ok
 
 
 def test_render_with_model_shapes_draws_the_prompts(tmp_path):
@@ -75,10 +76,10 @@ def test_render_with_model_shapes_draws_the_prompts(tmp_path):
     result = evaluate_render(out)
     assert len(result.shots) == len(PROMPTS), result.skipped
     shots = list(result.shots.values())
-    # What this model does reliably today is the prompted background (benchmarks/quality.py:
-    # 100% of 60 shots); objects are drawn in the prompted colour in about a fifth of shots, so
-    # they are measured by the benchmark, not asserted here.
+    # benchmarks/quality.py: background right in 100% of 60 shots, object colour in 60% (large
+    # objects, as here, more often); motion (12%) is measured there, not asserted here.
     assert all(shot.background_ok for shot in shots)
+    assert sum(shot.colour_ok for shot in shots) >= 3
     manifest = read_manifest(out)
     assert {entry.spec.model for entry in manifest.shots} == {"shapes"}
     # The random-weights tiny model, measured the same way, does not follow the prompts.
@@ -110,12 +111,35 @@ def test_the_same_seed_gives_the_same_pixels_another_seed_another_picture(tmp_pa
     assert not np.array_equal(pictures["a"], pictures["c"])
 
 
-def test_the_training_script_makes_loadable_folders(tmp_path):
+def test_the_training_script_makes_loadable_folders_and_a_kept_vae_stage_changes_nothing(tmp_path):
+    from safetensors.torch import load_file
+
     from sora_vfx.models.shapes.train import main as train
 
-    train(["--out", str(tmp_path / "model"), "--budget", "0.003"])
+    smoke = ["--budget", "0.003"]
+    train(["--out", str(tmp_path / "whole"), *smoke])
+    # The VAE stage kept in a folder, then reused: the same weights as one whole run.
+    train(["--out", str(tmp_path / "kept"), "--vae-stage", str(tmp_path / "stage"), *smoke])
+    train(["--out", str(tmp_path / "reused"), "--vae-stage", str(tmp_path / "stage"), *smoke])
+    weights = "diffusion_pytorch_model.safetensors"
+    for component in ("vae", "transformer"):
+        whole = load_file(tmp_path / "whole" / "t2v" / component / weights)
+        for run in ("kept", "reused"):
+            other = load_file(tmp_path / run / "t2v" / component / weights)
+            assert whole.keys() == other.keys()
+            assert all(torch.equal(whole[name], other[name]) for name in whole), (component, run)
     for kind in ("t2v", "i2v"):
-        folder = tmp_path / "model" / kind
+        folder = tmp_path / "whole" / kind
         assert (folder / "README.md").is_file() and (folder / "training.json").is_file()
         model = load_model(str(folder), device="cpu")
         assert model.kind == kind and model.default_size == (64, 64) and model.max_frames == 25
+
+
+def test_a_vae_stage_of_another_recipe_is_refused(tmp_path):
+    from sora_vfx.models.shapes.train import main as train
+
+    train(["--out", str(tmp_path / "a"), "--vae-stage", str(tmp_path / "stage"), "--budget", "0.003"])
+    with pytest.raises(SystemExit, match="another recipe"):
+        train(["--out", str(tmp_path / "b"), "--vae-stage", str(tmp_path / "stage"), "--budget", "0.003",
+               "--set", "vae_lr=0.001"])
+    assert not (tmp_path / "b").exists()

@@ -242,6 +242,19 @@ def draw_clip(plan: ClipPlan, *, box: Box | None = None) -> Clip:
                 camera_x=camera_x.astype(np.float64))
 
 
+def object_coverage(clip: Clip) -> np.ndarray:
+    """(frames, height, width) float32: the share of each pixel of ``clip`` that an object
+    covers (the largest over its objects), from the truth; for weighting training losses."""
+    xs = np.arange(clip.box.width, dtype=np.float32) + np.float32(0.5)
+    ys = np.arange(clip.box.height, dtype=np.float32) + np.float32(0.5)
+    covered = np.zeros(clip.frames.shape[:3], dtype=np.float32)
+    for truth in clip.objects:
+        centre = truth.centre.astype(np.float32)
+        coverage = _coverage(truth.obj.shape, np.float32(truth.radius), centre[:, 0], centre[:, 1], xs, ys)
+        covered = np.maximum(covered, coverage)
+    return covered
+
+
 def _coverage(shape: str, radius: np.float32, cx: np.ndarray, cy: np.ndarray, xs: np.ndarray,
               ys: np.ndarray) -> np.ndarray:
     """(frames, height, width) share of each pixel inside the shape: anti-aliased edges."""

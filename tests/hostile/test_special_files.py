@@ -1,0 +1,52 @@
+"""Files named by an edit that are not regular files (a FIFO, a device) are refused before
+anything reads them: neither ``render`` nor ``farm export`` may hang or read without end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+COMMANDS = {
+    "render": lambda edl, out: ["render", str(edl), "-o", str(out), "--steps", "1", "--handles", "0"],
+    "farm export": lambda edl, out: ["farm", "export", str(edl), "-o", str(out)],
+}
+
+
+def sora_vfx(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The real command in a child process, so that a hang fails the test instead of the run."""
+    return subprocess.run([sys.executable, "-m", "sora_vfx", *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def edl_with_reference(folder, reference: str):
+    path = folder / "cut.edl"
+    path.write_text(textwrap.dedent(f"""\
+        TITLE: special
+        001  A001 V     C        10:00:00:00 10:00:00:12 01:00:00:00 01:00:00:12
+        * SHOT: REF_0010
+        * REFERENCE: {reference}
+        """))
+    return path
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_reference_that_is_not_a_regular_file_is_refused(tmp_path, command, kind):
+    if kind == "fifo":
+        reference = tmp_path / "refs" / "plate.png"
+        reference.parent.mkdir()
+        os.mkfifo(reference)  # nobody writes: opening it to read would wait for ever
+    else:
+        reference = "/dev/zero"  # never ends
+    edl = edl_with_reference(tmp_path, str(reference))
+    out = tmp_path / "out"
+    result = sora_vfx(*COMMANDS[command](edl, out))
+    assert result.returncode == 2, result.stderr
+    assert f"shot REF_0010: reference image {reference}" in result.stderr
+    assert "not a regular file" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists() or not any(out.rglob("*.exr"))
