@@ -136,11 +136,17 @@ def _read_holder(lock: Path) -> str | None:
 
 def _lock_is_stale(lock: Path, holder: str) -> bool:
     host, _, rest = holder.partition("-")
-    pid = rest.partition("-")[0]
+    return _abandoned(lock, host, rest.partition("-")[0], max_age=STALE_LOCK_SECONDS)
+
+
+def _abandoned(path: Path, host: str, pid: str, *, max_age: float) -> bool:
+    """Whether the process that made ``path`` (a temporary file or a lock) is gone: asked
+    directly on this host; from another host, which cannot be asked, once ``path`` is older
+    than ``max_age`` seconds. False when ``path`` has vanished meanwhile."""
     if host == HOST and pid.isdigit():
         return not _process_alive(int(pid))
     try:
-        return time.time() - lock.stat().st_mtime > STALE_LOCK_SECONDS
+        return time.time() - path.stat().st_mtime > max_age
     except OSError:
         return False
 
@@ -156,14 +162,7 @@ def remove_stale_temporaries(folder: Path | str, pattern: str) -> list[Path]:
     for temporary in Path(folder).glob(pattern):
         owner = temporary.name.rsplit(".tmp", 1)[0].split(".")
         host, _, pid = (owner[-2] if len(owner) >= 3 else "").rpartition("-")
-        if host == HOST and pid.isdigit():
-            stale = not _process_alive(int(pid))
-        else:
-            try:
-                stale = time.time() - temporary.stat().st_mtime > _STALE_SECONDS
-            except OSError:
-                continue
-        if stale:
+        if _abandoned(temporary, host, pid, max_age=_STALE_SECONDS):
             temporary.unlink(missing_ok=True)
             removed.append(temporary)
     return removed

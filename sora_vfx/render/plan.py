@@ -122,10 +122,11 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model
         more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
         raise RenderError(f"{len(outside)} path(s) in the output folder lead outside it through a symbolic link, "
                           f"where a render would write: {listed}{more}; remove the link(s) or render elsewhere")
-    if settings.size is not None and settings.size[0] * settings.size[1] > max_render_pixels():
-        width, height = settings.size
-        raise ConfigError(f"size {width}x{height} is {width * height / 1e6:.1f} megapixels a frame, more than the "
-                          f"{max_render_pixels() / 1e6:.1f} allowed; set $SORA_VFX_MAX_PIXELS to allow more")
+    if settings.size is not None:
+        width, height, allowed = *settings.size, max_render_pixels()
+        if width * height > allowed:
+            raise ConfigError(f"size {width}x{height} is {width * height / 1e6:.1f} megapixels a frame, more than "
+                              f"the {allowed / 1e6:.1f} allowed; set $SORA_VFX_MAX_PIXELS to allow more")
     colorspace = get_converter().resolve(settings.colorspace)
     check_compression(settings.compression)
     styles = {job.name: resolve_style(job.style or settings.style, settings.styles) for job in jobs}

@@ -57,7 +57,6 @@ def render_edit(edit: Edit, out_dir: Path, settings: RenderSettings, *,
             results.append(render_shot(shot, plan.models[shot.model], progress=bar))
     except KeyboardInterrupt:
         # Ctrl-C or SIGTERM: the shots that finished keep their manifest entries.
-        bar.close()
         if results:
             finish_render(plan, results)
         raise

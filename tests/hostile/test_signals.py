@@ -7,19 +7,17 @@ import json
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 
-def test_sigterm_keeps_finished_shots_in_the_manifest_and_exits_143(tmp_path):
-    edl = tmp_path / "cut.edl"
-    edl.write_text(textwrap.dedent("""\
+def test_sigterm_keeps_finished_shots_in_the_manifest_and_exits_143(tmp_path, write_edl):
+    edl = write_edl("""
         TITLE: cancel
         001  A001 V     C        10:00:00:00 10:00:00:05 01:00:00:00 01:00:00:05
         * SHOT: FIRST
         002  A002 V     C        10:00:00:00 10:01:00:00 01:00:00:05 01:01:00:05
         * SHOT: LONG
-        """))
+    """)
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "sora_vfx", "render", str(edl), "-o", str(out),
                                 "--steps", "1", "--handles", "0"],

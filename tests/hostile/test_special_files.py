@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -22,27 +21,21 @@ def sora_vfx(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-def edl_with_reference(folder, reference: str):
-    path = folder / "cut.edl"
-    path.write_text(textwrap.dedent(f"""\
-        TITLE: special
-        001  A001 V     C        10:00:00:00 10:00:00:12 01:00:00:00 01:00:00:12
-        * SHOT: REF_0010
-        * REFERENCE: {reference}
-        """))
-    return path
-
-
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 @pytest.mark.parametrize("kind", ["fifo", "device"])
-def test_a_reference_that_is_not_a_regular_file_is_refused(tmp_path, command, kind):
+def test_a_reference_that_is_not_a_regular_file_is_refused(tmp_path, write_edl, command, kind):
     if kind == "fifo":
         reference = tmp_path / "refs" / "plate.png"
         reference.parent.mkdir()
         os.mkfifo(reference)  # nobody writes: opening it to read would wait for ever
     else:
         reference = "/dev/zero"  # never ends
-    edl = edl_with_reference(tmp_path, str(reference))
+    edl = write_edl(f"""
+        TITLE: special
+        001  A001 V     C        10:00:00:00 10:00:00:12 01:00:00:00 01:00:00:12
+        * SHOT: REF_0010
+        * REFERENCE: {reference}
+    """)
     out = tmp_path / "out"
     result = sora_vfx(*COMMANDS[command](edl, out))
     assert result.returncode == 2, result.stderr
