@@ -11,8 +11,9 @@ Prints a table per series and writes ``benchmarks/quality.json``. The series:
 - ``i2v``: the same kind of prompt with a reference image, the first frame of a clip the shapes
   world draws for that prompt (the image-to-video variant renders these); also the mean
   absolute difference between the first rendered frame and the reference;
-- ``long``: 73-frame shots rendered in 25-frame windows (``crossfade``, today's method), with
-  jumps measured at the window seams.
+- ``long``: 73-frame shots rendered in 25-frame windows (the default window method, ``context``;
+  ``--windows`` picks another), with jumps measured at the window seams. ``benchmarks/long_shots.py``
+  compares the methods side by side.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def write_cards(table: str, args: argparse.Namespace) -> None:
 
     text = (f"{CARD_MARKER}\n\n`benchmarks/quality.py --seed {args.seed}`: {args.shots} text-to-video shots, "
             f"{args.image_shots} image-to-video shots (reference: the first frame the shapes world draws for the "
-            f"prompt), {args.long_shots} long shots of three windows; prompts drawn from the grammar, 25 frames, "
+            f"prompt), {args.long_shots} long shots of three windows (`--windows {args.windows}`); prompts drawn "
+            f"from the grammar, 25 frames, "
             f"native size, 20 steps, guidance 5, measured by `sora_vfx.eval`.\n\n{table}\n")
     for kind in ("t2v", "i2v"):
         card = SHAPES_DIR / kind / "README.md"
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026, help="draws the prompts")
     parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
     parser.add_argument("--guidance", type=float, default=None, help="guidance scale (default 5)")
+    parser.add_argument("--windows", default="context", choices=["context", "continue", "crossfade"],
+                        help="window method of the long series")
     parser.add_argument("--quick", action="store_true", help="a third of each series")
     parser.add_argument("--keep", type=Path, default=None, help="render here and keep the frames")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "quality.json")
@@ -145,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         windows = plan_windows(long_frames, max_frames=window, overlap=overlap, align=model.temporal_compression)
         seams = [w.start for w in windows[1:]]
         long = [(f"LONG_{i:03d}", caption(random_scene(rng)), long_frames, None) for i in range(args.long_shots)]
-        long_settings = RenderSettings(model=args.model, max_window=window, steps=args.steps, guidance=args.guidance)
+        long_settings = RenderSettings(model=args.model, max_window=window, steps=args.steps, guidance=args.guidance,
+                                       windows=args.windows)
         results.append(series("long", work, long, model, long_settings, seams={name: seams for name, *_ in long}))
 
     table = ["| series | shots | background | object colour | motion | pan | ghosting | jump ratio | seam jump "

@@ -82,7 +82,7 @@ class _Rule:
 _RENDER_RULES = {
     "model": _Rule("string"), "size": _Rule("size"), "steps": _Rule("integer", 1, MAX_STEPS),
     "guidance": _Rule("number", 0, MAX_GUIDANCE), "colorspace": _Rule("string"), "compression": _Rule("string"),
-    "seed": _Rule("integer", 0, 2**63 - 1), "device": _Rule("string"),
+    "seed": _Rule("integer", 0, 2**63 - 1), "device": _Rule("string"), "windows": _Rule("string"),
 }
 _REVIEW_RULES = {
     "certificate": _Rule("string"), "key": _Rule("string"), "ai_mark": _Rule("boolean"), "display": _Rule("string"),

@@ -21,3 +21,6 @@ MODEL = "tiny"
 GUIDANCE = 5.0
 #: Denoising steps when neither the user, the style nor the model folder sets them.
 STEPS = 30
+#: How a shot longer than the model's frame limit joins its windows (``render.windows``).
+WINDOW_METHODS = ("context", "continue", "crossfade")
+WINDOWS = "context"

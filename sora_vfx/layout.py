@@ -2,6 +2,7 @@
 
 ```
 OUT/<shot>/<shot>.<frame:04d>.exr    every frame head_in..tail_out
+OUT/<shot>/<shot>.latents.safetensors  a shot's denoised latents, until its frames are decoded
 OUT/manifest.json                    one entry per shot (render.manifest)
 OUT/renders.otio                     the conform timeline
 OUT/review/                          dailies page and movies (review)
@@ -23,6 +24,7 @@ CONFORM_NAME = "renders.otio"
 REVIEW_FOLDER = "review"
 FRAME_EXTENSION = ".exr"
 FRAME_PADDING = 4
+LATENTS_SUFFIX = ".latents.safetensors"
 #: Names in OUT that belong to the output itself, so no shot folder may take them. Hidden
 #: names (a leading ".") are the output's temporaries and staging folders.
 RESERVED_NAMES = (MANIFEST_NAME, CONFORM_NAME, REVIEW_FOLDER)
@@ -46,6 +48,11 @@ def shot_folder(out_dir: Path, shot: str) -> Path:
 def frame_name(shot: str, frame: int) -> str:
     """``<shot>.<frame:04d>.exr``."""
     return f"{shot}.{frame:0{FRAME_PADDING}d}{FRAME_EXTENSION}"
+
+
+def latents_path(out_dir: Path, shot: str) -> Path:
+    """``OUT/<shot>/<shot>.latents.safetensors``: a shot's latents, kept while it is decoded."""
+    return shot_folder(out_dir, shot) / f"{shot}{LATENTS_SUFFIX}"
 
 
 def frame_path(out_dir: Path, shot: str, frame: int) -> Path:

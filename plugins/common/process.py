@@ -25,7 +25,7 @@ _LOG_PREFIX = re.compile(r"^sora-vfx:\s*(?:INFO:\s*)?")
 _SHOT_DONE = re.compile(r"\bshot (?P<name>[A-Za-z0-9_.\-]+): ")
 # The manifest.json versions this plugin reads: sora_vfx.render.manifest.MANIFEST_VERSION, the
 # "version" of docs/schemas/manifest.schema.json (tests/plugins/test_package.py keeps them in step).
-MANIFEST_VERSIONS = (1,)
+MANIFEST_VERSIONS = (1, 2)
 # Where ``sora-vfx render -o OUT`` puts a shot's frames, relative to OUT. Only to follow progress
 # while it renders (``shots --json`` does not say where frames go); results are loaded from each
 # manifest entry's ``frames.pattern`` (see ``shot_pattern``), never from this.
@@ -133,8 +133,8 @@ def read_manifest(path: str) -> dict:
     if version not in MANIFEST_VERSIONS:
         known = ", ".join(str(v) for v in MANIFEST_VERSIONS)
         writer = manifest.get("software") or "the sora-vfx that wrote it"
-        raise ShimError(f"{path}: manifest version {version!r} is unknown to this plugin (it reads version "
-                        f"{known}); install the Sora VFX plugin that comes with {writer}")
+        raise ShimError(f"{path}: manifest version {version!r} is unknown to this plugin (it reads "
+                        f"version{'s' if len(MANIFEST_VERSIONS) > 1 else ''} {known}); install the Sora VFX plugin that comes with {writer}")
     return manifest
 
 

@@ -48,7 +48,7 @@ def export(bundle: Path, render_out: Path | None, gpus: int, command: str, force
     Submit it with `deadline bundle submit BUNDLE`, or run it here with `openjd run`.
     """
     from ..farm import export_bundle, plan_without_weights
-    from ..farm.bundle import absolute, check_bundle_folder
+    from ..farm.bundle import absolute, check_bundle_folder, render_step_name
 
     bundle = absolute(bundle)
     check_bundle_folder(folder=bundle, force=force)  # before anything is read or created
@@ -79,8 +79,13 @@ def export(bundle: Path, render_out: Path | None, gpus: int, command: str, force
         return
     shots = result.render.shots
     click.echo(f"bundle:   {result.folder} ({', '.join(path.name for path in result.files)})")
-    click.echo(f"job:      {len(shots)} render task{'s' if len(shots) != 1 else ''} "
-               f"({', '.join(shots)}), then Conform")
+    steps = result.render.render_steps()
+    if len(steps) == 1:
+        click.echo(f"job:      {len(shots)} render task{'s' if len(shots) != 1 else ''} "
+                   f"({', '.join(shots)}), then Conform")
+    else:  # shots that continue others render in later steps
+        listed = "; then ".join(f"{render_step_name(depth)}: {', '.join(step)}" for depth, step in enumerate(steps))
+        click.echo(f"job:      {len(shots)} render tasks in {len(steps)} steps ({listed}), then Conform")
     click.echo(f"output:   {result.render.out_dir}")
     click.echo(f"submit:   deadline bundle submit {shlex.quote(str(result.folder))}")
     click.echo(f"run here: {shlex.join(run)}")

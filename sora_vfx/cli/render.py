@@ -10,6 +10,7 @@ import click
 
 from .. import defaults
 from ..config import load_config
+from ..defaults import WINDOW_METHODS
 from ..editorial import read_edit
 from ..errors import ConfigError
 from ..imaging import COMPRESSIONS
@@ -43,6 +44,9 @@ def settings_options(command):
         click.option("--compression", default=None, help=f"EXR compression: {', '.join(COMPRESSIONS)}."),
         click.option("--window", "max_window", type=click.IntRange(min=1), default=None,
                      help="Frames per model call for long shots (default: the model's limit)."),
+        click.option("--windows", "windows", type=click.Choice(WINDOW_METHODS), default=None,
+                     help="How long shots join their windows: context (denoised as one, default), continue "
+                          "(each window from the end of the one before) or crossfade (independent windows)."),
         click.option("--device", default=None, help="cuda, cuda:1, mps or cpu (default: best available)."),
         click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
                      help="Project config (default: sora_vfx.toml beside the edit or here)."),
@@ -71,6 +75,7 @@ def settings_from_options(options: dict, edit: Path) -> RenderSettings:
         force=options.pop("force", False),
         shots=[s.strip() for s in shots.split(",") if s.strip()] if shots else None,
         max_window=options.pop("max_window"),
+        windows=_window_method(options.pop("windows"), config.render.get("windows")),
         styles=config.styles,
     )
 
@@ -82,6 +87,13 @@ def _size(option: str | None, configured: str | None) -> tuple[int, int] | None:
     if configured:
         return parse_size(configured, what="[render] size")
     return None
+
+
+def _window_method(option: str | None, configured: str | None) -> str:
+    method = option or configured or defaults.WINDOWS
+    if method not in WINDOW_METHODS:
+        raise ConfigError(f"[render] windows = {method!r}: choose one of {', '.join(WINDOW_METHODS)}")
+    return method
 
 
 def _first(*values):

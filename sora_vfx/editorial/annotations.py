@@ -1,4 +1,5 @@
-"""Annotations on a clip: prompt, negative prompt, style, seed, reference and shot name.
+"""Annotations on a clip: prompt, negative prompt, style, seed, reference, shot name and the
+shot it continues.
 
 They come from EDL comments (``* PROMPT: ...``, any case), from OTIO clip metadata
 (``metadata["sora_vfx"]``) and from LOC markers (shot names and notes).
@@ -15,7 +16,7 @@ import opentimelineio as otio
 
 from .shotjob import shot_name_problem
 
-FIELDS = ("shot", "prompt", "negative_prompt", "style", "seed", "reference")
+FIELDS = ("shot", "prompt", "negative_prompt", "style", "seed", "reference", "continues")
 _ALIASES = {
     "shot": "shot",
     "prompt": "prompt",
@@ -25,8 +26,10 @@ _ALIASES = {
     "style": "style",
     "seed": "seed",
     "reference": "reference",
+    "continues": "continues",
 }
-_COMMENT = re.compile(r"\s*\**\s*(shot|prompt|negative[ _]prompt|negative|style|seed|reference)\s*:(.*)", re.I | re.S)
+_COMMENT = re.compile(r"\s*\**\s*(shot|prompt|negative[ _]prompt|negative|style|seed|reference|continues)\s*:(.*)",
+                      re.I | re.S)
 
 
 def is_annotation_comment(text: str) -> bool:

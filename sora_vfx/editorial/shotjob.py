@@ -57,6 +57,8 @@ class ShotJob:
     style: str | None = None
     seed: int = 0
     reference: str | None = None
+    #: The shot this one carries on from (``CONTINUES:``): it starts from that shot's frames.
+    continues: str | None = None
     notes: list[str] = field(default_factory=list)
     source: dict[str, str] = field(default_factory=dict)
     where: str = ""

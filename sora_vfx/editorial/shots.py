@@ -14,6 +14,7 @@ from .. import defaults
 from ..errors import ConfigError, EditError, ShotSheetError
 from ..seeds import parse_seed, shot_seed
 from .annotations import Annotations, items_of, read_annotations
+from .links import check_links
 from .rates import FrameRate, rate_from_float, to_timecode
 from .reader import EditSource, parse_edit_file
 from .shotjob import ShotJob, shot_name_problem
@@ -120,6 +121,7 @@ def read_edit(path: str | Path, options: EditOptions | None = None) -> Edit:
     for job in jobs:
         _finish_seed(job, options.project_seed)
     _check_unique(jobs, path)
+    check_links(jobs, path)
     return Edit(path, timeline, jobs, {job.name: cut.clip for job, cut in zip(jobs, cuts, strict=True)})
 
 
@@ -330,6 +332,7 @@ def _make_job(cut: _Cut, index: int, path: Path, pattern, handles: int, start_fr
         negative_prompt=values.get("negative_prompt", ""),
         style=values.get("style") or None,
         reference=reference or None,
+        continues=values.get("continues") or None,
         notes=found.notes,
         source=origin,
         where=cut.where,

@@ -8,6 +8,7 @@ negative_prompt = "text, watermark"
 style = "film"
 seed = 42
 reference = "refs/sh010.png"  # relative to the shot sheet
+continues = "sh005"          # starts from that shot's last frames (a cut that continues)
 ```
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 from ..errors import ShotSheetError
 
-SHEET_FIELDS = ("name", "prompt", "negative_prompt", "style", "seed", "reference")
+SHEET_FIELDS = ("name", "prompt", "negative_prompt", "style", "seed", "reference", "continues")
 
 
 def read_shot_sheet(path: Path) -> dict[str, dict[str, Any]]:

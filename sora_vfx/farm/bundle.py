@@ -4,10 +4,13 @@ A bundle is a folder with ``template.yaml``, ``parameter_values.yaml`` and
 ``asset_references.yaml``, as AWS Deadline Cloud expects (``deadline bundle submit BUNDLE``);
 ``openjd run BUNDLE/template.yaml -p Edit=... -p OutputDir=...`` runs it on one machine.
 
-The template has two steps. ``Render`` has one task per shot (task parameter ``Shot``), each
-running ``sora-vfx render EDIT --out OUT --shots SHOT``; re-running a task keeps the frames
-already on disk with the same ``job_hash``. ``Conform`` runs after every render task and writes
-``manifest.json`` and ``renders.otio`` from what is on disk (``render --conform-only``).
+``Render`` has one task per shot (task parameter ``Shot``), each running
+``sora-vfx render EDIT --out OUT --shots SHOT``; re-running a task keeps the frames already on
+disk with the same ``job_hash``. A shot marked ``CONTINUES`` starts from the frames of the shot
+it continues, and OpenJD orders steps, not the tasks of one step: such shots go in ``Render 2``,
+which runs after ``Render``, shots continuing those in ``Render 3``, and so on. ``Conform`` runs
+after every render step and writes ``manifest.json`` and ``renders.otio`` from what is on disk
+(``render --conform-only``).
 Job parameters: Edit, OutputDir, Model, Style, Size, Steps, Seed and the sora-vfx command on the
 workers; the options that decide which shots exist (handles, frame rate, tracks, ...) are fixed
 in the template, since the task list was made with them.
@@ -25,6 +28,7 @@ import yaml
 
 from .. import defaults
 from ..editorial import EditOptions
+from ..editorial.links import continuation_depth
 from ..errors import FarmError
 from ..files import write_text_atomically
 from ..models.folders import BUILTIN_NAMES
@@ -55,6 +59,9 @@ class FarmRender:
     out_dir: Path
     shots: tuple[str, ...]
     subset: bool  # --shots chose some of the edit's shots: the conform step checks only those
+    #: Per shot of ``shots``: 0 when it continues no shot of this render, else one more than the
+    #: shot it continues (``editorial.links.continuation_depth``); empty: every shot 0.
+    depths: tuple[int, ...] = ()
     reading: EditOptions = EditOptions()  # how the edit was read: the tasks read it the same way
     model: str = defaults.MODEL
     style: str = ""
@@ -65,9 +72,25 @@ class FarmRender:
     colorspace: str = defaults.COLORSPACE
     compression: str = defaults.COMPRESSION
     max_window: int | None = None
+    windows: str = defaults.WINDOWS
     device: str | None = None
     inputs: tuple[Path, ...] = ()  # files the tasks read besides the edit: references, LoRAs
     model_folder: Path | None = None
+
+    def render_steps(self) -> list[tuple[str, ...]]:
+        """The shots of each render step, by depth: a shot comes one step after the shot it
+        continues, so that its task starts when that shot's frames are on disk."""
+        depths = self.depths or (0,) * len(self.shots)
+        steps: list[list[str]] = [[] for _ in range(max(depths, default=0) + 1)]
+        for shot, depth in zip(self.shots, depths, strict=True):
+            steps[depth].append(shot)
+        return [tuple(shots) for shots in steps]
+
+
+def render_step_name(depth: int) -> str:
+    """The render step of the shots of this depth: ``Render`` for the shots that continue none,
+    ``Render 2`` for those that continue them, ..."""
+    return RENDER_STEP if depth == 0 else f"{RENDER_STEP} {depth + 1}"
 
 
 @dataclass
@@ -115,12 +138,15 @@ def farm_render(*, plan: RenderPlan, reading: EditOptions, config: Path | None =
             inputs.add(absolute(spec.reference))
         inputs.update(absolute(lora[0]) for lora in spec.loras)
     shots = tuple(shot.name for shot in plan.shots)
+    # Only links inside the render order it: a predecessor left out by --shots is on disk already.
+    depth = continuation_depth([shot.job for shot in plan.shots])
     shot_sheet = absolute(reading.shot_sheet) if reading.shot_sheet else None
     return FarmRender(
         edit=absolute(plan.edit.path),
         out_dir=absolute(plan.out_dir),
         shots=shots,
         subset=bool(settings.shots),
+        depths=tuple(depth[name] for name in shots),
         model=model,
         style=settings.style or "",
         size=f"{settings.size[0]}x{settings.size[1]}" if settings.size else "",
@@ -132,6 +158,7 @@ def farm_render(*, plan: RenderPlan, reading: EditOptions, config: Path | None =
         colorspace=settings.colorspace,
         compression=settings.compression,
         max_window=settings.max_window,
+        windows=settings.windows,
         device=settings.device,
         inputs=tuple(sorted(inputs)),
         model_folder=model_folder,
@@ -145,32 +172,16 @@ def job_template(*, render: FarmRender, gpus: int = 0) -> dict[str, Any]:
         render: the render each task runs.
         gpus: GPUs a render task's host must have (0: no requirement).
     Raises:
-        FarmError: more shots than a step holds; a fixed option holds ``{{``, which OpenJD
-            would read as a placeholder.
+        FarmError: more shots in a render step than a step holds; a fixed option holds ``{{``,
+            which OpenJD would read as a placeholder.
     """
-    if len(render.shots) > MAX_TASKS:
-        raise FarmError(f"{len(render.shots)} shots: an Open Job Description step holds at most {MAX_TASKS} "
-                        "tasks; export the edit in parts with --shots")
-    render_step: dict[str, Any] = {
-        "name": RENDER_STEP,
-        "description": "One task per shot. A re-run keeps the frames already on disk with the same job_hash.",
-        "parameterSpace": {
-            "taskParameterDefinitions": [{"name": "Shot", "type": "STRING", "range": list(render.shots)}],
-        },
-        "script": {"actions": {"onRun": {
-            "command": "{{Param.SoraVfx}}",
-            # The review (movies of every shot on disk) is built once, by Conform.
-            "args": [*_render_args(render), "--shots", "{{Task.Param.Shot}}", "--no-review"],
-        }}},
-    }
-    if gpus:
-        render_step["hostRequirements"] = {"amounts": [{"name": "amount.worker.gpu", "min": gpus}]}
+    render_steps = [_render_step(render, depth, shots, gpus) for depth, shots in enumerate(render.render_steps())]
     conform_shots = ["--shots", ",".join(render.shots)] if render.subset else []
     conform_step = {
         "name": CONFORM_STEP,
         "description": "Writes manifest.json, renders.otio and the review from the frames on disk; fails if any "
                        "is missing.",
-        "dependencies": [{"dependsOn": RENDER_STEP}],
+        "dependencies": [{"dependsOn": step["name"]} for step in render_steps],
         "script": {"actions": {"onRun": {
             "command": "{{Param.SoraVfx}}",
             "args": [*_render_args(render), *conform_shots, "--conform-only"],
@@ -185,7 +196,7 @@ def job_template(*, render: FarmRender, gpus: int = 0) -> dict[str, Any]:
             "Exported by `sora-vfx farm export`."
         ),
         "parameterDefinitions": _parameter_definitions(render),
-        "steps": [render_step, conform_step],
+        "steps": [*render_steps, conform_step],
     }
 
 
@@ -364,8 +375,35 @@ def _toml_file(name: str, label: str, description: str) -> dict[str, Any]:
                                               {"label": "All Files", "patterns": ["*"]}]}}
 
 
+def _render_step(render: FarmRender, depth: int, shots: tuple[str, ...], gpus: int) -> dict[str, Any]:
+    """One render step: a task per shot; after the step before when its shots continue others."""
+    name = render_step_name(depth)
+    if len(shots) > MAX_TASKS:
+        raise FarmError(f"{len(shots)} shots in step {name}: an Open Job Description step holds at most "
+                        f"{MAX_TASKS} tasks; export the edit in parts with --shots")
+    kept = "A re-run keeps the frames already on disk with the same job_hash."
+    step: dict[str, Any] = {"name": name, "description": f"One task per shot. {kept}"}
+    if depth:
+        previous = render_step_name(depth - 1)
+        step["description"] = f"One task per shot that continues a shot of step {previous}, from its frames. {kept}"
+        step["dependencies"] = [{"dependsOn": previous}]
+    step |= {
+        "parameterSpace": {
+            "taskParameterDefinitions": [{"name": "Shot", "type": "STRING", "range": list(shots)}],
+        },
+        "script": {"actions": {"onRun": {
+            "command": "{{Param.SoraVfx}}",
+            # The review (movies of every shot on disk) is built once, by Conform.
+            "args": [*_render_args(render), "--shots", "{{Task.Param.Shot}}", "--no-review"],
+        }}},
+    }
+    if gpus:
+        step["hostRequirements"] = {"amounts": [{"name": "amount.worker.gpu", "min": gpus}]}
+    return step
+
+
 def _render_args(render: FarmRender) -> list[str]:
-    """``sora-vfx render`` arguments shared by both steps: parameters, then fixed options."""
+    """``sora-vfx render`` arguments shared by every step: parameters, then fixed options."""
     args = ["render", "{{Param.Edit}}", "--out", "{{Param.OutputDir}}",
             "--model={{Param.Model}}", "--style={{Param.Style}}", "--size={{Param.Size}}",
             "--steps={{Param.Steps}}", "--seed={{Param.Seed}}"]
@@ -383,6 +421,7 @@ def _render_args(render: FarmRender) -> list[str]:
     fixed += [f"--guidance={render.guidance!r}"] if render.guidance is not None else []
     fixed += [f"--colorspace={render.colorspace}", f"--compression={render.compression}"]
     fixed += [f"--window={render.max_window}"] if render.max_window else []
+    fixed += [f"--windows={render.windows}"] if render.windows != defaults.WINDOWS else []
     fixed += [f"--device={render.device}"] if render.device else []
     for arg in fixed:
         if "{{" in arg:

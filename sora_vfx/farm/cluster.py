@@ -6,6 +6,10 @@ process loads the model once and keeps it; it writes frames straight to the shar
 folder. A worker that dies mid-shot has that shot re-run elsewhere by the scheduler; frames are
 written atomically and resumed by ``job_hash``, so the re-run keeps what was finished and
 nothing is left half-written or rendered twice into the sequence.
+
+A shot marked ``CONTINUES`` starts from the frames of the shot it continues: when that shot is
+in the render, its task is an input of this one, so the scheduler starts it only once that
+shot is finished, and not at all when that shot failed.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..editorial import Edit
+from ..editorial.links import continuation_order
 from ..errors import FarmError
 from ..models import LoadedModel, load_model
 from ..render import RenderReport, RenderSettings, ShotPlan, ShotResult, finish_render, render_shot
@@ -169,23 +174,22 @@ def _run_tasks(client, tasks: list[ShotTask], retries: int) -> tuple[list[ShotRe
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]
-    futures = {
-        client.submit(render_shot_task, task, key=f"sora-vfx-{task.shot.name}-{token}", retries=retries,
-                      pure=False): task
-        for task in tasks
-    }
+    by_name = {task.shot.name: task for task in tasks}
+    futures: dict[str, Any] = {}  # by shot name
+    for job in continuation_order([task.shot.job for task in tasks]):
+        # The predecessor's future as an argument: Dask runs this task after it, with its result.
+        after = futures[job.continues] if job.continues in futures else None
+        futures[job.name] = client.submit(render_shot_task, by_name[job.name], after,
+                                          key=f"sora-vfx-{job.name}-{token}", retries=retries, pure=False)
+    names = {future: name for name, future in futures.items()}
     results: dict[str, ShotResult] = {}
     placement: dict[str, dict[str, Any]] = {}
-    for future in as_completed(futures):
-        task = futures[future]
-        name = task.shot.name
+    for future in as_completed(futures.values()):
+        name = names[future]
         try:
             result, worker = future.result()
-        except ShotTaskFailed as exc:
-            result, worker = exc.result, None
-        except Exception as exc:  # KilledWorker (lost too many workers), a worker's import error...
-            result = ShotResult(task.shot, "failed", error=f"{type(exc).__name__}: {exc}")
-            worker = None
+        except Exception as exc:
+            result, worker = _failure(by_name[name], exc, futures), None
         results[name] = result
         if worker is not None:
             entry = placement.setdefault(worker["address"], {"name": worker["name"], "pid": worker["pid"],
@@ -203,6 +207,23 @@ def _run_tasks(client, tasks: list[ShotTask], retries: int) -> tuple[list[ShotRe
     return [results[task.shot.name] for task in tasks], placement
 
 
+def _failure(task: ShotTask, exc: Exception, futures: dict[str, Any]) -> ShotResult:
+    """The result of a shot whose task raised ``exc``; ``futures``: every shot's task, by name."""
+    from distributed import wait
+
+    previous = task.shot.job.continues
+    if previous in futures:
+        wait(futures[previous])  # returns at once: this task ended after that one
+        if futures[previous].status == "error":
+            # Dask never ran this task; it passed on the error of the task it waited for.
+            return ShotResult(task.shot, "failed", error=f"shot {task.shot.name} continues shot {previous}, "
+                                                         "which failed")
+    if isinstance(exc, ShotTaskFailed):
+        return exc.result
+    # KilledWorker (lost too many workers), a worker's import error...
+    return ShotResult(task.shot, "failed", error=f"{type(exc).__name__}: {exc}")
+
+
 # --- on the worker -------------------------------------------------------------------------
 
 _MODELS: dict[tuple, LoadedModel] = {}
@@ -213,9 +234,14 @@ _RENDER_LOCK = threading.Lock()
 _LOADS = 0
 
 
-def render_shot_task(task: ShotTask) -> tuple[ShotResult, dict[str, Any]]:
+def render_shot_task(task: ShotTask, after: tuple[ShotResult, dict[str, Any]] | None = None,
+                     ) -> tuple[ShotResult, dict[str, Any]]:
     """Run on a Dask worker: render one shot with this process's model (loaded once).
 
+    Args:
+        task: the shot and the settings its model is loaded with.
+        after: the task result of the shot this one continues, when that shot is in the render:
+            Dask passes it once that task has finished, and never runs this one if it failed.
     Returns:
         The shot's result and which worker rendered it.
     Raises:

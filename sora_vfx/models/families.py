@@ -97,7 +97,9 @@ class Family:
     to the family (None: recognised by ``call_arguments`` instead). ``kinds`` are tried in
     order. ``temporal_attribute``/``spatial_attribute`` name the pipeline attributes holding
     the VAE's compression. ``shot_noise_kinds``: kinds whose windows slice one shot-wide noise
-    tensor. ``vae_dtype``: the dtype the VAE loads in whatever the rest of the model uses.
+    tensor. ``context_axis``: the frame axis of the latents its transformer takes, for context
+    windows (``models.context``); None where a shot's windows cannot be denoised as one.
+    ``vae_dtype``: the dtype the VAE loads in whatever the rest of the model uses.
     """
 
     name: str
@@ -108,6 +110,7 @@ class Family:
     temporal_attribute: str | None = None
     spatial_attribute: str | None = None
     shot_noise_kinds: tuple[Kind, ...] = ()
+    context_axis: int | None = None
     vae_dtype: Literal["float32"] | None = None
     call_arguments: tuple[str, ...] = ()
 
@@ -155,7 +158,9 @@ class Family:
         config = getattr(getattr(pipeline, "transformer", None), "config", None)
         if kind not in self.shot_noise_kinds or config is None:
             return None
-        return LatentLayout(int(config.in_channels), self.temporal_compression(pipeline),
+        # out_channels: an image-to-video transformer also takes its conditioning as input channels.
+        channels = getattr(config, "out_channels", None) or config.in_channels
+        return LatentLayout(int(channels), self.temporal_compression(pipeline),
                             self.spatial_compression(pipeline))
 
     def size_multiple_of(self, pipeline: Any) -> int:
@@ -203,9 +208,9 @@ WAN = Family(
     size=SizeRule(size_multiple=16, default_size=(832, 480)),
     temporal_attribute="vae_scale_factor_temporal",
     spatial_attribute="vae_scale_factor_spatial",
-    # i2v transformers also take the first frame's latents and a mask as input channels, so
-    # only t2v's in_channels are the noise's channels.
-    shot_noise_kinds=("t2v",),
+    shot_noise_kinds=("t2v", "i2v"),
+    # Latents (batch, channels, frames, height, width); per-token timesteps in frame order.
+    context_axis=2,
     # Wan's VAE is meant to run in float32 even when the transformer runs in bfloat16.
     vae_dtype="float32",
 )

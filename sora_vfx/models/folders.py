@@ -25,7 +25,7 @@ SHAPES_DIR = Path(__file__).parent / "shapes" / "weights"
 BUILTIN_NAMES = (*TINY_NAMES, *SHAPES_NAMES)
 #: A built-in text-to-video model's image-to-video twin: shots that give a reference image
 #: render with it, the others with the model named.
-IMAGE_VARIANTS = {"shapes": "shapes-i2v"}
+IMAGE_VARIANTS = {"tiny": "tiny-i2v", "shapes": "shapes-i2v"}
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
 _SAFE_LIBRARIES = ("diffusers", "transformers")
 

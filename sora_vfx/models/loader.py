@@ -11,6 +11,7 @@ import inspect
 import logging
 import sys
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import torch
 
 from sora_vfx.console import quiet_progress_bars, quiet_transformers
 from sora_vfx.errors import ModelError
+from sora_vfx.models.context import can_stream, decode_stream, decode_window, windowed_transformers
 from sora_vfx.models.cpu import route_conv3d_to_onednn
 from sora_vfx.models.families import Family, FrameRule, LatentLayout
 from sora_vfx.models.folders import ModelFolder, folder_fingerprint, resolve_model
@@ -181,6 +183,11 @@ class LoadedModel:
                 "render longer shots in windows."
             )
 
+    @property
+    def context_windows(self) -> bool:
+        """Whether a shot's windows can be denoised as one (``denoise``)."""
+        return self.family is not None and self.family.context_axis is not None
+
     def generate(
         self,
         *,
@@ -194,27 +201,95 @@ class LoadedModel:
         generator: torch.Generator,
         image: Any = None,
         latents: torch.Tensor | None = None,
+        callback: Any = None,
     ) -> np.ndarray:
         """Render one window of frames.
 
         Args:
             image: first frame for i2v models (PIL image, tensor, or float HxWx3 array in [0, 1]).
             latents: initial noise; when None it is drawn from ``generator``.
+            callback: the pipeline's ``callback_on_step_end`` (it gets and may replace ``latents``).
         Returns:
             float32 array (num_frames, height, width, 3), display-referred sRGB in [0, 1].
         Raises:
             ModelError: bad size or frame count, or an image given to/missing from the model.
         """
         self.check_inputs(num_frames, height, width)
-        kwargs: dict[str, Any] = dict(
-            num_frames=num_frames,
-            height=height,
-            width=width,
-            num_inference_steps=num_inference_steps,
-            guidance_scale=guidance_scale,
-            generator=generator,
-            output_type="np",
-        )
+        kwargs = self._call_arguments(
+            prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames, height=height, width=width,
+            num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, generator=generator,
+            image=image, latents=latents, output_type="np")
+        if callback is not None:
+            kwargs.update(callback_on_step_end=callback, callback_on_step_end_tensor_inputs=["latents"])
+        frames = np.asarray(self.pipeline(**kwargs).frames[0], dtype=np.float32)
+        if frames.shape[0] != num_frames:
+            # The frame rule (its family record or sora_vfx.json) does not match the model.
+            raise ModelError(
+                f"model {self.name} returned {frames.shape[0]} frames for {num_frames} requested; its frame rule "
+                f"({self.frame_rule}) does not fit this model: set frame_multiple/frame_offset in its "
+                "sora_vfx.json"
+            )
+        return np.ascontiguousarray(frames)
+
+    def denoise(
+        self,
+        *,
+        windows: list[tuple[int, int]],
+        prompt: str,
+        negative_prompt: str | None,
+        num_frames: int,
+        height: int,
+        width: int,
+        num_inference_steps: int,
+        guidance_scale: float,
+        latents: torch.Tensor,
+        image: Any = None,
+    ) -> torch.Tensor:
+        """Denoise a whole shot of ``num_frames`` as one, the transformer seeing the latent
+        ``windows`` (first latent frame, latent frames) at every step (``models.context``).
+
+        Returns:
+            The final latents (float32, on the CPU), as the pipeline would decode them.
+        Raises:
+            ModelError: the family cannot (``context_windows``), or bad size, window or image.
+        """
+        if not self.context_windows:
+            raise ModelError(f"model {self.name}: its family cannot denoise a shot in context windows")
+        temporal = self.temporal_compression
+        for _start, length in windows:
+            self.check_inputs((length - 1) * temporal + 1, height, width)
+        if self.round_up_frames(num_frames) != num_frames:
+            raise ModelError(f"`num_frames` has to be {self.frame_rule} but is {num_frames}")
+        kwargs = self._call_arguments(
+            prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames, height=height, width=width,
+            num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
+            generator=torch.Generator("cpu"), image=image, latents=latents, output_type="latent")
+        with windowed_transformers(self.pipeline, windows, axis=self.family.context_axis):
+            result = self.pipeline(**kwargs).frames
+        return result.detach().to("cpu", torch.float32)
+
+    def streams_decode(self, latents: torch.Tensor) -> bool:
+        """Whether ``decode_stream`` can decode these latents (else ``decode`` in windows)."""
+        return can_stream(self.pipeline, latents)
+
+    def decode_stream(self, latents: torch.Tensor) -> Iterator[tuple[int, np.ndarray]]:
+        """Decode ``denoise``'s result frame after frame, exactly as one decode of the whole shot:
+        yields (index of the first frame, float32 frames (n, height, width, 3) in [0, 1])."""
+        return decode_stream(self.pipeline, latents)
+
+    def decode(self, latents: torch.Tensor, start: int, length: int) -> np.ndarray:
+        """Decode latent frames ``start .. start + length - 1`` of ``denoise``'s result.
+
+        Returns:
+            float32 (``(length - 1) * temporal + 1``, height, width, 3), display sRGB in [0, 1].
+        """
+        return decode_window(self.pipeline, latents, start, length)
+
+    def _call_arguments(self, *, prompt: str, negative_prompt: str | None, image: Any, latents: torch.Tensor | None,
+                        **fixed: Any) -> dict[str, Any]:
+        """The pipeline call's arguments: ``fixed`` plus the image, noise and prompt as this
+        model takes them."""
+        kwargs: dict[str, Any] = dict(fixed)
         if "image" in self.conditioning:
             if image is None:
                 raise ModelError(f"model {self.name} is image-to-video and needs an `image` (first frame).")
@@ -231,15 +306,7 @@ class LoadedModel:
             kwargs.update(prompt=prompt, negative_prompt=negative_prompt)
         else:
             kwargs.update(prompt_embeds=embeds[0], negative_prompt_embeds=embeds[1])
-        frames = np.asarray(self.pipeline(**kwargs).frames[0], dtype=np.float32)
-        if frames.shape[0] != num_frames:
-            # The frame rule (its family record or sora_vfx.json) does not match the model.
-            raise ModelError(
-                f"model {self.name} returned {frames.shape[0]} frames for {num_frames} requested; its frame rule "
-                f"({self.frame_rule}) does not fit this model: set frame_multiple/frame_offset in its "
-                "sora_vfx.json"
-            )
-        return np.ascontiguousarray(frames)
+        return kwargs
 
     def encode_prompt(self, prompt: str, negative_prompt: str | None) -> tuple[Any, Any] | None:
         """Prompt and negative embeddings, cached per (prompt, negative) so shots sharing a

@@ -22,7 +22,10 @@ from ..files import exclusive_lock, write_json_atomically
 from ..layout import MANIFEST_NAME
 from .spec import RenderSpec
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+#: Versions this release reads: version 1 lacks each shot's ``windows`` and the spec's window
+#: method and links.
+READABLE_VERSIONS = (1, 2)
 
 ShotStatus = Literal["rendered", "skipped", "failed"]
 #: Statuses whose frames are all on disk.
@@ -46,7 +49,9 @@ class FrameRange:
 class ManifestEntry:
     """One shot of a render, as ``manifest.json`` records it.
 
-    ``spec`` is None only for a shot that failed before its spec was built.
+    ``spec`` is None only for a shot that failed before its spec was built. ``windows``: the
+    windows (first, last frame) the shot was rendered in with ``spec.windows``' method; None
+    where not known (a shot that failed before rendering, a version 1 manifest).
     """
 
     name: str
@@ -63,6 +68,7 @@ class ManifestEntry:
     record_out: str
     spec: RenderSpec | None
     job: ShotJob
+    windows: list[list[int]] | None = None
 
     @property
     def colorspace(self) -> str:
@@ -108,6 +114,10 @@ class ManifestEntry:
             problems.append("spec has to be an object or null")
         elif missing_spec:
             problems.append(f"spec lacks {', '.join(missing_spec)}")
+        windows = data.get("windows")
+        if windows is not None and not (isinstance(windows, list) and all(
+                isinstance(w, list) and len(w) == 2 and all(type(n) is int for n in w) for w in windows)):
+            problems.append(f"windows has to be a list of [first, last] frame pairs or null, not {windows!r}")
         if problems:
             name = data.get("name")
             label = f"shot {name}" if isinstance(name, str) else "a shot entry"
@@ -117,6 +127,7 @@ class ManifestEntry:
             frames=FrameRange(**frame_values),
             spec=RenderSpec.from_dict(spec) if isinstance(spec, dict) else None,
             job=ShotJob.from_dict(job),
+            windows=windows,
         )
 
 
@@ -156,9 +167,9 @@ class Manifest:
         if not isinstance(data, dict) or not isinstance(data.get("shots"), list):
             raise RenderError(f"{where}: not a sora_vfx manifest (no 'shots' list)")
         version = data.get("version")
-        if version != MANIFEST_VERSION:
+        if version not in READABLE_VERSIONS:
             raise RenderError(f"{where}: manifest version {version!r}; this sora_vfx {__version__} reads "
-                              f"version {MANIFEST_VERSION}")
+                              f"versions {', '.join(map(str, READABLE_VERSIONS))}")
         shots, problems = [], []
         for entry in data["shots"]:
             try:

@@ -18,16 +18,18 @@ import numpy as np
 from .. import defaults
 from ..config import max_render_pixels
 from ..editorial import Edit
+from ..editorial.links import continuation_order, continued_frame, with_predecessors
 from ..editorial.shotjob import ShotJob
 from ..errors import ConfigError, RenderError
 from ..files import ensure_writable_folder
 from ..imaging import get_converter
-from ..imaging.exr import check_compression
+from ..imaging.exr import check_compression, is_complete_frame
 from ..imaging.images import read_reference_image
 from ..layout import frame_path, paths_leading_outside
 from ..models import IMAGE_VARIANTS, LoadedModel, load_model
 from ..styles import BUILTIN_STYLES, Style, resolve_style
 from .spec import RenderSpec, build_spec
+from .windows import WINDOW_METHODS
 
 log = logging.getLogger("sora_vfx")
 
@@ -48,6 +50,7 @@ class RenderSettings:
     shots: list[str] | None = None
     max_window: int | None = None
     window_overlap: int | None = None
+    windows: str = defaults.WINDOWS
     writer_threads: int = 2
     cache_dir: Path | None = None
     cpu_offload: bool = False
@@ -58,7 +61,7 @@ class RenderSettings:
         return {
             "model": self.model, "size": list(self.size) if self.size else None, "steps": self.steps,
             "guidance": self.guidance, "style": self.style, "colorspace": self.colorspace,
-            "compression": self.compression,
+            "compression": self.compression, "windows": self.windows,
         }
 
 
@@ -88,6 +91,13 @@ class ShotPlan:
         """Where frame ``frame`` of this shot is written."""
         return frame_path(self.out_dir, self.job.name, frame)
 
+    @property
+    def continued_frame_path(self) -> Path | None:
+        """The frame of the shot this one continues that it starts from (None: it continues none)."""
+        if self.spec.continues is None or self.spec.continues_frame is None:
+            return None
+        return frame_path(self.out_dir, self.spec.continues, self.spec.continues_frame)
+
 
 @dataclass
 class RenderPlan:
@@ -114,7 +124,13 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model
             does not allow, unknown colour space or compression, unwritable output folder.
     """
     out_dir = Path(out_dir)
-    jobs = _select_shots(edit.jobs, settings.shots)
+    if settings.windows not in WINDOW_METHODS:
+        raise ConfigError(f"windows {settings.windows!r}: choose one of {', '.join(WINDOW_METHODS)}")
+    wanted = _select_shots(edit.jobs, settings.shots)
+    # A shot that continues another needs that one's frames: it renders too, unless it is on disk.
+    wanted_names = {job.name for job in wanted}
+    needed = with_predecessors(edit.jobs, wanted_names)
+    jobs = [job for job in edit.jobs if job.name in needed]
     ensure_writable_folder(out_dir, RenderError)
     outside = paths_leading_outside(out_dir, [job.name for job in jobs])
     if outside:
@@ -149,22 +165,52 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model
 
     use(settings.model, named)
     variant = IMAGE_VARIANTS.get(settings.model) if "image" not in named.conditioning else None
+    by_name = {job.name: job for job in edit.jobs}
+    specs: dict[str, RenderSpec] = {}
     shots = []
-    for job in jobs:
+    for job in continuation_order(jobs):
         style = styles[job.name]
-        name = variant if variant and (job.reference or style.reference) else settings.model
+        takes_image = bool(job.reference or style.reference or job.continues)
+        name = variant if variant and takes_image else settings.model
         shot_model, max_window = use(name), windows[name]
+        if job.continues and "image" not in shot_model.conditioning:
+            raise ConfigError(f"shot {job.name} continues {job.continues}, so it starts from an image, but model "
+                              f"{shot_model.name} draws from text alone; render it with an image-to-video model")
         overlap = settings.window_overlap if settings.window_overlap is not None else max(1, max_window // 4)
         guidance = settings.guidance if settings.guidance is not None else style.guidance
+        previous = specs[job.continues] if job.continues else None
         spec = build_spec(
             job, style, model=shot_model.name, model_fingerprint=shot_model.fingerprint, width=width, height=height,
             steps=settings.steps or style.steps or shot_model.default_steps,
             guidance=defaults.GUIDANCE if guidance is None else guidance,
             max_window=max_window, window_overlap=overlap, colorspace=colorspace, compression=settings.compression,
+            windows=_window_method(settings.windows, shot_model),
+            continues=None if previous is None else (previous, continued_frame(by_name[job.continues], job)),
         )
-        shots.append(ShotPlan(job, spec, out_dir, _reference(shot_model, job, spec, width, height), model=name,
-                              force=settings.force, writer_threads=settings.writer_threads))
+        specs[job.name] = spec
+        plan = ShotPlan(job, spec, out_dir, None if job.continues else _reference(shot_model, job, spec, width, height),
+                        model=name, force=settings.force, writer_threads=settings.writer_threads)
+        if job.name in wanted_names or not _rendered(plan):
+            shots.append(plan)
+        else:
+            log.info("shot %s: used from disk by the shot(s) that continue it", job.name)
     return RenderPlan(edit, out_dir, settings, models, shots)
+
+
+def _rendered(shot: ShotPlan) -> bool:
+    """Whether every frame of the shot is on disk, complete, from this spec."""
+    return all(is_complete_frame(shot.frame_path(frame), job_hash=shot.spec.job_hash) for frame in shot.job.frames)
+
+
+def _window_method(requested: str, model: LoadedModel) -> str:
+    """The window method a shot renders with. ``context`` needs a family that can denoise a shot
+    as one (``LoadedModel.context_windows``); ``continue`` that too, or a model that starts from
+    an image. A model that cannot renders long shots with ``crossfade``."""
+    able = model.context_windows or (requested == "continue" and "image" in model.conditioning)
+    if requested != "crossfade" and not able:
+        log.info("model %s cannot render windows with %r; its long shots cross-fade", model.name, requested)
+        return "crossfade"
+    return requested
 
 
 def _select_shots(jobs: list[ShotJob], wanted: list[str] | None) -> list[ShotJob]:

@@ -10,22 +10,28 @@ import logging
 import math
 import os
 import time
+from collections.abc import Iterator
+from contextlib import closing
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from .. import __version__
 from ..console import Progress
 from ..editorial import Edit
 from ..editorial.rates import FrameRate, from_timecode, to_timecode
 from ..editorial.shotjob import ShotJob
-from ..errors import SoraVfxError
+from ..errors import RenderError, SoraVfxError
+from ..files import remove_stale_temporaries, write_atomically
 from ..imaging import FrameWriter, get_converter, is_complete_frame
 from ..imaging.exr import clean_stale_temp_files
-from ..layout import frame_name, shot_folder
+from ..imaging.images import read_display_frames
+from ..layout import frame_name, latents_path, shot_folder
 from ..models import LoadedModel
 from ..seeds import cpu_generator
 from .plan import RenderSettings, ShotPlan, prepare_render
@@ -80,6 +86,7 @@ def _render_one(shot: ShotPlan, model: LoadedModel, converter, bar: Progress) ->
     try:
         shot_dir.mkdir(parents=True, exist_ok=True)
         clean_stale_temp_files(shot_dir)
+        remove_stale_temporaries(shot_dir, ".*.tmp.safetensors")
         # Only the frames on disk are opened: the check costs what the folder holds.
         on_disk = {entry.name for entry in os.scandir(shot_dir)}
         missing = {
@@ -88,11 +95,15 @@ def _render_one(shot: ShotPlan, model: LoadedModel, converter, bar: Progress) ->
             or not is_complete_frame(shot.frame_path(frame), job_hash=spec.job_hash)
         }
         result.frames_reused = job.frame_count - len(missing)
+        result.windows = [(job.head_in + w.start, min(job.head_in + w.end, job.tail_out + 1) - 1)
+                          for w in shot_windows(shot, model)]
         bar.frames_done(result.frames_reused)
         if not missing:
             result.status = "skipped"
         else:
             result.frames_written = _render_frames(shot, model, missing, converter, bar)
+        # Every frame is on disk: the latents kept for a resumed decode have done their work.
+        latents_path(shot.out_dir, job.name).unlink(missing_ok=True)
     except (SoraVfxError, OSError, RuntimeError, ValueError) as exc:
         result.status = "failed"
         result.error = str(exc) if isinstance(exc, SoraVfxError) else f"{type(exc).__name__}: {exc}"
@@ -111,45 +122,221 @@ def _render_one(shot: ShotPlan, model: LoadedModel, converter, bar: Progress) ->
 
 
 def _render_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], converter, bar: Progress) -> int:
-    job, spec, reference = shot.job, shot.spec, shot.reference
-    windows = plan_windows(job.frame_count, max_frames=spec.max_window, overlap=spec.window_overlap,
-                           align=model.temporal_compression)
-    needed = [i for i, w in enumerate(windows)
-              if any(job.head_in + f in missing for f in range(w.start, w.end))]
+    job, spec = shot.job, shot.spec
     model.set_loras([(path, scale) for path, scale, _digest in spec.loras])
-    noise = _shot_noise(model, spec, windows)
-    blender = WindowBlender(windows, order=needed)
+    made = _WINDOW_METHODS[spec.windows](shot, model, missing, _first_image(shot))
     timecodes = _frame_timecodes(job)
     written = 0
     with FrameWriter(max_workers=shot.writer_threads, compression=spec.compression) as writer:
         futures = []
-        for index in needed:
-            window = windows[index]
-            call_frames = model.round_up_frames(window.length)
-            with torch.inference_mode():
-                rgb = model.generate(
-                    prompt=spec.prompt, negative_prompt=spec.negative_prompt or None,
-                    num_frames=call_frames, height=spec.height, width=spec.width,
-                    num_inference_steps=spec.steps, guidance_scale=spec.guidance,
-                    generator=cpu_generator(_window_seed(spec.seed, index)),
-                    image=reference, latents=None if noise is None else _noise_for(noise, model, window, call_frames),
-                )
-            for shot_index, frame in blender.add(index, rgb[: window.length]):
-                number = job.head_in + shot_index
-                if number not in missing:
-                    continue
-                linear = converter.to_scene_linear(np.clip(frame, 0.0, 1.0), src="srgb_tx", dst=spec.colorspace)
-                rgba = np.concatenate([linear, np.ones(linear.shape[:2] + (1,), np.float32)], axis=2)
-                futures.append(writer.submit(shot.frame_path(number), rgba,
-                                             _attributes(job, spec, timecodes(number))))
-                written += 1
-                bar.frames_done()
+        for shot_index, frame, covering in made:
+            number = job.head_in + shot_index
+            if number not in missing:
+                continue
+            linear = converter.to_scene_linear(np.clip(frame, 0.0, 1.0), src="srgb_tx", dst=spec.colorspace)
+            rgba = np.concatenate([linear, np.ones(linear.shape[:2] + (1,), np.float32)], axis=2)
+            attributes = _attributes(job, spec, timecodes(number))
+            attributes["sora_vfx:window"] = " ".join(f"{job.head_in + w.start}-{job.head_in + w.end - 1}"
+                                                     for w in covering)
+            futures.append(writer.submit(shot.frame_path(number), rgba, attributes))
+            written += 1
+            bar.frames_done()
         writer.close()
     for future in futures:
         error = future.exception()
         if error is not None:
             raise error
     return written
+
+
+#: What a window method yields: (frame index in the shot, frame, the windows that made it).
+Frames = Iterator[tuple[int, np.ndarray, list[Window]]]
+
+
+def _crossfade_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], image: np.ndarray | None) -> Frames:
+    """Each window denoised and decoded on its own, from its slice of the shot's noise."""
+    job, spec = shot.job, shot.spec
+    windows = shot_windows(shot, model)
+    needed = _windows_holding(windows, job, missing)
+    noise = _shot_noise(model, spec, windows)
+    blender = WindowBlender(windows, order=needed)
+    for index in needed:
+        window = windows[index]
+        call_frames = model.round_up_frames(window.length)
+        rgb = _generate(model, spec, call_frames, seed=_window_seed(spec.seed, index), image=image,
+                        latents=None if noise is None else _noise_for(noise, model, window, call_frames))
+        yield from _covered(blender, windows, index, rgb[: window.length])
+
+
+def _context_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], image: np.ndarray | None) -> Frames:
+    """The whole shot denoised as one in context windows, its latents kept until every frame
+    is on disk, then decoded as one stream (or in cross-faded windows where the VAE cannot)."""
+    job, spec = shot.job, shot.spec
+    windows = shot_windows(shot, model)
+    temporal = model.temporal_compression
+    latent_windows = [(w.start // temporal, (w.length - 1) // temporal + 1) for w in windows]
+    latents = _read_latents(shot)
+    if latents is None:
+        noise = _shot_noise(model, spec, windows)
+        with torch.inference_mode():
+            latents = model.denoise(
+                windows=latent_windows, prompt=spec.prompt, negative_prompt=spec.negative_prompt or None,
+                num_frames=windows[-1].end, height=spec.height, width=spec.width,
+                num_inference_steps=spec.steps, guidance_scale=spec.guidance,
+                latents=noise.to(model.device, model.dtype), image=image)
+        _write_latents(shot, latents)
+    if model.streams_decode(latents):
+        # One causal decode of the whole shot, frame after frame, up to the last frame needed.
+        last = max(missing) - job.head_in
+        with closing(model.decode_stream(latents)) as stream:
+            for first, frames in stream:
+                for offset, frame in enumerate(frames):
+                    index = first + offset
+                    yield index, frame, [w for w in windows if w.start <= index < w.end]
+                if first + len(frames) > last:
+                    return
+    else:
+        needed = _windows_holding(windows, job, missing)
+        blender = WindowBlender(windows, order=needed)
+        for index in needed:
+            yield from _covered(blender, windows, index, model.decode(latents, *latent_windows[index]))
+
+
+def _continued_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], image: np.ndarray | None) -> Frames:
+    """Window after window, each carrying on from the one before: an image-to-video model
+    starts from its last frame; any other holds its last latent frames fixed."""
+    job, spec = shot.job, shot.spec
+    temporal = model.temporal_compression
+    from_image = "image" in model.conditioning
+    windows = shot_windows(shot, model)
+    noise = _shot_noise(model, spec, windows)
+    # Each window needs the one before it: render up to the last that holds a missing frame.
+    last = _windows_holding(windows, job, missing)[-1]
+    blender = WindowBlender(windows, order=list(range(last + 1)))
+    previous: tuple[Window, np.ndarray, torch.Tensor] | None = None
+    for index in range(last + 1):
+        window = windows[index]
+        window_noise = _noise_for(noise, model, window, window.length)
+        start_image, held = image, None
+        if previous is not None:
+            before, before_rgb, before_latents = previous
+            if from_image:
+                start_image = before_rgb[window.start - before.start]
+            else:
+                shared = (before.end - window.start - 1) // temporal + 1
+                held = before_latents[:, :, (window.start - before.start) // temporal:][:, :, :shared]
+        final: list[torch.Tensor] = []
+        rgb = _generate(model, spec, window.length, seed=_window_seed(spec.seed, index), image=start_image,
+                        latents=window_noise, callback=_HoldLatents(held, window_noise, final))
+        previous = (window, rgb, final[0])
+        yield from _covered(blender, windows, index, rgb)
+
+
+class _HoldLatents:
+    """A pipeline step callback that keeps the first latent frames on a known path: after each
+    step they are the known latents noised to the next step's level (flow matching:
+    ``sigma * noise + (1 - sigma) * known``), so the last step leaves them exactly known and the
+    model denoises the rest to fit. Also records the final latents in ``final``."""
+
+    def __init__(self, known: torch.Tensor | None, noise: torch.Tensor, final: list[torch.Tensor]):
+        self.known, self.noise, self.final = known, noise, final
+
+    def __call__(self, pipeline: Any, step: int, timestep: Any, values: dict[str, Any]) -> dict[str, Any]:
+        latents = values["latents"]
+        if self.known is not None:
+            frames = self.known.shape[2]
+            sigma = float(pipeline.scheduler.sigmas[step + 1])
+            known = self.known.to(latents.device, latents.dtype)
+            noise = self.noise[:, :, :frames].to(latents.device, latents.dtype)
+            latents = latents.clone()
+            latents[:, :, :frames] = sigma * noise + (1.0 - sigma) * known
+        if step == len(pipeline.scheduler.timesteps) - 1:
+            self.final[:] = [latents.detach().to("cpu", torch.float32)]
+        return {"latents": latents}
+
+
+_WINDOW_METHODS = {"context": _context_frames, "continue": _continued_frames, "crossfade": _crossfade_frames}
+
+
+def _generate(model: LoadedModel, spec: RenderSpec, num_frames: int, *, seed: int, image: np.ndarray | None,
+              latents: torch.Tensor | None, callback: Any = None) -> np.ndarray:
+    with torch.inference_mode():
+        return model.generate(
+            prompt=spec.prompt, negative_prompt=spec.negative_prompt or None,
+            num_frames=num_frames, height=spec.height, width=spec.width,
+            num_inference_steps=spec.steps, guidance_scale=spec.guidance,
+            generator=cpu_generator(seed), image=image, latents=latents, callback=callback,
+        )
+
+
+def _covered(blender: WindowBlender, windows: list[Window], index: int, frames: np.ndarray) -> Frames:
+    """The frames ``blender`` finishes with window ``index``, each with the windows covering it."""
+    for shot_index, frame in blender.add(index, frames):
+        yield shot_index, frame, [w for w in windows if w.start <= shot_index < w.end]
+
+
+def _windows_holding(windows: list[Window], job: ShotJob, missing: set[int]) -> list[int]:
+    """The indices of the windows that hold a missing frame."""
+    return [i for i, w in enumerate(windows)
+            if any(job.head_in + f in missing for f in range(w.start, min(w.end, job.frame_count)))]
+
+
+def shot_windows(shot: ShotPlan, model: LoadedModel) -> list[Window]:
+    """The windows (in frames of the shot) that ``model`` renders ``shot`` in, by its method.
+
+    ``context`` and ``continue`` plan over the shot rounded up to a frame count the model's
+    latents hold (frames past the shot are dropped); ``continue`` with an image-to-video model
+    overlaps windows by the one frame the next starts from.
+    """
+    spec, frame_count = shot.spec, shot.job.frame_count
+    temporal = model.temporal_compression
+    if spec.windows == "crossfade":
+        return plan_windows(frame_count, max_frames=spec.max_window, overlap=spec.window_overlap, align=temporal)
+    overlap = 1 if spec.windows == "continue" and "image" in model.conditioning else spec.window_overlap
+    return plan_windows(model.round_up_frames(frame_count), max_frames=spec.max_window, overlap=overlap,
+                        align=temporal)
+
+
+def _first_image(shot: ShotPlan) -> np.ndarray | None:
+    """The image the shot starts from: the frame of the shot it continues, or its reference.
+
+    Raises:
+        RenderError: the continued shot's frame is not on disk from its current render.
+    """
+    path, spec = shot.continued_frame_path, shot.spec
+    if path is None:
+        return shot.reference
+    if not is_complete_frame(path, job_hash=spec.continues_hash):
+        raise RenderError(f"shot {spec.shot} continues shot {spec.continues}, but its frame {spec.continues_frame} "
+                          f"is not rendered ({path} is missing or from another render); render {spec.continues} first")
+    return read_display_frames([path], colorspace=spec.colorspace)[0]
+
+
+def _read_latents(shot: ShotPlan) -> torch.Tensor | None:
+    """The shot's latents kept by an earlier run of the same job, or None."""
+    path = latents_path(shot.out_dir, shot.name)
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as kept:
+            if (kept.metadata() or {}).get("job_hash") != shot.spec.job_hash:
+                return None
+            latents = kept.get_tensor("latents")
+    except Exception as exc:  # a damaged file is only a lost shortcut: denoise again
+        log.warning("shot %s: kept latents %s unreadable (%s); denoising again", shot.name, path, exc)
+        return None
+    log.info("shot %s: decoding the latents an earlier run kept (%s)", shot.name, path.name)
+    return latents
+
+
+def _write_latents(shot: ShotPlan, latents: torch.Tensor) -> None:
+    """Keep the shot's latents beside its frames, so that a run killed while decoding resumes
+    from them; ``_render_one`` removes them once every frame is on disk."""
+    path = latents_path(shot.out_dir, shot.name)
+    tensors = {"latents": latents.contiguous()}
+    metadata = {"job_hash": shot.spec.job_hash, "shot": shot.name}
+    write_atomically(path, lambda temporary: save_file(tensors, str(temporary), metadata=metadata),
+                     what="latents", error=RenderError, suffix=".safetensors")
 
 
 def _window_seed(seed: int, index: int) -> int:
@@ -170,7 +357,9 @@ def _shot_noise(model: LoadedModel, spec: RenderSpec, windows: list[Window]) -> 
     return torch.randn(shape, generator=cpu_generator(spec.seed), dtype=torch.float32)
 
 
-def _noise_for(noise: torch.Tensor, model: LoadedModel, window: Window, call_frames: int) -> torch.Tensor:
+def _noise_for(noise: torch.Tensor | None, model: LoadedModel, window: Window, call_frames: int) -> torch.Tensor | None:
+    if noise is None:
+        return None
     temporal = model.temporal_compression
     start = window.start // temporal
     length = (call_frames - 1) // temporal + 1
@@ -209,7 +398,10 @@ def _attributes(job: ShotJob, spec: RenderSpec, timecode: str) -> dict[str, Any]
         "sora_vfx:generated": "trainedAlgorithmicMedia",
         "sora_vfx:cut_in": job.cut_in,
         "sora_vfx:cut_out": job.cut_out,
+        "sora_vfx:windows": spec.windows,
     }
+    if spec.continues:
+        attributes["sora_vfx:continues"] = f"{spec.continues} frame {spec.continues_frame}"
     chromaticities = get_converter().chromaticities(spec.colorspace)
     if chromaticities is not None:
         attributes["chromaticities"] = chromaticities

@@ -26,6 +26,8 @@ class ShotResult:
     frames_reused: int = 0
     seconds: float = 0.0
     error: str | None = None
+    #: The windows the shot was rendered in, as (first, last) frame numbers; None where unknown.
+    windows: list[tuple[int, int]] | None = None
 
     @property
     def name(self) -> str:
@@ -50,6 +52,7 @@ class ShotResult:
             record_out=job.record_out,
             spec=spec,
             job=job,
+            windows=None if self.windows is None else [list(window) for window in self.windows],
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from ..errors import RenderError, StyleError
 from ..styles import Style
 
 # Bump when the way pixels are made changes (windows, blending, colour), so resume re-renders.
-RENDER_ALGORITHM = 1
+RENDER_ALGORITHM = 2
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,13 @@ class RenderSpec:
     loras: tuple[tuple[str, float, str], ...] = ()
     reference: str | None = None
     reference_digest: str | None = None
+    #: How windows of a long shot are made and joined: ``render.windows.WINDOW_METHODS``.
+    windows: str = "crossfade"
+    #: The shot this one continues, the frame of it this one starts from, and its job hash
+    #: (a changed predecessor re-renders its successors).
+    continues: str | None = None
+    continues_frame: int | None = None
+    continues_hash: str | None = None
     algorithm: int = RENDER_ALGORITHM
     extra: dict = field(default_factory=dict)
 
@@ -109,12 +116,16 @@ def build_spec(
     window_overlap: int,
     colorspace: str,
     compression: str,
+    windows: str = "crossfade",
+    continues: tuple[RenderSpec, int] | None = None,
 ) -> RenderSpec:
     """The render spec of one shot: its prompts inside ``style``, its seed and frames, and the
     settings the caller resolved. LoRA files and the reference image are hashed so that a
     changed file changes the ``job_hash`` and re-renders the shot.
 
     ``steps`` falls back to the style's when None; the shot's reference wins over the style's.
+    ``continues``: the spec of the shot this one continues and the frame of it this one starts
+    from; that shot's frame replaces any reference image.
 
     Raises:
         StyleError: a LoRA file of the style is missing or is not ``.safetensors``.
@@ -129,8 +140,9 @@ def build_spec(
             raise StyleError(f"style {style.name!r}: LoRA file {lora.path} is not .safetensors; "
                              "pickle weights are never loaded")
         loras.append((lora.path, lora.scale, file_digest(Path(lora.path), what="LoRA")))
-    reference = job.reference or style.reference
+    reference = None if continues else job.reference or style.reference
     digest = file_digest(Path(reference), what=f"shot {job.name}: reference image") if reference else None
+    previous, previous_frame = continues if continues else (None, None)
     return RenderSpec(
         shot=job.name,
         prompt=prompt,
@@ -152,4 +164,8 @@ def build_spec(
         loras=tuple(loras),
         reference=reference,
         reference_digest=digest,
+        windows=windows,
+        continues=previous.shot if previous else None,
+        continues_frame=previous_frame,
+        continues_hash=previous.job_hash if previous else None,
     )

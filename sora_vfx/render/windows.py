@@ -1,9 +1,19 @@
 """Temporal windows: shots longer than the model's frame limit render in overlapping windows.
 
-Overlapping windows start from the same slice of one shot-wide noise tensor where the model's
-latent layout is known, so their overlaps agree closely; the overlap is then cross-faded frame
-by frame. ``WindowBlender`` hands frames on as soon as no later window touches them, so memory
-stays at about one window whatever the shot length.
+Three methods (``WINDOW_METHODS``) make and join them:
+
+- ``context``: the whole shot's latents are denoised as one, the transformer seeing the
+  windows in turn at every step and their predictions blended where they overlap
+  (``models.context``); the shot is then decoded window by window.
+- ``continue``: window after window, each conditioned on the end of the one before: its last
+  frame as the first image of an image-to-video model, else its last latent frames held fixed
+  (noised to each step's level) while the rest is denoised.
+- ``crossfade``: each window denoised on its own, from its slice of one shot-wide noise tensor
+  where the model's latent layout is known.
+
+Decoded windows are cross-faded frame by frame where they overlap. ``WindowBlender`` hands
+frames on as soon as no later window touches them, so memory stays at about one window of
+frames whatever the shot length.
 """
 
 from __future__ import annotations
@@ -13,6 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..defaults import WINDOW_METHODS
+
+__all__ = ["WINDOW_METHODS", "Window", "WindowBlender", "plan_windows"]
 
 @dataclass(frozen=True)
 class Window:

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,28 @@ from tests.conftest import ROOT, SAMPLES
 SAMPLE_EDL = SAMPLES / "sequence_24fps.edl"
 SMALL = ["--handles", "0", "--steps", "2"]
 BIN = Path(sys.executable).parent
+#: Four shots of 12 frames: LNK_0020 continues LNK_0010 and LNK_0040 continues LNK_0020;
+#: LNK_0030 continues none.
+LINKED_EDL = """
+    TITLE: LINKED
+    FCM: NON-DROP FRAME
+
+    001  A001C001 V     C        10:00:00:00 10:00:00:12 01:00:00:00 01:00:00:12
+    * SHOT: LNK_0010
+    * PROMPT: a fishing boat leaves the harbour at dawn
+    002  A001C002 V     C        10:01:00:00 10:01:00:12 01:00:00:12 01:00:01:00
+    * SHOT: LNK_0020
+    * CONTINUES: LNK_0010
+    * PROMPT: the fishing boat passes the lighthouse
+    003  A002C001 V     C        11:00:00:00 11:00:00:12 01:00:01:00 01:00:01:12
+    * SHOT: LNK_0030
+    * PROMPT: the lighthouse keeper watches from the gallery
+    004  A001C003 V     C        10:02:00:00 10:02:00:12 01:00:01:12 01:00:02:00
+    * SHOT: LNK_0040
+    * CONTINUES: LNK_0020
+    * PROMPT: the fishing boat heads out to open sea
+"""
+LINKED_SHOTS = ["LNK_0010", "LNK_0020", "LNK_0030", "LNK_0040"]
 
 
 def subprocess_env() -> dict[str, str]:
@@ -56,6 +79,34 @@ def local_sample(tmp_path_factory, sora_cache) -> Path:
     assert result.exit_code == 0, result.output
     assert [s["status"] for s in json.loads(result.stdout)["shots"]] == ["rendered"] * 4
     return out
+
+
+@pytest.fixture(scope="session")
+def linked_edl(tmp_path_factory) -> Path:
+    """``LINKED_EDL`` in a file, for the session's renders of it."""
+    path = tmp_path_factory.mktemp("linked") / "linked.edl"
+    path.write_text(textwrap.dedent(LINKED_EDL).lstrip("\n"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def local_linked(tmp_path_factory, linked_edl, sora_cache) -> Path:
+    """A local ``sora-vfx render`` of the linked edit: what every farm render of it must equal."""
+    out = tmp_path_factory.mktemp("local_linked") / "renders"
+    result = CliRunner().invoke(main, ["render", str(linked_edl), "-o", str(out), *SMALL, "--json"])
+    assert result.exit_code == 0, result.output
+    assert [s["status"] for s in json.loads(result.stdout)["shots"]] == ["rendered"] * 4
+    return out
+
+
+def assert_rendered_after(out: Path, shot: str, previous: str) -> None:
+    """Every frame of ``shot`` was written after the last frame of ``previous``."""
+    def written(name: str) -> list[int]:
+        times = [path.stat().st_mtime_ns for path in (out / name).glob(f"{name}.*.exr")]
+        assert times, f"no frames of {name} in {out}"
+        return times
+
+    assert min(written(shot)) > max(written(previous)), f"{shot} was rendered before {previous} was finished"
 
 
 def read_frames(out: Path, shots: list[str] | None = None) -> dict[str, tuple[bytes, str]]:

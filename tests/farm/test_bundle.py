@@ -19,7 +19,8 @@ from sora_vfx.cli import main
 from sora_vfx.editorial import EditOptions
 from sora_vfx.errors import FarmError
 from sora_vfx.farm import FarmRender, job_template
-from tests.farm.conftest import BIN, SAMPLE_EDL
+from sora_vfx.farm.bundle import validate_template
+from tests.farm.conftest import BIN, LINKED_EDL, LINKED_SHOTS, SAMPLE_EDL
 
 GOLDEN = Path(__file__).parent / "golden" / "sequence_24fps"
 FILES = ("template.yaml", "parameter_values.yaml", "asset_references.yaml")
@@ -71,7 +72,7 @@ def test_gpus_shot_sheet_config_and_fixed_options(tmp_path):
     result = export(str(SAMPLE_EDL), "-o", str(bundle), "--render-out", str(tmp_path / "out"), "--gpus", "1",
                     "--shot-sheet", str(sheet), "--config", str(config), "--handles", "2", "--fps", "24",
                     "--shots", "LHT_0020,LHT_0030", "--steps", "3", "--size", "96x64", "--seed", "7",
-                    "--style", "film", "--guidance", "4.5", "--json")
+                    "--style", "film", "--guidance", "4.5", "--windows", "crossfade", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["shots"] == ["LHT_0020", "LHT_0030"]
@@ -81,7 +82,8 @@ def test_gpus_shot_sheet_config_and_fixed_options(tmp_path):
     assert "hostRequirements" not in conform
     args = render["script"]["actions"]["onRun"]["args"]
     assert args[-3:] == ["--shots", "{{Task.Param.Shot}}", "--no-review"]
-    for arg in ("--handles=2", "--fps=24", "--guidance=4.5", "{{Param.ShotSheet}}", "{{Param.Config}}"):
+    for arg in ("--handles=2", "--fps=24", "--guidance=4.5", "--windows=crossfade", "{{Param.ShotSheet}}",
+                "{{Param.Config}}"):
         assert arg in args
     conform_args = conform["script"]["actions"]["onRun"]["args"]
     assert conform_args[-3:] == ["--shots", "LHT_0020,LHT_0030", "--conform-only"]
@@ -161,5 +163,46 @@ def test_placeholder_braces_in_a_fixed_option_are_refused():
 def test_more_shots_than_a_step_holds_is_refused():
     shots = tuple(f"sh{n:04d}" for n in range(1025))
     render = FarmRender(edit=Path("/e/cut.edl"), out_dir=Path("/o"), shots=shots, subset=False)
-    with pytest.raises(FarmError, match="1025 shots: an Open Job Description step holds at most 1024 tasks"):
+    with pytest.raises(FarmError, match="1025 shots in step Render: an Open Job Description step holds at most "
+                                        "1024 tasks"):
         job_template(render=render)
+
+
+def test_each_render_step_holds_up_to_the_task_limit():
+    # Every shot after the first 1024 continues one of them: two full steps are one job.
+    shots = tuple(f"sh{n:04d}" for n in range(2049))
+    render = FarmRender(edit=Path("/e/cut.edl"), out_dir=Path("/o"), shots=shots[:2048], subset=False,
+                        depths=(0,) * 1024 + (1,) * 1024)
+    steps = job_template(render=render)["steps"]
+    assert [(step["name"], len(step["parameterSpace"]["taskParameterDefinitions"][0]["range"]))
+            for step in steps[:-1]] == [("Render", 1024), ("Render 2", 1024)]
+    render = FarmRender(edit=Path("/e/cut.edl"), out_dir=Path("/o"), shots=shots, subset=False,
+                        depths=(0,) * 1024 + (1,) * 1025)
+    with pytest.raises(FarmError, match="1025 shots in step Render 2: an Open Job Description step holds"):
+        job_template(render=render)
+
+
+def test_continued_shots_render_in_steps_after_the_shots_they_continue(tmp_path, write_edl):
+    bundle = tmp_path / "bundle"
+    result = export(str(write_edl(LINKED_EDL)), "-o", str(bundle), "--render-out", str(tmp_path / "out"),
+                    "--gpus", "1", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["shots"] == LINKED_SHOTS
+    template = yaml.safe_load((bundle / "template.yaml").read_text())
+    steps = {step["name"]: step for step in template["steps"]}
+    assert list(steps) == ["Render", "Render 2", "Render 3", "Conform"]
+    assert {name: step["parameterSpace"]["taskParameterDefinitions"][0]["range"]
+            for name, step in steps.items() if name != "Conform"} == {
+        "Render": ["LNK_0010", "LNK_0030"], "Render 2": ["LNK_0020"], "Render 3": ["LNK_0040"]}
+    assert {name: [d["dependsOn"] for d in step.get("dependencies", [])] for name, step in steps.items()} == {
+        "Render": [], "Render 2": ["Render"], "Render 3": ["Render 2"],
+        "Conform": ["Render", "Render 2", "Render 3"]}
+    # The steps differ in their shots only: each task renders its shot as a Render task would.
+    for name in ("Render 2", "Render 3"):
+        assert steps[name]["script"] == steps["Render"]["script"]
+        assert steps[name]["hostRequirements"] == steps["Render"]["hostRequirements"]
+    assert "--shots" not in steps["Conform"]["script"]["actions"]["onRun"]["args"]
+
+    values = {v["name"]: v["value"] for v in yaml.safe_load((bundle / "parameter_values.yaml").read_text())
+              ["parameterValues"]}
+    validate_template(template=template, values=values, bundle_dir=bundle)  # raises if OpenJD disagrees

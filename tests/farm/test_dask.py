@@ -13,7 +13,15 @@ import pytest
 from click.testing import CliRunner
 
 from sora_vfx.cli import main
-from tests.farm.conftest import SAMPLE_EDL, SMALL, assert_same_frames, dask_processes, subprocess_env
+from tests.farm.conftest import (
+    LINKED_SHOTS,
+    SAMPLE_EDL,
+    SMALL,
+    assert_rendered_after,
+    assert_same_frames,
+    dask_processes,
+    subprocess_env,
+)
 
 
 def render(*args: str):
@@ -126,3 +134,45 @@ def test_workers_starts_a_local_cluster(tmp_path, local_sample):
     assert [(s["name"], s["status"]) for s in report["shots"]] == [("LHT_0020", "rendered")]
     assert report["cluster"]["scheduler"].startswith("tcp://127.0.0.1:")
     assert assert_same_frames(out, local_sample, ["LHT_0020"]) == 20
+
+
+@pytest.mark.slow
+def test_dask_renders_a_shot_after_the_shot_it_continues(tmp_path, linked_edl, local_linked):
+    out = tmp_path / "renders"
+    # Three workers: LNK_0010, LNK_0020 and LNK_0030 would all start at once, were LNK_0020's
+    # task not waiting for LNK_0010's.
+    with dask_processes(tmp_path, workers=3) as cluster:
+        result = CliRunner().invoke(main, ["render", str(linked_edl), "-o", str(out), *SMALL,
+                                           "--scheduler", cluster.address, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {s["name"]: s["status"] for s in report["shots"]} == dict.fromkeys(LINKED_SHOTS, "rendered")
+    # Each shot rendered at its first try: a retry would hide a shot started too early, which
+    # fails for want of its predecessor's frame.
+    for name in cluster.workers:
+        assert "Compute Failed" not in (tmp_path / f"{name}.log").read_text()
+    assert_rendered_after(out, "LNK_0020", "LNK_0010")
+    assert_rendered_after(out, "LNK_0040", "LNK_0020")
+    assert assert_same_frames(out, local_linked, LINKED_SHOTS) == 4 * 12
+    local = json.loads((local_linked / "manifest.json").read_text())["shots"]
+    assert {s["name"]: s["job_hash"] for s in report["shots"]} == {s["name"]: s["job_hash"] for s in local}
+
+
+@pytest.mark.slow
+def test_dask_does_not_render_a_shot_whose_predecessor_failed(tmp_path, linked_edl):
+    out = tmp_path / "renders"
+    out.mkdir()
+    (out / "LNK_0010").write_text("")  # a file where the shot's folder goes: LNK_0010 fails on every try
+    with dask_processes(tmp_path, workers=1) as cluster:
+        result = CliRunner().invoke(main, ["render", str(linked_edl), "-o", str(out), *SMALL,
+                                           "--scheduler", cluster.address, "--json"])
+    assert result.exit_code == 1, result.output
+    shots = {s["name"]: s for s in json.loads(result.stdout)["shots"]}
+    assert list(shots) == LINKED_SHOTS
+    assert shots["LNK_0010"]["status"] == "failed" and "File exists" in shots["LNK_0010"]["error"]
+    assert [(shots[name]["status"], shots[name]["error"]) for name in ("LNK_0020", "LNK_0040")] == [
+        ("failed", "shot LNK_0020 continues shot LNK_0010, which failed"),
+        ("failed", "shot LNK_0040 continues shot LNK_0020, which failed")]
+    assert not (out / "LNK_0020").exists() and not (out / "LNK_0040").exists()  # never started
+    assert shots["LNK_0030"]["status"] == "rendered"
+    assert len(list((out / "LNK_0030").glob("LNK_0030.*.exr"))) == 12

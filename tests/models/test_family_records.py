@@ -100,13 +100,14 @@ def test_temporal_compression_reads_the_familys_attribute():
     assert WAN.temporal_compression(SimpleNamespace(vae_scale_factor_temporal=0)) == 1
 
 
-def test_only_wan_text_to_video_shares_one_noise_per_shot():
-    transformer = SimpleNamespace(config=SimpleNamespace(in_channels=16))
+def test_only_wan_shares_one_noise_per_shot():
+    # An image-to-video transformer also takes its conditioning as input channels: the noise has its out_channels.
+    transformer = SimpleNamespace(config=SimpleNamespace(in_channels=36, out_channels=16))
     pipeline = SimpleNamespace(transformer=transformer, vae_scale_factor_temporal=4, vae_scale_factor_spatial=8,
                                vae_temporal_compression_ratio=8, vae_spatial_compression_ratio=32)
     layout = WAN.latent_layout(pipeline, "t2v")
     assert (layout.channels, layout.temporal, layout.spatial) == (16, 4, 8)
-    assert WAN.latent_layout(pipeline, "i2v") is None
+    assert WAN.latent_layout(pipeline, "i2v") == layout
     assert WAN.latent_layout(SimpleNamespace(), "t2v") is None
     assert all(f.latent_layout(pipeline, "t2v") is None for f in FAMILIES if f is not WAN)
 

@@ -164,7 +164,7 @@ result["missing_executable_run"] = run(bpy.ops.sequencer.sora_render_timeline, c
 result["missing_edit_run"] = run(bpy.ops.sequencer.sora_render_edit, filepath=os.path.join(work, "nope.edl"),
                                  synchronous=True)
 prefs.executable, prefs.output_dir = fake_sora_vfx, os.path.join(work, "fake_renders") + os.sep
-os.environ["FAKE_SORA_VFX_MANIFEST_VERSION"] = "2"  # the sora-vfx process inherits os.environ
+os.environ["FAKE_SORA_VFX_MANIFEST_VERSION"] = "3"  # the sora-vfx process inherits os.environ
 result["unknown_manifest_run"] = run(bpy.ops.sequencer.sora_render_edit, filepath=edit, synchronous=True)
 result["channels_after_failures"] = sorted({s.channel for s in editor.strips})
 

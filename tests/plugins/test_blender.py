@@ -151,10 +151,10 @@ def test_failures_are_reported_and_add_nothing(session):
 @needs_bpy
 @pytest.mark.slow
 def test_an_unknown_manifest_version_is_refused(session):
-    # fake_sora_vfx.py writes a version 2 manifest: an ERROR report, nothing added (see the channels above).
+    # fake_sora_vfx.py writes a version 3 manifest: an ERROR report, nothing added (see the channels above).
     manifest = Path(session["work"]) / "fake_renders" / "manifest.json"
     assert session["unknown_manifest_run"] == {"result": None, "error": (
-        f"Error: Sora VFX: {manifest}: manifest version 2 is unknown to this plugin (it reads version 1); "
+        f"Error: Sora VFX: {manifest}: manifest version 3 is unknown to this plugin (it reads versions 1, 2); "
         "install the Sora VFX plugin that comes with sora_vfx fake\n")}
 
 

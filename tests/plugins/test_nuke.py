@@ -258,11 +258,11 @@ def test_reads_are_where_the_manifest_says(nuke, tmp_path, fake_sora_vfx, monkey
 
 
 def test_an_unknown_manifest_version_is_refused(nuke, tmp_path, fake_sora_vfx, monkeypatch):
-    out = render_with_fake(nuke, tmp_path, fake_sora_vfx, monkeypatch, version=2)
+    out = render_with_fake(nuke, tmp_path, fake_sora_vfx, monkeypatch, version=3)
 
     assert nuke.messages == [
-        f"Sora VFX: Render shots: {out / 'manifest.json'}: manifest version 2 is unknown to this plugin "
-        "(it reads version 1); install the Sora VFX plugin that comes with sora_vfx fake"]
+        f"Sora VFX: Render shots: {out / 'manifest.json'}: manifest version 3 is unknown to this plugin "
+        "(it reads versions 1, 2); install the Sora VFX plugin that comes with sora_vfx fake"]
     assert read_nodes(nuke) == []
 
 

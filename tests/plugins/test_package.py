@@ -96,9 +96,10 @@ def test_common_and_nuke_code_parse_as_nukes_python(packaged):
 
 
 def test_the_plugins_read_the_manifest_version_sora_vfx_writes():
-    from sora_vfx.render.manifest import MANIFEST_VERSION
+    from sora_vfx.render.manifest import MANIFEST_VERSION, READABLE_VERSIONS
 
     spec = importlib.util.spec_from_file_location("sora_vfx_plugins_common_process", COMMON)
     process = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(process)
     assert MANIFEST_VERSION in process.MANIFEST_VERSIONS
+    assert set(process.MANIFEST_VERSIONS) == set(READABLE_VERSIONS)

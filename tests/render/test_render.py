@@ -149,14 +149,16 @@ def test_changed_settings_re_render(sample_render, tmp_path, tiny_model):
     assert result.frames_written == 24 and result.frames_reused == 0
 
 
-def test_long_shot_renders_in_windows_without_a_jump(tmp_path, tiny_model, write_edl):
+def test_crossfaded_windows_join_without_a_jump(tmp_path, tiny_model, write_edl):
+    """``--windows crossfade``: windows denoised apart, cross-faded in pixels where they overlap.
+    (The other methods are measured on the trained shapes model: tests/render/test_long_shots.py.)"""
     long_edl = write_edl("""
         TITLE: long
         001  A001 V     C        10:00:00:00 10:00:04:00 01:00:00:00 01:00:04:00
         * SHOT: LONG_0010
         * PROMPT: a slow drift through clouds
     """)
-    render(long_edl, tmp_path, tiny_model, handles=0)
+    render(long_edl, tmp_path, tiny_model, handles=0, windows="crossfade")
     frames = np.stack([read_exr_pixels(p)[..., :3] for p in sorted((tmp_path / "LONG_0010").glob("*.exr"))])
     assert len(frames) == 96  # six windows of at most 17 frames
     steps = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))

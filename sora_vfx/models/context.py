@@ -1,0 +1,216 @@
+"""Context windows in latent space: a whole shot denoised as one by a model with a frame limit.
+
+At every denoising step the pipeline's own loop (prompt encoding, guidance, scheduler,
+image conditioning) runs on the whole shot's latents; only its transformer is wrapped
+(``WindowedTransformer``), so that the transformer sees overlapping windows of frames and
+their predictions are joined where windows overlap (``blend_weights``: each frame from the
+window whose middle is nearest, every window seeing its neighbours' frames). The shot is then
+decoded as one stream (``decode_stream``): a causal video VAE such as Wan's decodes latent
+frame after latent frame, carrying its cache, so the frames come out exactly as one decode of
+the whole shot would give them, with the memory of one latent frame. A VAE that cannot stream
+(or tiles its frames) decodes overlapping windows instead (``decode_window``). Memory stays at
+about one window of transformer activations plus the whole shot's latents.
+
+This needs a family whose transformer takes latents with frames on one axis and, where the
+timestep is given per token, tokens in frame order: ``Family.context_axis``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+
+#: A window of latent frames: (first latent frame, number of latent frames).
+LatentWindow = tuple[int, int]
+
+
+def blend_weights(windows: Sequence[LatentWindow], total: int) -> list[torch.Tensor]:
+    """Each window's weight per latent frame: 1 where the frame is nearer its middle than any
+    other covering window's (the earlier window on a tie), else 0.
+
+    Every window still sees the frames it shares with its neighbours, so their predictions are
+    made with each other's latents in view; but each frame takes one window's prediction, never
+    an average of two that may disagree (two positions of one object, averaged, make a ghost).
+    ``benchmarks/long_shots.py`` measured both: averaging with weights ramped across each
+    overlap left larger steps at the seams (README, "Long shots").
+
+    Raises:
+        ValueError: the windows leave a frame uncovered or run past ``total``.
+    """
+    owner = torch.full((total,), -1, dtype=torch.long)
+    distance = torch.full((total,), float("inf"), dtype=torch.float64)
+    for index, (start, length) in enumerate(windows):
+        if start < 0 or start + length > total:
+            raise ValueError(f"latent window {start}..{start + length - 1} runs outside the shot's {total} frames")
+        frames = torch.arange(start, start + length)
+        from_middle = (frames - (start + (length - 1) / 2)).abs().double()
+        nearer = from_middle < distance[frames]
+        owner[frames[nearer]] = index
+        distance[frames[nearer]] = from_middle[nearer]
+    if bool((owner < 0).any()):
+        raise ValueError(f"latent windows {list(windows)} leave frames of the shot's {total} uncovered")
+    return [(owner[start:start + length] == index).float() for index, (start, length) in enumerate(windows)]
+
+
+class WindowedTransformer:
+    """A pipeline's transformer, called on windows of the frames it is given.
+
+    Everything but the call is the wrapped transformer's (``dtype``, ``config``,
+    ``cache_context``, ...), so the pipeline's loop runs unchanged. ``axis`` is the frame axis
+    of ``hidden_states`` and of the prediction.
+    """
+
+    def __init__(self, transformer: torch.nn.Module, windows: Sequence[LatentWindow], *, axis: int = 2):
+        self._transformer = transformer
+        self._windows = list(windows)
+        self._axis = axis
+        self._weights: list[torch.Tensor] | None = None
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transformer, name)
+
+    def __call__(self, *args: Any, hidden_states: torch.Tensor, timestep: torch.Tensor, return_dict: bool = True,
+                 **kwargs: Any) -> Any:
+        frames = hidden_states.shape[self._axis]
+        if self._windows == [(0, frames)]:
+            self.calls += 1
+            return self._transformer(*args, hidden_states=hidden_states, timestep=timestep, return_dict=return_dict,
+                                     **kwargs)
+        if self._weights is None:
+            self._weights = blend_weights(self._windows, frames)
+        # Per-token timesteps (Wan 2.2's first-frame conditioning) list the tokens frame by frame.
+        tokens_per_frame = timestep.shape[-1] // frames if timestep.ndim == 2 else None
+        blended: torch.Tensor | None = None
+        for (start, length), weight in zip(self._windows, self._weights, strict=True):
+            window_timestep = timestep
+            if tokens_per_frame is not None:
+                window_timestep = timestep[:, start * tokens_per_frame:(start + length) * tokens_per_frame]
+            output = self._transformer(*args, hidden_states=hidden_states.narrow(self._axis, start, length),
+                                       timestep=window_timestep, return_dict=False, **kwargs)[0]
+            if blended is None:
+                shape = list(output.shape)
+                shape[self._axis] = frames
+                blended = output.new_zeros(shape, dtype=torch.float32)
+            view = [1] * output.ndim
+            view[self._axis] = length
+            blended.narrow(self._axis, start, length).add_(output.float() * weight.to(output.device).view(view))
+            self.calls += 1
+        assert blended is not None
+        result = blended.to(hidden_states.dtype if hidden_states.is_floating_point() else blended.dtype)
+        if return_dict:
+            from diffusers.models.modeling_outputs import Transformer2DModelOutput
+
+            return Transformer2DModelOutput(sample=result)
+        return (result,)
+
+
+@contextmanager
+def windowed_transformers(pipeline: Any, windows: Sequence[LatentWindow], *, axis: int = 2) -> Iterator[list]:
+    """Wrap the pipeline's transformers (``transformer`` and Wan 2.2's ``transformer_2``) for
+    the duration of the block; yields the wrappers."""
+    wrapped = []
+    originals = {}
+    for name in ("transformer", "transformer_2"):
+        module = getattr(pipeline, name, None)
+        if module is None:
+            continue
+        originals[name] = module
+        wrapper = WindowedTransformer(module, windows, axis=axis)
+        # Past the pipeline's __setattr__, which would register the wrapper in its config.
+        object.__setattr__(pipeline, name, wrapper)
+        wrapped.append(wrapper)
+    try:
+        yield wrapped
+    finally:
+        for name, module in originals.items():
+            object.__setattr__(pipeline, name, module)
+
+
+def can_stream(pipeline: Any, latents: torch.Tensor) -> bool:
+    """Whether ``decode_stream`` can decode these latents: a causal VAE with a frame cache that
+    decodes frame by frame (diffusers' ``AutoencoderKLWan``), not tiling frames this size."""
+    vae = getattr(pipeline, "vae", None)
+    decoder = getattr(vae, "decoder", None)
+    if vae is None or decoder is None or not all(hasattr(vae, name) for name in ("clear_cache", "post_quant_conv")):
+        return False
+    if "first_chunk" not in inspect.signature(decoder.forward).parameters:
+        return False
+    if getattr(vae.config, "patch_size", None) is not None and not hasattr(sys.modules[type(vae).__module__],
+                                                                           "unpatchify"):
+        return False
+    if getattr(vae, "use_tiling", False):
+        scale = int(getattr(vae, "spatial_compression_ratio", 8))
+        height, width = latents.shape[-2:]
+        if width > vae.tile_sample_min_width // scale or height > vae.tile_sample_min_height // scale:
+            return False
+    return True
+
+
+def decode_stream(pipeline: Any, latents: torch.Tensor) -> Iterator[tuple[int, np.ndarray]]:
+    """Decode a shot's latents frame after frame: yields (index of the first frame, frames), the
+    frames float32 (n, height, width, 3) display sRGB in [0, 1].
+
+    The VAE's decoder runs one latent frame at a time with its causal cache, as its own
+    ``decode`` does for a whole shot, so the frames are those of one decode of every latent
+    (and bit-identical to it) while memory holds one latent frame's activations.
+    """
+    vae = pipeline.vae
+    config = vae.config
+    chunk = latents.to(device=vae.device, dtype=vae.dtype)
+    mean = torch.tensor(config.latents_mean).view(1, config.z_dim, 1, 1, 1).to(chunk.device, chunk.dtype)
+    inverse_std = 1.0 / torch.tensor(config.latents_std).view(1, config.z_dim, 1, 1, 1).to(chunk.device, chunk.dtype)
+    patch = getattr(config, "patch_size", None)
+    # The VAE's own module undoes its patching (Wan 2.2), as its decode does.
+    unpatchify = getattr(sys.modules[type(vae).__module__], "unpatchify", None) if patch is not None else None
+    first = 0
+    vae.clear_cache()
+    try:
+        # Inference mode per latent frame, never across a yield: the caller's mode stays its own.
+        with torch.inference_mode():
+            hidden = vae.post_quant_conv(chunk / inverse_std + mean)
+        for index in range(hidden.shape[2]):
+            with torch.inference_mode():
+                vae._conv_idx = [0]
+                video = vae.decoder(hidden[:, :, index:index + 1], feat_cache=vae._feat_map, feat_idx=vae._conv_idx,
+                                    first_chunk=index == 0)
+                if unpatchify is not None:
+                    video = unpatchify(video, patch_size=patch)
+                video = torch.clamp(video, min=-1.0, max=1.0)
+                frames = np.asarray(pipeline.video_processor.postprocess_video(video, output_type="np")[0],
+                                    dtype=np.float32)
+            yield first, np.ascontiguousarray(frames)
+            first += len(frames)
+    finally:
+        vae.clear_cache()
+
+
+def decode_window(pipeline: Any, latents: torch.Tensor, start: int, length: int, *, warmup: int = 1) -> np.ndarray:
+    """Decode latent frames ``start .. start + length - 1`` of a shot to display-referred frames.
+
+    The Wan VAE decodes causally: a window's first latent frame is decoded as if it were the
+    shot's first. Where the window starts inside the shot, ``warmup`` latent frames before it
+    are decoded too and their frames dropped, so every frame kept was decoded with history.
+
+    Returns:
+        float32 (frames, height, width, 3) in [0, 1], ``(length - 1) * temporal + 1`` frames.
+    """
+    vae = pipeline.vae
+    temporal = int(pipeline.vae_scale_factor_temporal)
+    warmup = min(warmup, start)
+    chunk = latents[:, :, start - warmup:start + length]
+    config = vae.config
+    chunk = chunk.to(device=vae.device, dtype=vae.dtype)
+    mean = torch.tensor(config.latents_mean).view(1, config.z_dim, 1, 1, 1).to(chunk.device, chunk.dtype)
+    inverse_std = 1.0 / torch.tensor(config.latents_std).view(1, config.z_dim, 1, 1, 1).to(chunk.device, chunk.dtype)
+    with torch.inference_mode():
+        # As the pipeline itself un-normalises, so that one window decodes as its own call would.
+        video = vae.decode(chunk / inverse_std + mean, return_dict=False)[0]
+        frames = pipeline.video_processor.postprocess_video(video, output_type="np")[0]
+    return np.ascontiguousarray(np.asarray(frames, dtype=np.float32)[warmup * temporal:])
