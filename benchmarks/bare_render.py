@@ -26,7 +26,7 @@ import PyOpenColorIO as ocio  # noqa: E402
 import torch  # noqa: E402
 from diffusers import DiffusionPipeline  # noqa: E402
 
-OCIO_CONFIG = "ocio://cg-config-v2.2.0_aces-v1.3_ocio-v2.4"
+OCIO_CONFIG = "ocio://cg-config-v4.0.0_aces-v2.0_ocio-v2.5"
 
 
 def main() -> None:

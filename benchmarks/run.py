@@ -137,6 +137,8 @@ class Bench:
         if self._render_help is None:
             self._render_help = self.capture([*self.sora_vfx, "render", "--help"])
         extra = ["--no-review"] if "--no-review" in self._render_help else []
+        # The bare loop takes the model's picture as sRGB texture: so does ours, for the same pixels.
+        extra += ["--output-transform", "srgb"] if "--output-transform" in self._render_help else []
         return [*self.sora_vfx, "render", str(edl), "-o", str(out), *options, *extra]
 
     def run(self, cmd: list[str], label: str, env: dict[str, str] | None = None) -> Run:

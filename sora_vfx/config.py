@@ -25,7 +25,7 @@ certificate = "keys/c2pa_chain.pem"   # PEM chain: signing certificate first, th
 key = "keys/c2pa_key.pem"             # its private key (unencrypted PEM)
 ai_mark = true          # burn a visible "AI GENERATED" mark into preview movies
 display = "sRGB - Display"            # OCIO display and view for thumbnails and movies
-view = "ACES 1.0 - SDR Video"
+view = "ACES 2.0 - SDR 100 nits (Rec.709)"
 trust_anchors = "keys/ca.pem"         # root certificates that `sora-vfx verify` trusts
 ```
 """
@@ -83,6 +83,7 @@ _RENDER_RULES = {
     "model": _Rule("string"), "size": _Rule("size"), "steps": _Rule("integer", 1, MAX_STEPS),
     "guidance": _Rule("number", 0, MAX_GUIDANCE), "colorspace": _Rule("string"), "compression": _Rule("string"),
     "seed": _Rule("integer", 0, 2**63 - 1), "device": _Rule("string"), "windows": _Rule("string"),
+    "output_transform": _Rule("string"), "display": _Rule("string"), "view": _Rule("string"),
 }
 _REVIEW_RULES = {
     "certificate": _Rule("string"), "key": _Rule("string"), "ai_mark": _Rule("boolean"), "display": _Rule("string"),

@@ -24,3 +24,6 @@ STEPS = 30
 #: How a shot longer than the model's frame limit joins its windows (``render.windows``).
 WINDOW_METHODS = ("context", "continue", "crossfade")
 WINDOWS = "context"
+#: How the model's display-referred picture becomes scene-linear (``imaging.transform``).
+OUTPUT_TRANSFORMS = ("inverse-view", "srgb")
+OUTPUT_TRANSFORM = "inverse-view"

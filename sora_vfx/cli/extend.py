@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..defaults import OUTPUT_TRANSFORM, OUTPUT_TRANSFORMS
 from .main import debug_option, main
 from .options import parse_size
 
@@ -37,6 +38,11 @@ from .options import parse_size
 @click.option("--keep-channels", is_flag=True,
               help="Keep the plate's other channels (Z, vectors, views), zero in the border.")
 @click.option("--compression", default=None, help="EXR compression (default: the plate's if lossless, else zip).")
+@click.option("--output-transform", type=click.Choice(OUTPUT_TRANSFORMS), default=OUTPUT_TRANSFORM, show_default=True,
+              help="Between the plate's scene-linear pixels and the model's pictures: the OCIO --display/--view "
+                   "(inverse-view: the border keeps the plate's highlights) or sRGB texture (srgb).")
+@click.option("--display", default=None, help="OCIO display of inverse-view (default: the config's).")
+@click.option("--view", default=None, help="OCIO view of inverse-view (default: the display's).")
 @click.option("--device", default=None, help="cuda, cuda:1, mps or cpu (default: best available).")
 @click.option("--force", is_flag=True, help="Regenerate frames that are already complete.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")

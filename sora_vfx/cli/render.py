@@ -10,7 +10,7 @@ import click
 
 from .. import defaults
 from ..config import load_config
-from ..defaults import WINDOW_METHODS
+from ..defaults import OUTPUT_TRANSFORMS, WINDOW_METHODS
 from ..editorial import read_edit
 from ..errors import ConfigError
 from ..imaging import COMPRESSIONS
@@ -47,6 +47,11 @@ def settings_options(command):
         click.option("--windows", "windows", type=click.Choice(WINDOW_METHODS), default=None,
                      help="How long shots join their windows: context (denoised as one, default), continue "
                           "(each window from the end of the one before) or crossfade (independent windows)."),
+        click.option("--output-transform", "output_transform", type=click.Choice(OUTPUT_TRANSFORMS), default=None,
+                     help="How the model's picture becomes scene-linear: inverse-view (default: the inverse of "
+                          "--display/--view, so display white is a highlight) or srgb (sRGB texture, white is 1.0)."),
+        click.option("--display", default=None, help="OCIO display of inverse-view (default: the config's)."),
+        click.option("--view", default=None, help="OCIO view of inverse-view (default: the display's)."),
         click.option("--device", default=None, help="cuda, cuda:1, mps or cpu (default: best available)."),
         click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
                      help="Project config (default: sora_vfx.toml beside the edit or here)."),
@@ -76,6 +81,9 @@ def settings_from_options(options: dict, edit: Path) -> RenderSettings:
         shots=[s.strip() for s in shots.split(",") if s.strip()] if shots else None,
         max_window=options.pop("max_window"),
         windows=_window_method(options.pop("windows"), config.render.get("windows")),
+        output_transform=_output_transform(options.pop("output_transform"), config.render.get("output_transform")),
+        display=options.pop("display") or config.render.get("display"),
+        view=options.pop("view") or config.render.get("view"),
         styles=config.styles,
     )
 
@@ -94,6 +102,13 @@ def _window_method(option: str | None, configured: str | None) -> str:
     if method not in WINDOW_METHODS:
         raise ConfigError(f"[render] windows = {method!r}: choose one of {', '.join(WINDOW_METHODS)}")
     return method
+
+
+def _output_transform(option: str | None, configured: str | None) -> str:
+    transform = option or configured or defaults.OUTPUT_TRANSFORM
+    if transform not in OUTPUT_TRANSFORMS:
+        raise ConfigError(f"[render] output_transform = {transform!r}: choose one of {', '.join(OUTPUT_TRANSFORMS)}")
+    return transform
 
 
 def _first(*values):

@@ -25,8 +25,10 @@ def review_options(command):
                      help="The certificate's private key (unencrypted PEM)."),
         click.option("--ai-mark/--no-ai-mark", default=None,
                      help="Burn a visible 'AI GENERATED' mark into the movies (default: on)."),
-        click.option("--display", default=None, help="OCIO display (default: the config's, sRGB - Display)."),
-        click.option("--view", default=None, help="OCIO view (default: the display's, ACES 1.0 - SDR Video)."),
+        click.option("--display", default=None,
+                     help="OCIO display (default: the render's --display, else the config's, sRGB - Display)."),
+        click.option("--view", default=None,
+                     help="OCIO view (default: the render's --view, else the display's, ACES 2.0 - SDR 100 nits)."),
         click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
                      help="Project config (default: sora_vfx.toml beside the edit or here)."),
     ]

@@ -73,6 +73,9 @@ class FarmRender:
     compression: str = defaults.COMPRESSION
     max_window: int | None = None
     windows: str = defaults.WINDOWS
+    output_transform: str = defaults.OUTPUT_TRANSFORM
+    display: str | None = None
+    view: str | None = None
     device: str | None = None
     inputs: tuple[Path, ...] = ()  # files the tasks read besides the edit: references, LoRAs
     model_folder: Path | None = None
@@ -159,6 +162,9 @@ def farm_render(*, plan: RenderPlan, reading: EditOptions, config: Path | None =
         compression=settings.compression,
         max_window=settings.max_window,
         windows=settings.windows,
+        output_transform=settings.output_transform,
+        display=settings.display,
+        view=settings.view,
         device=settings.device,
         inputs=tuple(sorted(inputs)),
         model_folder=model_folder,
@@ -422,6 +428,10 @@ def _render_args(render: FarmRender) -> list[str]:
     fixed += [f"--colorspace={render.colorspace}", f"--compression={render.compression}"]
     fixed += [f"--window={render.max_window}"] if render.max_window else []
     fixed += [f"--windows={render.windows}"] if render.windows != defaults.WINDOWS else []
+    if render.output_transform != defaults.OUTPUT_TRANSFORM:
+        fixed += [f"--output-transform={render.output_transform}"]
+    fixed += [f"--display={render.display}"] if render.display else []
+    fixed += [f"--view={render.view}"] if render.view else []
     fixed += [f"--device={render.device}"] if render.device else []
     for arg in fixed:
         if "{{" in arg:

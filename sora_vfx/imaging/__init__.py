@@ -18,12 +18,14 @@ from sora_vfx.imaging.exr import (
     write_exr_frame,
 )
 from sora_vfx.imaging.images import read_display_frames, read_reference_image, write_image
+from sora_vfx.imaging.transform import OutputTransform
 
 __all__ = [
     "COMPRESSIONS",
     "PINNED_CONFIG",
     "ColorConverter",
     "FrameWriter",
+    "OutputTransform",
     "chromaticities_for",
     "default_config_uri",
     "from_scene_linear",

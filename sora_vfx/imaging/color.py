@@ -17,8 +17,12 @@ import PyOpenColorIO as ocio
 from sora_vfx import defaults
 from sora_vfx.errors import ImagingError
 
-#: Built-in config used when ``$OCIO`` is not set. Pinned, never "ocio://default".
-PINNED_CONFIG = "ocio://cg-config-v2.2.0_aces-v1.3_ocio-v2.4"
+#: Built-in config used when ``$OCIO`` is not set. Pinned, never "ocio://default". ACES 2.0:
+#: its SDR view inverts (within 1e-4 on a grey ramp, 0.008 at the gamut's corners), where ACES
+#: 1.0's cannot reach saturated display colours at all (pure yellow comes back 0.53 off), so a
+#: model's picture survives ``inverse-view``. Its texture spaces are bit for bit those of the
+#: ACES 1.3 config pinned before (``srgb`` renders are unchanged).
+PINNED_CONFIG = "ocio://cg-config-v4.0.0_aces-v2.0_ocio-v2.5"
 
 Chromaticities = tuple[float, float, float, float, float, float, float, float]
 
@@ -68,7 +72,7 @@ class ColorConverter:
         except Exception as exc:  # OCIO raises its own Exception type with the parse error
             raise ImagingError(f"cannot load OCIO config {self.config_uri}{source}: {exc}") from exc
         self._lock = threading.Lock()
-        self._processors: dict[tuple[str, str], ocio.CPUProcessor] = {}
+        self._processors: dict[tuple[str, ...], ocio.CPUProcessor] = {}
 
     @property
     def config_name(self) -> str:
@@ -146,6 +150,46 @@ class ColorConverter:
     def from_scene_linear(self, rgb: np.ndarray, *, src: str = defaults.COLORSPACE, dst: str = "srgb_tx") -> np.ndarray:
         """Convert scene-linear pixels (e.g. a plate) to the model's sRGB."""
         return self.convert(rgb, src=src, dst=dst)
+
+    def display_view(self, display: str | None = None, view: str | None = None) -> tuple[str, str]:
+        """The config's display and view of these names (default: its default display and that
+        display's default view).
+
+        Raises:
+            ImagingError: the config has no such display or view; lists the valid ones.
+        """
+        displays = list(self._config.getDisplays())
+        display = display or self._config.getDefaultDisplay()
+        if display not in displays:
+            raise ImagingError(f"unknown OCIO display {display!r} in {self.config_uri}; displays: "
+                               f"{', '.join(displays)}")
+        views = list(self._config.getViews(display))
+        view = view or self._config.getDefaultView(display)
+        if view not in views:
+            raise ImagingError(f"unknown OCIO view {view!r} for display {display!r} in {self.config_uri}; "
+                               f"views: {', '.join(views)}")
+        return display, view
+
+    def apply_view(self, rgb: np.ndarray, *, colorspace: str, display: str, view: str, inverse: bool) -> np.ndarray:
+        """A float32 copy of ``rgb`` (..., 3) through a display/view: from scene-linear
+        ``colorspace`` to the display (``inverse=False``), or back (``inverse=True``)."""
+        source = self.resolve(colorspace)
+        key = ("view", source, display, view, "inverse" if inverse else "forward")
+        with self._lock:
+            proc = self._processors.get(key)
+            if proc is None:
+                direction = ocio.TRANSFORM_DIR_INVERSE if inverse else ocio.TRANSFORM_DIR_FORWARD
+                transform = ocio.DisplayViewTransform(src=source, display=display, view=view, direction=direction)
+                try:
+                    proc = self._config.getProcessor(transform).getDefaultCPUProcessor()
+                except Exception as exc:
+                    raise ImagingError(f"OCIO config {self.config_uri} cannot apply {display!r} / {view!r} to "
+                                       f"{source!r}: {exc}") from exc
+                self._processors[key] = proc
+        out = np.array(rgb, dtype=np.float32, order="C", copy=True)
+        if out.size:
+            proc.applyRGB(out)
+        return out
 
     def chromaticities(self, colorspace: str) -> Chromaticities | None:
         """EXR chromaticities (R, G, B, white xy) of ``colorspace``, or None if unknown."""

@@ -11,17 +11,19 @@ import OpenImageIO as oiio
 from .. import defaults
 from ..errors import ImagingError
 from ..files import write_atomically
-from .color import get_converter
-from .exr import read_exr_pixels
+from .exr import read_exr_header, read_exr_pixels
+from .transform import OutputTransform
 
 _LINEAR_FORMATS = {"openexr", "hdr"}
 
 
-def read_reference_image(path: Path, *, width: int, height: int, what: str = "reference image") -> np.ndarray:
+def read_reference_image(path: Path, *, width: int, height: int, what: str = "reference image",
+                         transform: OutputTransform | None = None) -> np.ndarray:
     """A float32 (height, width, 3) display-referred sRGB image in [0, 1], resized to fit.
 
     EXR and HDR files are scene-linear (ACEScg assumed unless the header says otherwise) and
-    go through OCIO to sRGB; 8- and 16-bit formats are taken as sRGB already.
+    become the picture a model sees through ``transform`` forward (the render's; default
+    ``srgb``); 8- and 16-bit formats are taken as display pictures already.
     """
     path = Path(path)
     if not path.is_file():
@@ -42,23 +44,26 @@ def read_reference_image(path: Path, *, width: int, height: int, what: str = "re
     pixels = np.asarray(pixels, dtype=np.float32).reshape(height, width, 3)
     if source.file_format_name.lower() in _LINEAR_FORMATS:
         colorspace = spec.get_string_attribute("oiio:ColorSpace") or defaults.COLORSPACE
+        transform = transform or OutputTransform("srgb")
         try:
-            pixels = get_converter().from_scene_linear(pixels, src=colorspace, dst="srgb_tx")
+            pixels = transform.to_picture(pixels, colorspace)
         except ImagingError:
-            pixels = get_converter().from_scene_linear(pixels, src=defaults.COLORSPACE, dst="srgb_tx")
+            pixels = transform.to_picture(pixels, defaults.COLORSPACE)
     return np.clip(pixels, 0.0, 1.0)
 
 
 def read_display_frames(paths: Sequence[Path], *, colorspace: str) -> np.ndarray:
-    """EXR frames written in ``colorspace``, back to display sRGB in [0, 1]: (frames, H, W, 3).
+    """EXR frames written in ``colorspace`` by one render, back to the pictures the model drew,
+    in [0, 1]: (frames, H, W, 3). The output transform is the one the first frame's header
+    names (``OutputTransform.from_header``).
 
     Raises:
         ImagingError: a frame is missing, unreadable or damaged.
     """
-    converter = get_converter()
-    frames = [converter.from_scene_linear(np.ascontiguousarray(read_exr_pixels(path)[..., :3]), src=colorspace,
-                                          dst="srgb_tx") for path in paths]
-    return np.clip(np.stack(frames), 0.0, 1.0)
+    transform = OutputTransform.from_header(read_exr_header(paths[0])) if paths else OutputTransform("srgb")
+    frames = [transform.to_picture(np.ascontiguousarray(read_exr_pixels(path)[..., :3]), colorspace)
+              for path in paths]
+    return np.stack(frames) if frames else np.zeros((0, 0, 0, 3), np.float32)
 
 
 def write_image(path: Path, rgb: np.ndarray) -> Path:

@@ -14,7 +14,7 @@ import numpy as np
 import OpenImageIO as oiio
 
 from ..errors import ImagingError
-from ..imaging.color import ColorConverter
+from ..imaging.transform import OutputTransform
 from .geometry import Box, Layout, distance_to
 from .inpaint import InpaintModel
 
@@ -100,7 +100,7 @@ def generate_border(
     model: InpaintModel,
     work_size: tuple[int, int],
     prompting: Prompting,
-    converter: ColorConverter,
+    transform: OutputTransform,
     colorspace: str,
     blend: int = 0,
 ) -> Border:
@@ -113,7 +113,7 @@ def generate_border(
         model: the inpainting model.
         work_size: the model's (width, height).
         prompting: prompt, steps, guidance and seed.
-        converter: OCIO converter.
+        transform: takes the plate to the picture the model sees and the model's picture back.
         colorspace: the plate's colour space (resolved name).
         blend: feather this many pixels of the seam, on the generated side only.
     """
@@ -125,12 +125,12 @@ def generate_border(
     mask = (known < _KNOWN).astype(np.float32)
     weight = np.where(known > 1e-3, known, 1.0)[..., None]
     plate_small = np.where(known[..., None] > 1e-3, small[..., :3] / weight, 0.0).astype(np.float32)
-    model_input = np.clip(converter.convert(plate_small, src=colorspace, dst=model.colorspace), 0.0, 1.0)
+    model_input = transform.to_picture(plate_small, colorspace)
     generated = model.inpaint(
         image=model_input, mask=mask, prompt=prompting.prompt, negative_prompt=prompting.negative_prompt,
         num_inference_steps=prompting.steps, guidance_scale=prompting.guidance, seed=prompting.seed,
     )
-    in_plate_space = converter.convert(generated, src=model.colorspace, dst=colorspace)
+    in_plate_space = transform.to_scene(generated, colorspace)
     source = oiio.ImageBuf(np.ascontiguousarray(in_plate_space))
     full = Box(0, 0, display.width, display.height)
     plate_box = layout.plate_display.shifted(-display.x, -display.y)

@@ -185,7 +185,7 @@ def _run(plan: PlatePlan, settings: ExtendSettings, todo: list, out_dir: Path, c
     def assembler_for(frame: int | None, rgb: np.ndarray) -> FrameAssembler:
         border = generate_border(
             layout=layout, filmed=layout.filmed(Box.from_window(plan.headers[frame].data_window)), rgb=rgb,
-            model=model, work_size=work_size, prompting=prompting, converter=converter,
+            model=model, work_size=work_size, prompting=prompting, transform=plan.transform,
             colorspace=plan.colorspace, blend=settings.blend,
         )
         return FrameAssembler(layout, plan.channels, border_template(layout, plan.channels, border),
@@ -240,6 +240,7 @@ def _attributes(plan: PlatePlan, settings: ExtendSettings, report: ExtendReport,
         "sora_vfx:mask_channel": MASK_CHANNEL,
         "sora_vfx:job_hash": report.job_hash,
         "sora_vfx:version": __version__,
+        **plan.transform.header_attributes(),
     }
     if plan.ref_frame is not None:
         attributes["sora_vfx:ref_frame"] = plan.ref_frame

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__, defaults
@@ -16,6 +16,7 @@ from ..errors import ImagingError, PlateError
 from ..imaging import COMPRESSIONS, get_converter
 from ..imaging.exr import MAX_DECODE_VALUES, check_compression
 from ..imaging.plates_io import PlateHeader, read_plate_header
+from ..imaging.transform import OutputTransform
 from ..seeds import shot_seed
 from .channels import ChannelPlan, plan_channels
 from .geometry import ANCHORS, Box, Layout, Padding, padding_to_aspect, padding_to_size
@@ -51,6 +52,9 @@ class ExtendSettings:
     static: bool = False
     ref_frame: int | None = None
     plate_colorspace: str | None = None
+    output_transform: str = defaults.OUTPUT_TRANSFORM
+    display: str | None = None
+    view: str | None = None
     work_size: tuple[int, int] | None = None
     keep_extra_channels: bool = False
     compression: str | None = None
@@ -72,6 +76,8 @@ class PlatePlan:
     seed: int
     ref_frame: int | None
     model_id: tuple[str, str]
+    #: Between the plate's scene-linear pixels and the pictures the model sees and draws.
+    transform: OutputTransform = field(default_factory=lambda: OutputTransform("srgb"))
 
 
 def prepare_plan(plate: Path | str, settings: ExtendSettings) -> PlatePlan:
@@ -127,6 +133,7 @@ def prepare_plan(plate: Path | str, settings: ExtendSettings) -> PlatePlan:
         seed=settings.seed if settings.seed is not None else shot_seed(0, sequence.name),
         ref_frame=ref_frame,
         model_id=_model_id(settings.model),
+        transform=OutputTransform.resolve(settings.output_transform, display=settings.display, view=settings.view),
     )
 
 
@@ -219,6 +226,7 @@ def job_hash(plan: PlatePlan, settings: ExtendSettings, ocio_config: str) -> str
         "work_size": settings.work_size,
         "colorspace": plan.colorspace,
         "ocio": ocio_config,
+        "transform": [plan.transform.kind, plan.transform.display, plan.transform.view],
         "channels": plan.channels.names,
         "types": plan.channels.types,
         "compression": plan.compression,

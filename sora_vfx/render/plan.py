@@ -25,6 +25,7 @@ from ..files import ensure_writable_folder
 from ..imaging import get_converter
 from ..imaging.exr import check_compression, is_complete_frame
 from ..imaging.images import read_reference_image
+from ..imaging.transform import OutputTransform
 from ..layout import frame_path, paths_leading_outside
 from ..models import IMAGE_VARIANTS, LoadedModel, load_model
 from ..styles import BUILTIN_STYLES, Style, resolve_style
@@ -51,6 +52,9 @@ class RenderSettings:
     max_window: int | None = None
     window_overlap: int | None = None
     windows: str = defaults.WINDOWS
+    output_transform: str = defaults.OUTPUT_TRANSFORM
+    display: str | None = None
+    view: str | None = None
     writer_threads: int = 2
     cache_dir: Path | None = None
     cpu_offload: bool = False
@@ -61,7 +65,8 @@ class RenderSettings:
         return {
             "model": self.model, "size": list(self.size) if self.size else None, "steps": self.steps,
             "guidance": self.guidance, "style": self.style, "colorspace": self.colorspace,
-            "compression": self.compression, "windows": self.windows,
+            "compression": self.compression, "windows": self.windows, "output_transform": self.output_transform,
+            "display": self.display, "view": self.view,
         }
 
 
@@ -144,6 +149,7 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model
             raise ConfigError(f"size {width}x{height} is {width * height / 1e6:.1f} megapixels a frame, more than "
                               f"the {allowed / 1e6:.1f} allowed; set $SORA_VFX_MAX_PIXELS to allow more")
     colorspace = get_converter().resolve(settings.colorspace)
+    transform = OutputTransform.resolve(settings.output_transform, display=settings.display, view=settings.view)
     check_compression(settings.compression)
     styles = {job.name: resolve_style(job.style or settings.style, settings.styles) for job in jobs}
     if load is None:
@@ -186,6 +192,7 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model
             max_window=max_window, window_overlap=overlap, colorspace=colorspace, compression=settings.compression,
             windows=_window_method(settings.windows, shot_model),
             continues=None if previous is None else (previous, continued_frame(by_name[job.continues], job)),
+            transform=transform,
         )
         specs[job.name] = spec
         plan = ShotPlan(job, spec, out_dir, None if job.continues else _reference(shot_model, job, spec, width, height),
@@ -244,7 +251,7 @@ def _reference(model: LoadedModel, job: ShotJob, spec: RenderSpec, width: int, h
     if not spec.reference:
         return None
     image = read_reference_image(Path(spec.reference), width=width, height=height,
-                                 what=f"shot {job.name}: reference image")
+                                 what=f"shot {job.name}: reference image", transform=spec.transform)
     if takes_image:
         return image
     log.warning("shot %s: model %s is text-to-video; its reference image is not used", job.name, model.name)

@@ -31,6 +31,7 @@ from ..files import remove_stale_temporaries, write_atomically
 from ..imaging import FrameWriter, get_converter, is_complete_frame
 from ..imaging.exr import clean_stale_temp_files
 from ..imaging.images import read_display_frames
+from ..imaging.transform import OutputTransform
 from ..layout import frame_name, latents_path, shot_folder
 from ..models import LoadedModel
 from ..seeds import cpu_generator
@@ -73,10 +74,10 @@ def render_edit(edit: Edit, out_dir: Path, settings: RenderSettings, *,
 
 def render_shot(shot: ShotPlan, model: LoadedModel, *, progress: Progress | None = None) -> ShotResult:
     """Render one shot with ``model``; a failure is returned as a failed result, not raised."""
-    return _render_one(shot, model, get_converter(), progress or Progress(shot.job.frame_count, enabled=False))
+    return _render_one(shot, model, progress or Progress(shot.job.frame_count, enabled=False))
 
 
-def _render_one(shot: ShotPlan, model: LoadedModel, converter, bar: Progress) -> ShotResult:
+def _render_one(shot: ShotPlan, model: LoadedModel, bar: Progress) -> ShotResult:
     started = time.perf_counter()
     job, spec = shot.job, shot.spec
     result = ShotResult(shot)
@@ -101,7 +102,7 @@ def _render_one(shot: ShotPlan, model: LoadedModel, converter, bar: Progress) ->
         if not missing:
             result.status = "skipped"
         else:
-            result.frames_written = _render_frames(shot, model, missing, converter, bar)
+            result.frames_written = _render_frames(shot, model, missing, bar)
         # Every frame is on disk: the latents kept for a resumed decode have done their work.
         latents_path(shot.out_dir, job.name).unlink(missing_ok=True)
     except (SoraVfxError, OSError, RuntimeError, ValueError) as exc:
@@ -121,11 +122,12 @@ def _render_one(shot: ShotPlan, model: LoadedModel, converter, bar: Progress) ->
     return result
 
 
-def _render_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], converter, bar: Progress) -> int:
+def _render_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], bar: Progress) -> int:
     job, spec = shot.job, shot.spec
     model.set_loras([(path, scale) for path, scale, _digest in spec.loras])
     made = _WINDOW_METHODS[spec.windows](shot, model, missing, _first_image(shot))
     timecodes = _frame_timecodes(job)
+    transform = spec.transform
     written = 0
     with FrameWriter(max_workers=shot.writer_threads, compression=spec.compression) as writer:
         futures = []
@@ -133,7 +135,7 @@ def _render_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], conver
             number = job.head_in + shot_index
             if number not in missing:
                 continue
-            linear = converter.to_scene_linear(np.clip(frame, 0.0, 1.0), src="srgb_tx", dst=spec.colorspace)
+            linear = transform.to_scene(frame, spec.colorspace)
             rgba = np.concatenate([linear, np.ones(linear.shape[:2] + (1,), np.float32)], axis=2)
             attributes = _attributes(job, spec, timecodes(number))
             attributes["sora_vfx:window"] = " ".join(f"{job.head_in + w.start}-{job.head_in + w.end - 1}"
@@ -399,6 +401,8 @@ def _attributes(job: ShotJob, spec: RenderSpec, timecode: str) -> dict[str, Any]
         "sora_vfx:cut_in": job.cut_in,
         "sora_vfx:cut_out": job.cut_out,
         "sora_vfx:windows": spec.windows,
+        **OutputTransform(spec.output_transform, spec.display, spec.view,
+                          get_converter().config_uri).header_attributes(),
     }
     if spec.continues:
         attributes["sora_vfx:continues"] = f"{spec.continues} frame {spec.continues_frame}"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..editorial.shotjob import ShotJob
 from ..errors import RenderError, StyleError
+from ..imaging.transform import OutputTransform
 from ..styles import Style
 
 # Bump when the way pixels are made changes (windows, blending, colour), so resume re-renders.
@@ -46,6 +47,11 @@ class RenderSpec:
     continues: str | None = None
     continues_frame: int | None = None
     continues_hash: str | None = None
+    #: How the model's picture became scene-linear (``imaging.transform``): the kind, and the
+    #: OCIO display and view of ``inverse-view``. Renders from before the choice were ``srgb``.
+    output_transform: str = "srgb"
+    display: str = ""
+    view: str = ""
     algorithm: int = RENDER_ALGORITHM
     extra: dict = field(default_factory=dict)
 
@@ -53,6 +59,11 @@ class RenderSpec:
     def job_hash(self) -> str:
         payload = json.dumps(asdict(self), sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    @property
+    def transform(self) -> OutputTransform:
+        """The output transform this spec's frames are written with."""
+        return OutputTransform(self.output_transform, self.display, self.view)
 
     @property
     def last_frame(self) -> int:
@@ -118,6 +129,7 @@ def build_spec(
     compression: str,
     windows: str = "crossfade",
     continues: tuple[RenderSpec, int] | None = None,
+    transform: OutputTransform | None = None,
 ) -> RenderSpec:
     """The render spec of one shot: its prompts inside ``style``, its seed and frames, and the
     settings the caller resolved. LoRA files and the reference image are hashed so that a
@@ -168,4 +180,7 @@ def build_spec(
         continues=previous.shot if previous else None,
         continues_frame=previous_frame,
         continues_hash=previous.job_hash if previous else None,
+        output_transform=transform.kind if transform else "srgb",
+        display=transform.display if transform else "",
+        view=transform.view if transform else "",
     )

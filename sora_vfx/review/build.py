@@ -73,7 +73,8 @@ def build_review(out_dir: Path, settings: ReviewSettings, *, identity: SigningId
     manifest = _manifest(out_dir)
     if identity is None and settings.signs:
         identity = check_review(settings)
-    display = DisplayTransform(display=settings.display, view=settings.view)
+    rendered_display, rendered_view = _render_view(manifest)
+    display = DisplayTransform(display=settings.display or rendered_display, view=settings.view or rendered_view)
     final = out_dir / REVIEW_FOLDER
     if final.exists() and not final.is_dir():
         raise ReviewError(f"cannot write the review: {final} exists and is not a folder")
@@ -94,6 +95,15 @@ def build_review(out_dir: Path, settings: ReviewSettings, *, identity: SigningId
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
+
+
+def _render_view(manifest: Manifest) -> tuple[str | None, str | None]:
+    """The display and view the render's model pictures went through (``inverse-view``), so that
+    the review shows each frame as the model drew it; (None, None) for other renders."""
+    for entry in manifest.shots:
+        if entry.spec is not None and entry.spec.output_transform == "inverse-view" and entry.spec.display:
+            return entry.spec.display, entry.spec.view
+    return None, None
 
 
 def _manifest(out_dir: Path) -> Manifest:

@@ -1,6 +1,6 @@
 """Scene-linear EXR pixels to 8-bit display pictures: an OCIO display/view transform, then scaling.
 
-The view transform tone-maps (ACES 1.0 SDR video on an sRGB display by default), so highlights
+The view transform tone-maps (ACES 2.0 SDR on an sRGB display by default), so highlights
 above 1.0 roll off instead of clipping; only its display-referred output is clipped to [0, 1].
 """
 
@@ -44,7 +44,7 @@ class DisplayTransform:
         self._processors: dict[str, ocio.CPUProcessor] = {}
 
     def describe(self, colorspace: str = "ACEScg") -> str:
-        """E.g. "ACEScg to sRGB - Display / ACES 1.0 - SDR Video (OCIO ocio://cg-config-...)"."""
+        """E.g. "ACEScg to sRGB - Display / ACES 2.0 - SDR 100 nits (Rec.709) (OCIO ocio://cg-config-...)"."""
         return f"{colorspace} to {self.display} / {self.view} (OCIO {self.config_uri})"
 
     def _processor(self, colorspace: str) -> ocio.CPUProcessor:

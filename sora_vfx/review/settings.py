@@ -19,7 +19,7 @@ class ReviewSettings:
     """How to build a review: signing identity, the burnt-in mark and the OCIO display/view.
 
     ``display`` and ``view`` None mean the OCIO config's default display and its default view
-    (``sRGB - Display`` / ``ACES 1.0 - SDR Video`` in the pinned config).
+    (``sRGB - Display`` / ``ACES 2.0 - SDR 100 nits (Rec.709)`` in the pinned config).
     """
 
     certificate: Path | None = None

@@ -76,7 +76,7 @@ def test_default_config_is_the_pinned_builtin() -> None:
     assert default_config_uri() == PINNED_CONFIG
     builtin = [entry[0] for entry in ocio.BuiltinConfigRegistry().getBuiltinConfigs()]
     assert PINNED_CONFIG.removeprefix("ocio://") in builtin
-    assert get_converter().config_name == "cg-config-v2.2.0_aces-v1.3_ocio-v2.4"
+    assert get_converter().config_name == "cg-config-v4.0.0_aces-v2.0_ocio-v2.5"
 
 
 def test_srgb_white_is_acescg_white() -> None:

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from sora_vfx.cli import main
-from sora_vfx.imaging import get_converter, read_exr_header, write_exr_frame
+from sora_vfx.imaging import OutputTransform, get_converter, read_exr_header, write_exr_frame
 from sora_vfx.plates import ExtendSettings, Padding, extend_plate
 from sora_vfx.plates.border import UP_FILTER, Prompting, generate_border
 from sora_vfx.plates.geometry import Box, Layout
@@ -162,24 +162,31 @@ def test_blend_feathers_only_the_generated_side(tmp_path, inpaint_model):
     assert np.all(soft[:16, :, 4] == 1)  # feathered pixels are still generated ones
 
 
-def test_colour_goes_through_ocio_for_the_generated_part_only(inpaint_model):
-    """A flat ACEScg plate: the model sees its sRGB; the border is the model's sRGB back in ACEScg."""
+@pytest.mark.parametrize("kind", ["inverse-view", "srgb"])
+def test_colour_goes_through_ocio_for_the_generated_part_only(inpaint_model, kind):
+    """A flat ACEScg plate: the model sees it through the output transform forward (the view, or
+    sRGB texture); the border is the model's picture through the transform back."""
     converter = get_converter()
+    transform = OutputTransform.resolve(kind)
     colour = np.array([0.18, 0.09, 0.03], np.float32)
     rgb = np.broadcast_to(colour, (30, 40, 3)).copy()
     layout = Layout.build(Box(0, 0, 40, 30), Padding(24, 0, 0, 0))
     border = generate_border(
         layout=layout, filmed=layout.filmed(Box(0, 0, 40, 30)), rgb=rgb, model=inpaint_model,
-        work_size=(32, 16), prompting=Prompting("", "", 2, 5.0, 3), converter=converter, colorspace="ACEScg",
+        work_size=(32, 16), prompting=Prompting("", "", 2, 5.0, 3), transform=transform, colorspace="ACEScg",
     )
-    expected_srgb = converter.convert(colour[None], src="ACEScg", dst="srgb_tx")[0]
+    if kind == "srgb":
+        expected = converter.convert(colour[None], src="ACEScg", dst="srgb_tx")[0]
+    else:
+        expected = converter.apply_view(colour[None], colorspace="ACEScg", display=transform.display,
+                                        view=transform.view, inverse=False)[0]
     known = border.model_mask == 0
     assert known.sum() > 100
-    assert np.allclose(border.model_input[known], expected_srgb, atol=1e-5)
+    assert np.allclose(border.model_input[known], expected, atol=1e-5)
     assert np.all(border.model_mask[:, :8] == 1)  # the model's left third is to be generated
     [(box, pixels)] = border.strips
     assert box == Box(0, 0, 24, 30)
-    back = converter.convert(border.model_output, src="srgb_tx", dst="ACEScg")
+    back = transform.to_scene(border.model_output, "ACEScg")
     full = oiio.ROI(0, 64, 0, 30, 0, 1, 0, 3)  # the new frame: 40 + 24 wide
     upsized = oiio.ImageBufAlgo.resize(oiio.ImageBuf(back), filtername=UP_FILTER, roi=full)
     assert np.allclose(pixels, upsized.get_pixels(oiio.FLOAT)[:, :24], atol=1e-6)

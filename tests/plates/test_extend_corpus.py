@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from sora_vfx.cli import main
 from sora_vfx.errors import PlateError
+from sora_vfx.imaging import read_exr_header
 from sora_vfx.plates import ExtendSettings, Padding, extend_plate
 
 from .conftest import BEACHBALL, DISPLAYWINDOW, WORK, bits, generated_area, need, read_raw
@@ -171,3 +172,27 @@ def test_data_window_outside_the_new_frame_is_an_error(tmp_path, inpaint_model):
     with pytest.raises(PlateError, match="no filmed pixels to extend"):
         extend_plate(need(DISPLAYWINDOW) / "t09.exr", tmp_path, settings, model=inpaint_model)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("kind", ["inverse-view", "srgb"])
+def test_the_border_goes_through_the_output_transform(tmp_path, kind):
+    """The beachball's frame 3 extended: the filmed pixels bit for bit either way; the border is
+    the model's picture through the inverse of the view (finite, up to the view's white) or as
+    sRGB texture (up to 1.0); the header says which."""
+    need(BEACHBALL)
+    result = CliRunner().invoke(main, ["extend", str(BEACHBALL / "singlepart.0003.exr"), "-o", str(tmp_path),
+                                       "--pad", ",".join(map(str, PAD)), *WORK, "--output-transform", kind])
+    assert result.exit_code == 0, result.output
+    plate_spec, plate_pixels = plate(3)
+    spec, pixels = read_raw(tmp_path / "singlepart_ext.0003.exr")
+    filmed = filmed_box(plate_spec, PAD[0], PAD[3])
+    assert np.array_equal(bits(crop(pixels, spec, filmed)[..., :4]), bits(plate_pixels[..., :4]))
+    border = pixels[..., :3][pixels[..., 4] > 0.5].astype(np.float32)
+    assert border.size and np.isfinite(border).all()
+    header = read_exr_header(tmp_path / "singlepart_ext.0003.exr")
+    assert header["sora_vfx:output_transform"] == kind
+    if kind == "srgb":
+        assert border.max() <= 1.0 + 1e-3
+    else:
+        assert header["sora_vfx:view"] == "ACES 2.0 - SDR 100 nits (Rec.709)"
+        assert 1.0 < border.max() <= 128.1  # the model's brightest border pixels are highlights

@@ -114,7 +114,7 @@ def test_thumbnails_use_the_ocio_view_transform_not_a_clip(reviewed, frame):
         return np.repeat(np.repeat(display, 5, axis=0), 5, axis=1)
 
     view = through(config.getProcessor(ocio.DisplayViewTransform(
-        src="ACEScg", display="sRGB - Display", view="ACES 1.0 - SDR Video")))
+        src="ACEScg", display="sRGB - Display", view="ACES 2.0 - SDR 100 nits (Rec.709)")))
     clipped = through(config.getProcessor("ACEScg", "sRGB Encoded Rec.709 (sRGB)"))
     assert np.abs(thumb - view).mean() < 3
     assert np.abs(thumb - clipped).mean() > 8

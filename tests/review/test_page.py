@@ -96,7 +96,7 @@ def test_page_lists_what_made_each_shot(reviewed):
         assert "tiny" in section and "01:00:0" in section
         assert f'{entry["frames"]["first"]}&ndash;{entry["frames"]["last"]}' in section
     assert "Previews are unsigned" in html
-    assert "sRGB - Display / ACES 1.0 - SDR Video" in html
+    assert "sRGB - Display / ACES 2.0 - SDR 100 nits (Rec.709)" in html
     assert [s.status for s in report.shots] == ["rendered"] * 4
 
 
@@ -200,4 +200,4 @@ def test_unknown_view_lists_the_valid_ones(render_copy):
     result = run("review", render_copy, "--view", "Filmic")
     assert result.exit_code == 2
     assert "unknown OCIO view 'Filmic' for display 'sRGB - Display'" in result.stderr
-    assert "ACES 1.0 - SDR Video" in result.stderr
+    assert "ACES 2.0 - SDR 100 nits (Rec.709)" in result.stderr
