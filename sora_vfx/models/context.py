@@ -162,11 +162,7 @@ def decode_stream(pipeline: Any, latents: torch.Tensor) -> Iterator[tuple[int, n
     (and bit-identical to it) while memory holds one latent frame's activations.
     """
     vae = pipeline.vae
-    config = vae.config
-    chunk = latents.to(device=vae.device, dtype=vae.dtype)
-    mean = torch.tensor(config.latents_mean).view(1, config.z_dim, 1, 1, 1).to(chunk.device, chunk.dtype)
-    inverse_std = 1.0 / torch.tensor(config.latents_std).view(1, config.z_dim, 1, 1, 1).to(chunk.device, chunk.dtype)
-    patch = getattr(config, "patch_size", None)
+    patch = getattr(vae.config, "patch_size", None)
     # The VAE's own module undoes its patching (Wan 2.2), as its decode does.
     unpatchify = getattr(sys.modules[type(vae).__module__], "unpatchify", None) if patch is not None else None
     first = 0
@@ -174,7 +170,7 @@ def decode_stream(pipeline: Any, latents: torch.Tensor) -> Iterator[tuple[int, n
     try:
         # Inference mode per latent frame, never across a yield: the caller's mode stays its own.
         with torch.inference_mode():
-            hidden = vae.post_quant_conv(chunk / inverse_std + mean)
+            hidden = vae.post_quant_conv(_unnormalised(vae, latents))
         for index in range(hidden.shape[2]):
             with torch.inference_mode():
                 vae._conv_idx = [0]
@@ -204,13 +200,19 @@ def decode_window(pipeline: Any, latents: torch.Tensor, start: int, length: int,
     vae = pipeline.vae
     temporal = int(pipeline.vae_scale_factor_temporal)
     warmup = min(warmup, start)
-    chunk = latents[:, :, start - warmup:start + length]
-    config = vae.config
-    chunk = chunk.to(device=vae.device, dtype=vae.dtype)
-    mean = torch.tensor(config.latents_mean).view(1, config.z_dim, 1, 1, 1).to(chunk.device, chunk.dtype)
-    inverse_std = 1.0 / torch.tensor(config.latents_std).view(1, config.z_dim, 1, 1, 1).to(chunk.device, chunk.dtype)
     with torch.inference_mode():
-        # As the pipeline itself un-normalises, so that one window decodes as its own call would.
-        video = vae.decode(chunk / inverse_std + mean, return_dict=False)[0]
+        video = vae.decode(_unnormalised(vae, latents[:, :, start - warmup:start + length]), return_dict=False)[0]
         frames = pipeline.video_processor.postprocess_video(video, output_type="np")[0]
     return np.ascontiguousarray(np.asarray(frames, dtype=np.float32)[warmup * temporal:])
+
+
+def _unnormalised(vae: Any, latents: torch.Tensor) -> torch.Tensor:
+    """Denoised latents on the VAE's device and dtype, un-normalised with its latent mean and
+    std exactly as the Wan pipelines do before ``vae.decode`` (dividing by 1 / std), so that a
+    window decodes bit for bit as the pipeline's own call would."""
+    config = vae.config
+    latents = latents.to(device=vae.device, dtype=vae.dtype)
+    mean = torch.tensor(config.latents_mean).view(1, config.z_dim, 1, 1, 1).to(latents.device, latents.dtype)
+    inverse_std = 1.0 / torch.tensor(config.latents_std).view(1, config.z_dim, 1, 1, 1).to(latents.device,
+                                                                                          latents.dtype)
+    return latents / inverse_std + mean

@@ -194,7 +194,7 @@ def _context_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], image
             for first, frames in stream:
                 for offset, frame in enumerate(frames):
                     index = first + offset
-                    yield index, frame, [w for w in windows if w.start <= index < w.end]
+                    yield index, frame, _covering(windows, index)
                 if first + len(frames) > last:
                     return
     else:
@@ -274,7 +274,12 @@ def _generate(model: LoadedModel, spec: RenderSpec, num_frames: int, *, seed: in
 def _covered(blender: WindowBlender, windows: list[Window], index: int, frames: np.ndarray) -> Frames:
     """The frames ``blender`` finishes with window ``index``, each with the windows covering it."""
     for shot_index, frame in blender.add(index, frames):
-        yield shot_index, frame, [w for w in windows if w.start <= shot_index < w.end]
+        yield shot_index, frame, _covering(windows, shot_index)
+
+
+def _covering(windows: list[Window], index: int) -> list[Window]:
+    """The windows that hold frame ``index`` of the shot."""
+    return [w for w in windows if w.start <= index < w.end]
 
 
 def _windows_holding(windows: list[Window], job: ShotJob, missing: set[int]) -> list[int]:

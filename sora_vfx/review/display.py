@@ -7,10 +7,8 @@ above 1.0 roll off instead of clipping; only its display-referred output is clip
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
-import PyOpenColorIO as ocio
 
 from ..errors import ImagingError, ReviewError
 from ..imaging import get_converter
@@ -23,49 +21,27 @@ class DisplayTransform:
     """
 
     def __init__(self, *, display: str | None = None, view: str | None = None) -> None:
-        converter = get_converter()
-        self.config_uri = converter.config_uri
+        self._converter = get_converter()
+        self.config_uri = self._converter.config_uri
         try:
-            self._config = ocio.Config.CreateFromFile(self.config_uri)
-        except Exception as exc:  # OCIO raises its own Exception type
-            raise ReviewError(f"cannot load OCIO config {self.config_uri}: {exc}") from exc
-        displays = list(self._config.getDisplays())
-        self.display = display or self._config.getDefaultDisplay()
-        if self.display not in displays:
-            raise ReviewError(f"unknown OCIO display {self.display!r} in {self.config_uri}; "
-                              f"displays: {', '.join(displays)}")
-        views = list(self._config.getViews(self.display))
-        self.view = view or self._config.getDefaultView(self.display)
-        if self.view not in views:
-            raise ReviewError(f"unknown OCIO view {self.view!r} for display {self.display!r} in "
-                              f"{self.config_uri}; views: {', '.join(views)}")
-        self._resolve = converter.resolve
-        self._lock = threading.Lock()
-        self._processors: dict[str, ocio.CPUProcessor] = {}
+            self.display, self.view = self._converter.display_view(display, view)
+        except ImagingError as exc:
+            raise ReviewError(str(exc)) from None
 
     def describe(self, colorspace: str = "ACEScg") -> str:
         """E.g. "ACEScg to sRGB - Display / ACES 2.0 - SDR 100 nits (Rec.709) (OCIO ocio://cg-config-...)"."""
         return f"{colorspace} to {self.display} / {self.view} (OCIO {self.config_uri})"
-
-    def _processor(self, colorspace: str) -> ocio.CPUProcessor:
-        try:
-            source = self._resolve(colorspace)
-        except ImagingError as exc:
-            raise ReviewError(str(exc)) from None
-        with self._lock:
-            proc = self._processors.get(source)
-            if proc is None:
-                transform = ocio.DisplayViewTransform(src=source, display=self.display, view=self.view)
-                proc = self._config.getProcessor(transform).getDefaultCPUProcessor()
-                self._processors[source] = proc
-        return proc
 
     def __call__(self, pixels: np.ndarray, colorspace: str) -> np.ndarray:
         """(H, W, 3 or more) float scene-linear pixels -> (H, W, 3) uint8 display RGB."""
         rgb = np.array(pixels[..., :3], dtype=np.float32, order="C", copy=True)
         # NaN and inf from a damaged frame would turn into arbitrary bytes after the cast.
         np.nan_to_num(rgb, copy=False, nan=0.0, posinf=65504.0, neginf=0.0)
-        self._processor(colorspace).applyRGB(rgb)
+        try:
+            rgb = self._converter.apply_view(rgb, colorspace=colorspace, display=self.display, view=self.view,
+                                             inverse=False)
+        except ImagingError as exc:
+            raise ReviewError(str(exc)) from None
         return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
