@@ -22,7 +22,9 @@ from .options import parse_size
 @click.option("--anchor", default="center", show_default=True,
               help="Where the plate sits with --to-size/--to-aspect: center, left, top-right, ...")
 @click.option("--model", default="tiny", show_default=True,
-              help="'tiny' (built in) or a local diffusers image inpainting folder.")
+              help="'shapes' (built in, trained: fills the whole shot at once), 'tiny' (built in, random weights, "
+                   "frame by frame), or a local diffusers folder: a video outpainting pipeline (WanVACEPipeline) "
+                   "or an image inpainting one.")
 @click.option("--prompt", default="", help="What the border shows.")
 @click.option("--negative-prompt", default="", help="What it should not show.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Noise seed (default: from the plate name).")
@@ -31,6 +33,10 @@ from .options import parse_size
 @click.option("--blend", type=click.IntRange(min=0), default=0, show_default=True,
               help="Feather this many pixels of the seam, on the generated side only.")
 @click.option("--static", is_flag=True, help="Locked-off plate: generate once, reuse on every frame.")
+@click.option("--per-frame", is_flag=True,
+              help="Run a video outpainting model on each frame alone, from the same noise (as image models do).")
+@click.option("--colour-match/--no-colour-match", default=True, show_default=True,
+              help="Video path: match the border's mean colour at the seam to the plate's, per window.")
 @click.option("--ref-frame", type=int, default=None, help="Frame to generate from with --static (default: first).")
 @click.option("--plate-colorspace", default=None,
               help="The plate's colour space (default: its header, else ACEScg).")

@@ -58,12 +58,17 @@ def blend_weights(windows: Sequence[LatentWindow], total: int) -> list[torch.Ten
     return [(owner[start:start + length] == index).float() for index, (start, length) in enumerate(windows)]
 
 
+#: Keyword inputs of a transformer call that hold latent frames like ``hidden_states`` (VACE's
+#: context: the filmed frames and the mask), sliced to the same window.
+FRAME_INPUTS = ("control_hidden_states",)
+
+
 class WindowedTransformer:
     """A pipeline's transformer, called on windows of the frames it is given.
 
     Everything but the call is the wrapped transformer's (``dtype``, ``config``,
     ``cache_context``, ...), so the pipeline's loop runs unchanged. ``axis`` is the frame axis
-    of ``hidden_states`` and of the prediction.
+    of ``hidden_states``, of the prediction and of the :data:`FRAME_INPUTS`.
     """
 
     def __init__(self, transformer: torch.nn.Module, windows: Sequence[LatentWindow], *, axis: int = 2):
@@ -92,8 +97,10 @@ class WindowedTransformer:
             window_timestep = timestep
             if tokens_per_frame is not None:
                 window_timestep = timestep[:, start * tokens_per_frame:(start + length) * tokens_per_frame]
+            window_inputs = {name: value.narrow(self._axis, start, length) for name, value in kwargs.items()
+                             if name in FRAME_INPUTS and torch.is_tensor(value) and value.shape[self._axis] == frames}
             output = self._transformer(*args, hidden_states=hidden_states.narrow(self._axis, start, length),
-                                       timestep=window_timestep, return_dict=False, **kwargs)[0]
+                                       timestep=window_timestep, return_dict=False, **{**kwargs, **window_inputs})[0]
             if blended is None:
                 shape = list(output.shape)
                 shape[self._axis] = frames

@@ -24,7 +24,7 @@ SORA_VFX_JSON = "sora_vfx.json"
 #: The limits a family record sets and a folder's ``sora_vfx.json`` may override.
 LIMIT_KEYS = ("max_frames", "frame_multiple", "frame_offset", "size_multiple", "default_size")
 
-Kind = Literal["t2v", "i2v", "inpaint"]
+Kind = Literal["t2v", "i2v", "inpaint", "outpaint"]
 
 # Stable Diffusion's VAE scale, assumed for image pipelines that do not state theirs.
 _IMAGE_VAE_SCALE = 8
@@ -200,10 +200,13 @@ _VIDEO_KINDS = (
     KindRule("t2v"),
 )
 
+#: Video inpainting/outpainting (Wan VACE): given the frames and a mask of what to generate.
+OUTPAINT = KindRule("outpaint", markers=("VACE",), conditioning=("video", "mask"))
+
 WAN = Family(
     name="Wan",
     class_prefix="Wan",
-    kinds=_VIDEO_KINDS,
+    kinds=(OUTPAINT, *_VIDEO_KINDS),
     frames=FrameRule(max_frames=81, frame_multiple=4, frame_offset=1),
     size=SizeRule(size_multiple=16, default_size=(832, 480)),
     temporal_attribute="vae_scale_factor_temporal",

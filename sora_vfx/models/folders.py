@@ -19,13 +19,15 @@ from sora_vfx.models.tiny import ensure_tiny_model
 
 TINY_NAMES = {"tiny": "t2v", "tiny-i2v": "i2v"}
 #: The trained models that ship inside the package, by name: their folder under ``SHAPES_DIR``.
-SHAPES_NAMES = {"shapes": "t2v", "shapes-i2v": "i2v"}
+SHAPES_NAMES = {"shapes": "t2v", "shapes-i2v": "i2v", "shapes-outpaint": "outpaint"}
 SHAPES_DIR = Path(__file__).parent / "shapes" / "weights"
 #: Names ``--model`` takes besides a folder.
 BUILTIN_NAMES = (*TINY_NAMES, *SHAPES_NAMES)
 #: A built-in text-to-video model's image-to-video twin: shots that give a reference image
 #: render with it, the others with the model named.
 IMAGE_VARIANTS = {"tiny": "tiny-i2v", "shapes": "shapes-i2v"}
+#: A built-in model's video outpainting twin: ``extend --model shapes`` fills borders with it.
+OUTPAINT_VARIANTS = {"shapes": "shapes-outpaint"}
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
 _SAFE_LIBRARIES = ("diffusers", "transformers")
 
@@ -42,7 +44,7 @@ class ModelFolder:
     folder: Path
     class_name: str
     family: Family
-    kind: str  # "t2v" or "i2v"
+    kind: str  # "t2v", "i2v" or "outpaint"
     limits: dict[str, Any]
 
 

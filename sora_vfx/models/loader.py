@@ -244,9 +244,12 @@ class LoadedModel:
         guidance_scale: float,
         latents: torch.Tensor,
         image: Any = None,
+        video: Any = None,
+        mask: Any = None,
     ) -> torch.Tensor:
         """Denoise a whole shot of ``num_frames`` as one, the transformer seeing the latent
         ``windows`` (first latent frame, latent frames) at every step (``models.context``).
+        A video outpainting model takes ``video`` and ``mask`` (see ``_call_arguments``).
 
         Returns:
             The final latents (float32, on the CPU), as the pipeline would decode them.
@@ -263,7 +266,8 @@ class LoadedModel:
         kwargs = self._call_arguments(
             prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames, height=height, width=width,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
-            generator=torch.Generator("cpu"), image=image, latents=latents, output_type="latent")
+            generator=torch.Generator("cpu"), image=image, latents=latents, output_type="latent",
+            video=video, mask=mask)
         with windowed_transformers(self.pipeline, windows, axis=self.family.context_axis):
             result = self.pipeline(**kwargs).frames
         return result.detach().to("cpu", torch.float32)
@@ -286,10 +290,18 @@ class LoadedModel:
         return decode_window(self.pipeline, latents, start, length)
 
     def _call_arguments(self, *, prompt: str, negative_prompt: str | None, image: Any, latents: torch.Tensor | None,
-                        **fixed: Any) -> dict[str, Any]:
-        """The pipeline call's arguments: ``fixed`` plus the image, noise and prompt as this
-        model takes them."""
+                        video: Any = None, mask: Any = None, **fixed: Any) -> dict[str, Any]:
+        """The pipeline call's arguments: ``fixed`` plus the image (image-to-video), the video
+        and mask (outpainting: float (1, frames, height, width, 3) arrays in [0, 1], the mask 1
+        where the model draws), noise and prompt as this model takes them."""
         kwargs: dict[str, Any] = dict(fixed)
+        if "video" in self.conditioning:
+            if video is None or mask is None:
+                raise ModelError(f"model {self.name} is a video outpainting model ({type(self.pipeline).__name__}) "
+                                 "and needs a `video` and `mask`: it extends plates (`sora-vfx extend`).")
+            kwargs.update(video=video, mask=mask)
+        elif video is not None or mask is not None:
+            raise ModelError(f"model {self.name} takes no `video` or `mask`.")
         if "image" in self.conditioning:
             if image is None:
                 raise ModelError(f"model {self.name} is image-to-video and needs an `image` (first frame).")
@@ -471,11 +483,38 @@ def from_pretrained_safely(folder: Path, dtype: Any) -> Any:
     dtype_argument = "dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype"
     try:
         with quiet_progress_bars(), quiet_transformers():
-            return DiffusionPipeline.from_pretrained(
+            pipeline = DiffusionPipeline.from_pretrained(
                 folder, local_files_only=True, use_safetensors=True, **{dtype_argument: dtype}
             )
     except Exception as exc:  # any failure inside diffusers/transformers is a bad model folder
         raise ModelError(f"cannot load model {folder}: {type(exc).__name__}: {exc}") from exc
+    correct_vae_factors(pipeline)
+    return pipeline
+
+
+def correct_vae_factors(pipeline: Any) -> Any:
+    """Take the VAE's compression from its config where the pipeline guessed it.
+
+    diffusers' ``WanVACEPipeline`` (and ``WanVideoToVideoPipeline``) count the VAE's
+    down-sampling stages for its compression, which misses the 2x2 patch folding of Wan 2.2's
+    residual VAE (``patch_size``): such a VAE compresses 8x while the pipeline assumes 4x and
+    draws latents of the wrong size. ``WanPipeline`` reads ``vae.config.scale_factor_*``; so
+    does this, for every pipeline that has both. Returns the pipeline.
+    """
+    from diffusers.video_processor import VideoProcessor
+
+    config = getattr(getattr(pipeline, "vae", None), "config", None)
+    changed = False
+    for attribute, key in (("vae_scale_factor_spatial", "scale_factor_spatial"),
+                           ("vae_scale_factor_temporal", "scale_factor_temporal")):
+        value = getattr(config, key, None)
+        if isinstance(value, int) and isinstance(getattr(pipeline, attribute, None), int) \
+                and getattr(pipeline, attribute) != value:
+            object.__setattr__(pipeline, attribute, value)
+            changed = True
+    if changed and isinstance(getattr(pipeline, "video_processor", None), VideoProcessor):
+        pipeline.video_processor = VideoProcessor(vae_scale_factor=pipeline.vae_scale_factor_spatial)
+    return pipeline
 
 
 def _allow_missing_ftfy(pipeline: Any) -> None:

@@ -92,6 +92,50 @@ def build_canvas(layout: Layout, filmed: Box, rgb: np.ndarray) -> tuple[np.ndarr
     return canvas, visible.shifted(-display.x, -display.y)
 
 
+@dataclass
+class ModelView:
+    """What the model is given of one frame, at its working size: the picture (display-referred,
+    the border black), the mask (1 where it draws) and the plate in its own scene-linear space
+    (0 in the border), which the border's colour is anchored to."""
+
+    picture: np.ndarray
+    mask: np.ndarray
+    plate: np.ndarray
+
+
+def model_view(*, layout: Layout, filmed: Box, rgb: np.ndarray, work_size: tuple[int, int],
+               transform: OutputTransform, colorspace: str) -> ModelView:
+    """The new frame for ``filmed`` pixels ``rgb`` (in ``colorspace``) at the model's ``work_size``."""
+    canvas, _visible = build_canvas(layout, filmed, rgb)
+    width, height = work_size
+    small = _resize(canvas, width, height, DOWN_FILTER)
+    known = small[..., 3]
+    mask = (known < _KNOWN).astype(np.float32)
+    weight = np.where(known > 1e-3, known, 1.0)[..., None]
+    plate_small = np.where(known[..., None] > 1e-3, small[..., :3] / weight, 0.0).astype(np.float32)
+    return ModelView(transform.to_picture(plate_small, colorspace), mask, plate_small)
+
+
+def border_strips(*, layout: Layout, filmed: Box, rgb: np.ndarray, generated: np.ndarray, blend: int = 0
+                  ) -> list[tuple[Box, np.ndarray]]:
+    """The strips around the old frame, resized from the model's ``generated`` frame (already
+    in the plate's colour space) to plate resolution; with ``blend``, feathered towards the
+    filmed pixels ``rgb`` of ``filmed``."""
+    display = layout.display
+    source = oiio.ImageBuf(np.ascontiguousarray(generated, dtype=np.float32))
+    full = Box(0, 0, display.width, display.height)
+    plate_box = layout.plate_display.shifted(-display.x, -display.y)
+    canvas, visible = build_canvas(layout, filmed, rgb) if blend > 0 else (None, None)
+    strips = []
+    for strip in layout.strips():
+        local = strip.shifted(-display.x, -display.y)
+        pixels = _resize_strip(source, full, local)
+        if canvas is not None:
+            _feather(pixels, local, canvas, (plate_box, visible), blend)
+        strips.append((local, pixels))
+    return strips
+
+
 def generate_border(
     *,
     layout: Layout,
@@ -104,44 +148,28 @@ def generate_border(
     colorspace: str,
     blend: int = 0,
 ) -> Border:
-    """Generate the strips around the old frame for one plate frame.
+    """Generate the strips around the old frame for one plate frame, on its own.
 
     Args:
         layout: the extended frame.
         filmed: where the frame's data window lands in the output (``layout.filmed``).
         rgb: the frame's data window, (height, width, >= 3), in ``colorspace``.
-        model: the inpainting model.
+        model: the inpainting model (or a video model one frame at a time).
         work_size: the model's (width, height).
         prompting: prompt, steps, guidance and seed.
         transform: takes the plate to the picture the model sees and the model's picture back.
         colorspace: the plate's colour space (resolved name).
         blend: feather this many pixels of the seam, on the generated side only.
     """
-    display = layout.display
-    canvas, visible = build_canvas(layout, filmed, rgb)
-    width, height = work_size
-    small = _resize(canvas, width, height, DOWN_FILTER)
-    known = small[..., 3]
-    mask = (known < _KNOWN).astype(np.float32)
-    weight = np.where(known > 1e-3, known, 1.0)[..., None]
-    plate_small = np.where(known[..., None] > 1e-3, small[..., :3] / weight, 0.0).astype(np.float32)
-    model_input = transform.to_picture(plate_small, colorspace)
+    view = model_view(layout=layout, filmed=filmed, rgb=rgb, work_size=work_size, transform=transform,
+                      colorspace=colorspace)
     generated = model.inpaint(
-        image=model_input, mask=mask, prompt=prompting.prompt, negative_prompt=prompting.negative_prompt,
+        image=view.picture, mask=view.mask, prompt=prompting.prompt, negative_prompt=prompting.negative_prompt,
         num_inference_steps=prompting.steps, guidance_scale=prompting.guidance, seed=prompting.seed,
     )
-    in_plate_space = transform.to_scene(generated, colorspace)
-    source = oiio.ImageBuf(np.ascontiguousarray(in_plate_space))
-    full = Box(0, 0, display.width, display.height)
-    plate_box = layout.plate_display.shifted(-display.x, -display.y)
-    strips = []
-    for strip in layout.strips():
-        local = strip.shifted(-display.x, -display.y)
-        pixels = _resize_strip(source, full, local)
-        if blend > 0:
-            _feather(pixels, local, canvas, (plate_box, visible), blend)
-        strips.append((local, pixels))
-    return Border(strips, model_input, mask, generated)
+    strips = border_strips(layout=layout, filmed=filmed, rgb=rgb, generated=transform.to_scene(generated, colorspace),
+                           blend=blend)
+    return Border(strips, view.picture, view.mask, generated)
 
 
 def _feather(pixels: np.ndarray, strip: Box, canvas: np.ndarray, known: tuple[Box, Box], blend: int) -> None:

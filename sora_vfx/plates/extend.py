@@ -1,10 +1,14 @@
 """``extend_plate``: a plate sequence in, an extended EXR sequence with a ``mask`` channel out.
 
 Per frame: the filmed pixels are copied into the new frame exactly as decoded (half stays
-half); the strips around the old display window come from the inpainting model (once, from
-the reference frame, with ``static``; else per frame, from the same noise); the ``mask``
-channel is 1 on them. Frames are written atomically and kept on a re-run when their
-``sora_vfx:job_hash`` matches.
+half); the strips around the old display window come from the model; the ``mask`` channel is
+1 on them. A video outpainting model fills the border of the whole shot at once (the "video"
+path: every frame seeing its neighbours, in latent windows for long plates, the border's
+colour anchored to the plate per window); an image inpainting model fills each frame on its
+own from the same noise (the "frame" path), as does any model with ``static`` (once, from the
+reference frame) or ``per_frame``. Frames are written atomically and kept on a re-run when
+their ``sora_vfx:job_hash`` matches; the video path generates the whole shot again for any
+missing frame, so a resumed frame is the frame an uninterrupted run writes.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +31,8 @@ from ..files import ensure_writable_folder
 from ..imaging import get_converter, is_complete_frame
 from ..imaging.exr import clean_stale_temp_files
 from ..imaging.plates_io import read_plate_pixels, write_plate_frame
-from .border import Prompting, generate_border
+from .anchor import window_gains
+from .border import Border, Prompting, border_strips, generate_border, model_view
 from .channels import MASK_CHANNEL, carried_attributes
 from .frames import FrameAssembler, border_template
 from .geometry import Box, Layout
@@ -36,7 +42,7 @@ from .sequence import PlateSequence, frame_ranges
 log = logging.getLogger("sora_vfx")
 
 #: Version of the ``extend --json`` document (docs/schemas/extend.schema.json).
-JSON_VERSION = 1
+JSON_VERSION = 2
 
 #: Failures that end one frame, not the run: the others still finish and the run exits 1.
 FRAME_FAILURES = (SoraVfxError, OSError, RuntimeError, ValueError, MemoryError)
@@ -57,6 +63,10 @@ class ExtendReport:
     model: str
     work_size: tuple[int, int] | None = None
     steps: int | None = None
+    path: str = "frame"
+    #: The video path's windows, as (first, last) plate frames, and each frame's colour gains.
+    windows: list[tuple[int | None, int | None]] = field(default_factory=list)
+    gains: dict[int | None, tuple[float, float, float]] = field(default_factory=dict)
     written: list[int | None] = field(default_factory=list)
     kept: list[int | None] = field(default_factory=list)
     failed: dict[int | None, str] = field(default_factory=dict)
@@ -93,6 +103,11 @@ class ExtendReport:
             "mask_channel": MASK_CHANNEL,
             "colorspace": self.colorspace,
             "model": self.model,
+            "path": self.path,
+            "windows": [list(window) for window in self.windows],
+            "colour_gain": {"min": [round(float(v), 4) for v in np.min(list(self.gains.values()), axis=0)],
+                            "max": [round(float(v), 4) for v in np.max(list(self.gains.values()), axis=0)]}
+            if self.gains else None,
             "work_size": list(self.work_size) if self.work_size else None,
             "steps": self.steps,
             "seed": self.seed,
@@ -126,7 +141,7 @@ def extend_plate(plate: Path | str, out_dir: Path | str, settings: ExtendSetting
     converter = get_converter()
     digest = job_hash(plan, settings, converter.config_uri)
     report = ExtendReport(plan.sequence, out_dir, plan.layout, digest, plan.seed, plan.colorspace,
-                          plan.channels.names, plan.channels.dropped, plan.model_id[0])
+                          plan.channels.names, plan.channels.dropped, plan.model_id[0], path=plan.path)
     ensure_writable_folder(out_dir, PlateError)
     clean_stale_temp_files(out_dir)
     todo = [frame for frame in plan.sequence.frames
@@ -166,13 +181,15 @@ def _read(plan: PlatePlan, frame: int | None) -> np.ndarray:
 
 def _run(plan: PlatePlan, settings: ExtendSettings, todo: list, out_dir: Path, converter, model,
          report: ExtendReport, bar: Progress) -> None:
-    from .inpaint import load_inpaint_model
+    from .inpaint import load_plate_model
 
     first = plan.ref_frame if settings.static else todo[0]
     # Decode before loading the model: a damaged plate fails in milliseconds.
     pixels = {first: _read(plan, first)}
     if model is None:
-        model = load_inpaint_model(settings.model, device=settings.device, cache_dir=settings.cache_dir)
+        model = load_plate_model(settings.model, device=settings.device, cache_dir=settings.cache_dir)
+    if plan.path == "video" and not hasattr(model, "outpaint"):
+        raise PlateError(f"model {model.name} cannot fill a whole shot at once; it is not a video outpainting model")
     layout = plan.layout
     work_size = settings.work_size or model.working_size(layout.display.width, layout.display.height,
                                                          plan.headers[first].pixel_aspect)
@@ -180,7 +197,14 @@ def _run(plan: PlatePlan, settings: ExtendSettings, todo: list, out_dir: Path, c
     prompting = Prompting(settings.prompt, settings.negative_prompt, settings.steps or model.default_steps,
                           settings.guidance, plan.seed)
     report.work_size, report.steps, report.model = work_size, prompting.steps, model.name
+    if plan.path == "video":
+        frames = plan.sequence.frames
+        report.windows = [(frames[start], frames[min(start + length, len(frames)) - 1])
+                          for start, length in model.frame_windows(len(frames)) if start < len(frames)]
     writer = _FrameWriter(plan, out_dir, report, bar, _attributes(plan, settings, report, prompting))
+    if plan.path == "video":
+        _run_video(plan, settings, todo, model, work_size, prompting, writer, pixels)
+        return
 
     def assembler_for(frame: int | None, rgb: np.ndarray) -> FrameAssembler:
         border = generate_border(
@@ -191,31 +215,93 @@ def _run(plan: PlatePlan, settings: ExtendSettings, todo: list, out_dir: Path, c
         return FrameAssembler(layout, plan.channels, border_template(layout, plan.channels, border),
                               shared=settings.static)
 
-    workers = max(1, settings.workers)
+    static = assembler_for(first, pixels[first]) if settings.static else None
+
+    def frames_to_write() -> Iterator[tuple]:
+        for frame in todo:
+            rgb = pixels.pop(frame, None)
+            if static is not None:
+                yield frame, static, rgb
+                continue
+            rgb = _read(plan, frame) if rgb is None else rgb
+            try:
+                assembler = assembler_for(frame, rgb)
+            except FRAME_FAILURES as exc:
+                writer.failed(frame, exc)
+                continue
+            yield frame, assembler, rgb
+
+    _write_all(writer, frames_to_write(), settings.workers)
+
+
+def _write_all(writer: _FrameWriter, frames: Iterator[tuple], workers: int) -> None:
+    """Write ``frames`` ((frame, assembler, pixels[, extra attributes]) each, made as they are
+    asked for) on ``workers`` threads, a few frames in flight at a time; a PlateError from a
+    worker ends the run."""
+    workers = max(1, workers)
     with ThreadPoolExecutor(workers, thread_name_prefix="sora_vfx-plate") as pool:
         pending: deque[Future] = deque()
         try:
-            static = assembler_for(first, pixels[first]) if settings.static else None
-            for frame in todo:
-                rgb = pixels.pop(frame, None)
-                if static is not None:
-                    pending.append(pool.submit(writer.write, frame, static, rgb))
-                else:
-                    rgb = _read(plan, frame) if rgb is None else rgb
-                    try:
-                        assembler = assembler_for(frame, rgb)
-                    except FRAME_FAILURES as exc:
-                        writer.failed(frame, exc)
-                        continue
-                    pending.append(pool.submit(writer.write, frame, assembler, rgb))
+            for item in frames:
+                pending.append(pool.submit(writer.write, *item))
                 while len(pending) > 2 * workers:  # bounds memory: a few frames in flight
                     pending.popleft().result()
             while pending:
-                pending.popleft().result()  # a PlateError from a worker ends the run
+                pending.popleft().result()
         except BaseException:
             for job in pending:
                 job.cancel()
             raise
+
+
+def _run_video(plan: PlatePlan, settings: ExtendSettings, todo: list, model, work_size: tuple[int, int],
+               prompting: Prompting, writer: _FrameWriter, pixels: dict) -> None:
+    """The whole shot's border at once: every frame's view for the model, one generation, then
+    the missing frames assembled and written."""
+    layout, report = plan.layout, writer.report
+    frames = plan.sequence.frames
+    filmed = {frame: layout.filmed(Box.from_window(plan.headers[frame].data_window)) for frame in frames}
+    views = []
+    for frame in frames:
+        rgb = pixels.pop(frame, None)
+        views.append(model_view(layout=layout, filmed=filmed[frame], rgb=_read(plan, frame) if rgb is None else rgb,
+                                work_size=work_size, transform=plan.transform, colorspace=plan.colorspace))
+    masks = np.stack([view.mask for view in views])
+    windows = model.frame_windows(len(frames))
+    try:
+        generated = model.outpaint(
+            pictures=np.stack([view.picture for view in views]), masks=masks, prompt=prompting.prompt,
+            negative_prompt=prompting.negative_prompt, num_inference_steps=prompting.steps,
+            guidance_scale=prompting.guidance, seed=prompting.seed)
+    except FRAME_FAILURES as exc:
+        for frame in todo:
+            writer.failed(frame, exc)
+        return
+    scene = plan.transform.to_scene(generated, plan.colorspace)
+    if settings.colour_match:
+        gains = window_gains(scene, np.stack([view.plate for view in views]), masks, windows)
+        scene *= gains[:, None, None, :]
+        report.gains = {frame: tuple(float(g) for g in gain) for frame, gain in zip(frames, gains, strict=True)}
+    wanted = set(todo)
+
+    def frames_to_write() -> Iterator[tuple]:
+        for index, frame in enumerate(frames):
+            if frame not in wanted:
+                continue
+            rgb = _read(plan, frame)
+            try:
+                strips = border_strips(layout=layout, filmed=filmed[frame], rgb=rgb, generated=scene[index],
+                                       blend=settings.blend)
+            except FRAME_FAILURES as exc:
+                writer.failed(frame, exc)
+                continue
+            border = Border(strips, views[index].picture, views[index].mask, generated[index])
+            assembler = FrameAssembler(layout, plan.channels, border_template(layout, plan.channels, border),
+                                       shared=False)
+            gain = report.gains.get(frame)
+            yield frame, assembler, rgb, {"sora_vfx:colour_gain": ",".join(f"{g:.5f}" for g in gain)} if gain else {}
+
+    _write_all(writer, frames_to_write(), settings.workers)
 
 
 def _attributes(plan: PlatePlan, settings: ExtendSettings, report: ExtendReport,
@@ -236,6 +322,8 @@ def _attributes(plan: PlatePlan, settings: ExtendSettings, report: ExtendReport,
         "sora_vfx:plate_display_window": ",".join(map(str, layout.plate_display.to_window())),
         "sora_vfx:blend": settings.blend,
         "sora_vfx:static": int(settings.static),
+        "sora_vfx:extend_path": plan.path,
+        "sora_vfx:colour_match": int(settings.colour_match and plan.path == "video"),
         "sora_vfx:work_size": f"{report.work_size[0]}x{report.work_size[1]}",
         "sora_vfx:mask_channel": MASK_CHANNEL,
         "sora_vfx:job_hash": report.job_hash,
@@ -244,6 +332,8 @@ def _attributes(plan: PlatePlan, settings: ExtendSettings, report: ExtendReport,
     }
     if plan.ref_frame is not None:
         attributes["sora_vfx:ref_frame"] = plan.ref_frame
+    if report.windows and report.windows[0][0] is not None:
+        attributes["sora_vfx:windows"] = ",".join(f"{first}-{last}" for first, last in report.windows)
     if plan.channels.dropped:
         attributes["sora_vfx:dropped_channels"] = ",".join(plan.channels.dropped)
     return attributes
@@ -263,7 +353,8 @@ class _FrameWriter:
         self.report.failed[frame] = message
         self.bar.frames_done()
 
-    def write(self, frame: int | None, assembler: FrameAssembler, pixels: np.ndarray | None) -> None:
+    def write(self, frame: int | None, assembler: FrameAssembler, pixels: np.ndarray | None,
+              extra: dict[str, Any] | None = None) -> None:
         plan = self.plan
         header = plan.headers[frame]
         if pixels is None:
@@ -271,7 +362,7 @@ class _FrameWriter:
         try:
             data = Box.from_window(header.data_window)
             buffer, out_box = assembler.assemble(data, pixels)
-            attributes = dict(self.attributes)
+            attributes = {**self.attributes, **(extra or {})}
             attributes["sora_vfx:plate"] = str(header.path)
             attributes["sora_vfx:filmed_window"] = ",".join(map(str, plan.layout.filmed(data).to_window()))
             if frame is not None:

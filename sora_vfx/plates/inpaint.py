@@ -48,12 +48,7 @@ class InpaintModel:
 
     def working_size(self, width: int, height: int, pixel_aspect: float = 1.0) -> tuple[int, int]:
         """The model's frame for a ``width`` x ``height`` picture: its area, the picture's aspect."""
-        area = self.default_size[0] * self.default_size[1]
-        aspect = width * pixel_aspect / height
-        m = self.size_multiple
-        w = max(m, round(math.sqrt(area * aspect) / m) * m)
-        h = max(m, round(math.sqrt(area / aspect) / m) * m)
-        return w, h
+        return working_size(self.default_size, self.size_multiple, width, height, pixel_aspect)
 
     def check_size(self, width: int, height: int) -> None:
         """Raise ModelError unless the model can work at ``width`` x ``height``."""
@@ -105,6 +100,33 @@ class InpaintModel:
         return np.ascontiguousarray(np.clip(images[0], 0.0, 1.0))
 
 
+def working_size(default_size: tuple[int, int], multiple: int, width: int, height: int,
+                 pixel_aspect: float = 1.0) -> tuple[int, int]:
+    """A model's frame for a ``width`` x ``height`` picture: the area of its ``default_size``,
+    the picture's aspect, each side a multiple of ``multiple``."""
+    area = default_size[0] * default_size[1]
+    aspect = width * pixel_aspect / height
+    w = max(multiple, round(math.sqrt(area * aspect) / multiple) * multiple)
+    h = max(multiple, round(math.sqrt(area / aspect) / multiple) * multiple)
+    return w, h
+
+
+def is_video_outpainting(model: str) -> bool:
+    """Whether ``model`` names a video outpainting model (a built-in's outpainting twin, or a
+    folder holding a ``WanVACEPipeline``) rather than an image inpainting one; reads only the
+    folder's ``model_index.json``."""
+    from ..models.families import OUTPAINT
+    from ..models.folders import OUTPAINT_VARIANTS, SHAPES_DIR, SHAPES_NAMES
+
+    if model in OUTPAINT_VARIANTS:
+        return True
+    if model == TINY_NAME:
+        return False
+    folder = SHAPES_DIR / SHAPES_NAMES[model] if model in SHAPES_NAMES else Path(model).expanduser()
+    class_name = check_model_folder(folder)
+    return any(marker in class_name for marker in OUTPAINT.markers)
+
+
 def _check_inpainting(folder: Path, class_name: str) -> None:
     import diffusers
 
@@ -116,12 +138,23 @@ def _check_inpainting(folder: Path, class_name: str) -> None:
     missing = IMAGE_INPAINTING.missing_arguments(params)
     if missing:
         video = "video" in params or "num_frames" in params
-        kind = "a video inpainting pipeline" if video else "not an inpainting pipeline"
+        kind = "a video pipeline without a mask" if video else "not an inpainting pipeline"
         raise ModelError(
-            f"{folder}: {class_name} is {kind}; plate extension needs an image inpainting pipeline "
-            f"(StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline, FluxFillPipeline, ...) "
-            f"whose call takes {', '.join(IMAGE_INPAINTING.call_arguments)}"
+            f"{folder}: {class_name} is {kind}; plate extension needs a video outpainting pipeline "
+            f"(WanVACEPipeline) or an image inpainting one (StableDiffusionInpaintPipeline, "
+            f"StableDiffusionXLInpaintPipeline, FluxFillPipeline, ...) whose call takes "
+            f"{', '.join(IMAGE_INPAINTING.call_arguments)}"
         )
+
+
+def load_plate_model(model: str = TINY_NAME, *, device: str | None = None, cache_dir: Path | None = None) -> Any:
+    """The model a plate is extended with: a video outpainting model (``VideoOutpaintModel``)
+    or an image inpainting one (``InpaintModel``), by what ``model`` names."""
+    if is_video_outpainting(model):
+        from .video import load_video_outpaint_model
+
+        return load_video_outpaint_model(model, device=device, cache_dir=cache_dir)
+    return load_inpaint_model(model, device=device, cache_dir=cache_dir)
 
 
 def load_inpaint_model(model: str = TINY_NAME, *, device: str | None = None,
@@ -137,8 +170,12 @@ def load_inpaint_model(model: str = TINY_NAME, *, device: str | None = None,
             pipeline, or a load failure.
     """
     torch_device = pick_device(device)
+    from ..models.folders import SHAPES_DIR, SHAPES_NAMES
+
     if model == TINY_NAME:
         folder, name = ensure_tiny_inpaint_model(cache_dir), TINY_NAME
+    elif model in SHAPES_NAMES:
+        folder, name = SHAPES_DIR / SHAPES_NAMES[model], model
     else:
         folder = Path(model).expanduser()
         name = str(folder)

@@ -25,7 +25,10 @@ from .sequence import PlateSequence, read_plate_sequence
 log = logging.getLogger("sora_vfx")
 
 # Bump when the way border pixels are made changes, so that resume regenerates.
-PLATE_ALGORITHM = 1
+PLATE_ALGORITHM = 2
+#: How a border is generated: the whole shot at once by a video model, or frame by frame
+#: (an image inpainting model; a video model with ``per_frame``; any model with ``static``).
+PATHS = ("video", "frame")
 DEFAULT_GUIDANCE = 5.0
 #: Compressions that give back exactly the bits they were given (pxr24 only for half).
 LOSSLESS = ("zip", "zips", "piz", "rle", "none")
@@ -50,6 +53,8 @@ class ExtendSettings:
     guidance: float = DEFAULT_GUIDANCE
     blend: int = 0
     static: bool = False
+    per_frame: bool = False
+    colour_match: bool = True
     ref_frame: int | None = None
     plate_colorspace: str | None = None
     output_transform: str = defaults.OUTPUT_TRANSFORM
@@ -76,6 +81,8 @@ class PlatePlan:
     seed: int
     ref_frame: int | None
     model_id: tuple[str, str]
+    #: "video" (the whole shot at once) or "frame" (each frame on its own): see ``PATHS``.
+    path: str = "frame"
     #: Between the plate's scene-linear pixels and the pictures the model sees and draws.
     transform: OutputTransform = field(default_factory=lambda: OutputTransform("srgb"))
 
@@ -123,6 +130,10 @@ def prepare_plan(plate: Path | str, settings: ExtendSettings) -> PlatePlan:
                 f"window; there are no filmed pixels to extend"
             )
     ref_frame = _ref_frame(sequence, settings)
+    video = _is_video_model(settings.model)
+    if settings.per_frame and not video:
+        raise PlateError(f"per_frame: model {settings.model} is an image inpainting model, which always works "
+                         "frame by frame; per_frame runs a video outpainting model one frame at a time")
     return PlatePlan(
         sequence=sequence,
         headers=headers,
@@ -133,6 +144,7 @@ def prepare_plan(plate: Path | str, settings: ExtendSettings) -> PlatePlan:
         seed=settings.seed if settings.seed is not None else shot_seed(0, sequence.name),
         ref_frame=ref_frame,
         model_id=_model_id(settings.model),
+        path="video" if video and not (settings.static or settings.per_frame) else "frame",
         transform=OutputTransform.resolve(settings.output_transform, display=settings.display, view=settings.view),
     )
 
@@ -190,17 +202,24 @@ def _compression(header: PlateHeader, channels: ChannelPlan, requested: str | No
     return own if header.format_name == "openexr" and own in LOSSLESS and own in COMPRESSIONS else defaults.COMPRESSION
 
 
+def _is_video_model(model: str) -> bool:
+    from .inpaint import is_video_outpainting
+
+    return is_video_outpainting(model)  # a bad folder fails now, before any frame
+
+
 def _model_id(model: str) -> tuple[str, str]:
     """The model's name and a fingerprint of its weights, without loading it."""
-    from ..models.folders import check_model_folder, folder_fingerprint
+    from ..models.folders import OUTPAINT_VARIANTS, SHAPES_DIR, SHAPES_NAMES, check_model_folder, folder_fingerprint
     from ..models.tiny_inpaint import TINY_INPAINT_VERSION
     from .inpaint import TINY_NAME
 
     if model == TINY_NAME:
         return model, f"tiny-inpaint-{TINY_INPAINT_VERSION}"
-    folder = Path(model).expanduser()
+    builtin = OUTPAINT_VARIANTS.get(model, model)
+    folder = SHAPES_DIR / SHAPES_NAMES[builtin] if builtin in SHAPES_NAMES else Path(model).expanduser()
     check_model_folder(folder)  # a bad folder fails now, before any frame
-    return str(folder), folder_fingerprint(folder)
+    return (model if builtin in SHAPES_NAMES else str(folder)), folder_fingerprint(folder)
 
 
 def job_hash(plan: PlatePlan, settings: ExtendSettings, ocio_config: str) -> str:
@@ -222,6 +241,8 @@ def job_hash(plan: PlatePlan, settings: ExtendSettings, ocio_config: str) -> str
         "guidance": settings.guidance,
         "blend": settings.blend,
         "static": settings.static,
+        "path": plan.path,
+        "colour_match": settings.colour_match and plan.path == "video",
         "ref_frame": plan.ref_frame,
         "work_size": settings.work_size,
         "colorspace": plan.colorspace,

@@ -157,6 +157,10 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model
             return load_model(name, device=settings.device, cache_dir=settings.cache_dir,
                               cpu_offload=settings.cpu_offload)
     named = model or load(settings.model)
+    if "video" in named.conditioning:
+        raise ConfigError(f"model {named.name} is a video outpainting model: it fills the border of a filmed plate "
+                          f"(`sora-vfx extend PLATE --model {named.name}`); render shots with a text- or "
+                          "image-to-video model")
     width, height = settings.size or named.default_size
     models: dict[str, LoadedModel] = {}
     windows: dict[str, int] = {}

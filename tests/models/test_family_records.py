@@ -54,7 +54,7 @@ def test_frame_rule(rule, asked, valid, words):
     [
         ("WanPipeline", WAN, "t2v"),
         ("WanImageToVideoPipeline", WAN, "i2v"),
-        ("WanVACEPipeline", WAN, "t2v"),
+        ("WanVACEPipeline", WAN, "outpaint"),
         ("LTXPipeline", LTX_VIDEO, "t2v"),
         ("LTXImageToVideoPipeline", LTX_VIDEO, "i2v"),
         ("LTXI2VLongMultiPromptPipeline", LTX_VIDEO, "i2v"),
@@ -66,7 +66,7 @@ def test_frame_rule(rule, asked, valid, words):
 def test_family_and_kind_of_a_class(class_name, family, kind):
     assert family_of(class_name) is family
     assert family.kind_of(class_name) == kind
-    assert family.conditioning(kind) == (("image",) if kind == "i2v" else ())
+    assert family.conditioning(kind) == {"i2v": ("image",), "outpaint": ("video", "mask")}.get(kind, ())
 
 
 def test_accepted_classes_are_what_they_were():

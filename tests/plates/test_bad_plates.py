@@ -128,11 +128,17 @@ def test_header_colour_space_the_config_does_not_know(tmp_path):
 
 
 def test_bad_model_folders(plate, tmp_path):
-    video = tmp_path / "vace"
+    video = tmp_path / "t2v"
     video.mkdir()
-    (video / "model_index.json").write_text(json.dumps({"_class_name": "WanVACEPipeline"}))
+    (video / "model_index.json").write_text(json.dumps({"_class_name": "WanPipeline"}))
     assert_refused(run(plate, "-o", tmp_path / "out", "--pad", "4,4,4,4", "--model", video),
-                   "WanVACEPipeline is a video inpainting pipeline", "image inpainting pipeline")
+                   "WanPipeline is a video pipeline without a mask", "video outpainting pipeline (WanVACEPipeline)",
+                   "image inpainting")
+    empty = tmp_path / "vace"
+    empty.mkdir()
+    (empty / "model_index.json").write_text(json.dumps({"_class_name": "WanVACEPipeline"}))
+    assert_refused(run(plate, "-o", tmp_path / "out", "--pad", "4,4,4,4", "--model", empty),
+                   f"cannot load model {empty}")
     pickled = tmp_path / "pickled"
     (pickled / "unet").mkdir(parents=True)
     (pickled / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionInpaintPipeline"}))

@@ -5,7 +5,9 @@ Tokenizer (one token per word of the grammar), UMT5 text encoder, ``AutoencoderK
 the trained folders load through ``DiffusionPipeline.from_pretrained`` like any user's model.
 The image-to-video variant is ``WanImageToVideoPipeline`` in Wan 2.2's first-frame mode
 (``expand_timesteps``): the first latent frame is the encoded reference, held clean at
-timestep 0, so the one transformer serves both variants.
+timestep 0, so the one transformer serves both variants. The outpainting variant is a
+``WanVACEPipeline``: the same transformer with VACE context blocks beside some of its layers,
+which read the filmed part of each frame and where the border is.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ TEXT_DIM = 64
 SCHEDULER_SHIFT = 3.0
 DEFAULT_STEPS = 20
 DEFAULT_GUIDANCE = 5.0
+#: The transformer layers a VACE context block feeds (WanVACE needs layer 0; here every one), and the context's
+#: channels: the filmed frames' latents, the border's latents, and the mask folded 8x8 into
+#: channels, as ``WanVACEPipeline`` builds them.
+VACE_LAYERS = (0, 1, 2, 3, 4, 5)
+VACE_IN_CHANNELS = 2 * LATENT_CHANNELS + 8 * 8
 
 _SPECIAL_TOKENS = ("<pad>", "</s>", "<unk>")
 
@@ -92,6 +99,19 @@ def build_transformer() -> torch.nn.Module:
     )
 
 
+def build_outpaint_transformer() -> torch.nn.Module:
+    """The transformer of :func:`build_transformer` with VACE context blocks beside the layers
+    in :data:`VACE_LAYERS` (``WanVACETransformer3DModel``)."""
+    from diffusers import WanVACETransformer3DModel
+
+    return WanVACETransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=6, attention_head_dim=16, in_channels=LATENT_CHANNELS,
+        out_channels=LATENT_CHANNELS, text_dim=TEXT_DIM, freq_dim=64, ffn_dim=384, num_layers=6,
+        cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=64,
+        vace_layers=list(VACE_LAYERS), vace_in_channels=VACE_IN_CHANNELS,
+    )
+
+
 def build_scheduler() -> Any:
     """Flow matching with Wan's shift, so sampling spends its steps where the picture forms."""
     from diffusers import FlowMatchEulerDiscreteScheduler
@@ -100,11 +120,18 @@ def build_scheduler() -> Any:
 
 
 def assemble(components: dict[str, Any], kind: str) -> Any:
-    """The ``WanPipeline`` (``kind="t2v"``) or first-frame ``WanImageToVideoPipeline`` ("i2v")."""
+    """The ``WanPipeline`` (``kind="t2v"``), first-frame ``WanImageToVideoPipeline`` ("i2v") or
+    ``WanVACEPipeline`` ("outpaint", its transformer from :func:`build_outpaint_transformer`)."""
     if kind == "t2v":
         from diffusers import WanPipeline
 
         return WanPipeline(**components)
+    if kind == "outpaint":
+        from diffusers import WanVACEPipeline
+
+        from sora_vfx.models.loader import correct_vae_factors
+
+        return correct_vae_factors(WanVACEPipeline(**components))
     from diffusers import WanImageToVideoPipeline
 
     return WanImageToVideoPipeline(**components, image_encoder=None, image_processor=None, expand_timesteps=True)

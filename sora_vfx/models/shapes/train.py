@@ -11,9 +11,15 @@ count:
    on most samples, first-frame image-to-video (Wan 2.2's ``expand_timesteps``) on the rest,
    with a share of empty captions so classifier-free guidance has an unconditional branch.
 
-The result is two pipeline folders, ``DIR/t2v`` (``WanPipeline``) and ``DIR/i2v``
-(``WanImageToVideoPipeline``), sharing every weight, each with a ``sora_vfx.json`` and a
-model card. ``--budget`` scales every stage's steps (``--budget 0.02`` is a smoke test).
+4. the outpainting variant (``WanVACEPipeline``): the transformer with VACE context blocks
+   learns to fill the border of clips whose middle alone is given ("filmed"), for plate
+   extension; it starts from stage 3's weights.
+
+The result is three pipeline folders: ``DIR/t2v`` (``WanPipeline``) and ``DIR/i2v``
+(``WanImageToVideoPipeline``), sharing every weight, and ``DIR/outpaint``; each with a
+``sora_vfx.json`` and a model card. ``--stage outpaint`` runs stage 4 alone on the ``DIR/t2v``
+an earlier run of the same recipe left. ``--budget`` scales every stage's steps
+(``--budget 0.02`` is a smoke test).
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ from .model import (
     MAX_TOKENS,
     NATIVE_FRAMES,
     NATIVE_SIZE,
+    VACE_LAYERS,
     assemble,
+    build_outpaint_transformer,
     build_scheduler,
     build_text_encoder,
     build_tokenizer,
@@ -75,11 +83,23 @@ class Recipe:
     dit_short_latents: int = 5  # latent frames (9 frames) seen in the first, short phase
     dit_short_share: float = 0.6  # share of the steps in the short phase
     ema: float = 0.999
+    # The outpainting stage (``WanVACEPipeline``), trained on the stages above.
+    outpaint_clips: int = 1536
+    outpaint_steps: int = 4000
+    outpaint_batch: int = 16
+    outpaint_lr: float = 4e-4
+    outpaint_warmup: int = 50
+    outpaint_empty_caption_share: float = 0.5
+    outpaint_border_weight: float = 3.0  # extra loss weight on latent pixels of the border
+    outpaint_plate_weight: float = 0.25  # loss weight of filmed latent pixels: the context holds them
+    outpaint_single_frame_share: float = 0.15  # samples of one frame, as a still plate's border
+    outpaint_short_share: float = 0.6  # share of the steps on each clip's first 9 frames
     device: str = "cpu"
 
     def scaled(self, budget: float) -> Recipe:
         """The same recipe with every step and clip count times ``budget`` (at least 2)."""
-        counts = ("vae_crop_steps", "vae_full_steps", "clips", "dit_steps", "dit_warmup")
+        counts = ("vae_crop_steps", "vae_full_steps", "clips", "dit_steps", "dit_warmup", "outpaint_clips",
+                  "outpaint_steps", "outpaint_warmup")
         return Recipe(**{**asdict(self), **{k: max(2, round(getattr(self, k) * budget)) for k in counts}})
 
 
@@ -197,6 +217,21 @@ def encode_dataset(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generato
     return torch.cat(latents), captions, torch.cat(masks)
 
 
+def _learn(module: torch.nn.Module, optimizer: torch.optim.Optimizer, ema: dict[str, torch.Tensor], decay: float,
+           weight: torch.Tensor, predicted: torch.Tensor, target: torch.Tensor) -> float:
+    """One optimiser step on the ``weight``-ed squared error of ``predicted`` against
+    ``target``; the EMA copy follows. Returns the loss."""
+    loss = (weight * (predicted - target).pow(2)).sum() / weight.expand_as(predicted).sum()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+    optimizer.step()
+    with torch.no_grad():
+        for name, value in module.state_dict().items():
+            ema[name].lerp_(value, 1 - decay)
+    return loss.item()
+
+
 def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str], masks: torch.Tensor, recipe: Recipe,
                       generator: torch.Generator, log) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
     """Flow matching: ``x_t = (1 - s) x_0 + s e``, the transformer predicts ``e - x_0``.
@@ -246,15 +281,7 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
         embeds = pipeline._get_t5_prompt_embeds(prompt=words, max_sequence_length=MAX_TOKENS, device=recipe.device)
         predicted = transformer(hidden_states=noisy, timestep=timestep, encoder_hidden_states=embeds,
                                 return_dict=False)[0]
-        loss = (weight * (predicted - (noise - clean)).pow(2)).sum() / weight.expand_as(predicted).sum()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(modules.parameters(), 1.0)
-        optimizer.step()
-        with torch.no_grad():
-            for name, value in modules.state_dict().items():
-                ema[name].lerp_(value, 1 - recipe.ema)
-        losses.append(loss.item())
+        losses.append(_learn(modules, optimizer, ema, recipe.ema, weight, predicted, noise - clean))
         if step % 200 == 0 or step == recipe.dit_steps - 1:
             log(f"transformer {step + 1}/{recipe.dit_steps}: loss {np.mean(losses[-200:]):.4f}, "
                 f"{time.perf_counter() - started:.0f} s")
@@ -337,6 +364,182 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     return figures
 
 
+def filmed_box(rng: np.random.Generator, width: int, height: int) -> tuple[int, int, int, int]:
+    """A random "filmed" area (x0, y0, x1, y1) of a ``width`` x ``height`` frame, as plate
+    extensions leave it: the sides padded, or the top and bottom, or all four, or one side;
+    each pad between a tenth and a third of the frame."""
+    low, high = max(1, width // 10), width // 3
+    pads = rng.integers(low, high + 1, size=4)  # left, right, top, bottom
+    mode = int(rng.integers(4))
+    keep = {0: (1, 1, 0, 0), 1: (0, 0, 1, 1), 2: (1, 1, 1, 1), 3: tuple(np.eye(4, dtype=int)[rng.integers(4)])}[mode]
+    left, right, top, bottom = (int(p) * k for p, k in zip(pads, keep, strict=True))
+    return left, top, width - right, height - bottom
+
+
+def border_masks(boxes: list[tuple[int, int, int, int]], frames: int, width: int, height: int) -> torch.Tensor:
+    """(N, 1, frames, height, width): 1 outside each filmed box (the border to generate)."""
+    masks = torch.ones(len(boxes), 1, frames, height, width)
+    for mask, (x0, y0, x1, y1) in zip(masks, boxes, strict=True):
+        mask[..., y0:y1, x0:x1] = 0.0
+    return masks
+
+
+def vace_context(pipeline: Any, vae: torch.nn.Module, video: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """The context ``WanVACEPipeline`` gives its transformer for ``video`` (N, 3, frames, H, W)
+    in [-1, 1] with its border grey (0) and ``masks`` (N, 1, frames, H, W), 1 on the border:
+    the normalised latents of the filmed part, of the border, and the mask folded into channels
+    (``prepare_video_latents`` and ``prepare_masks``, for a batch; ``vae`` may be a faster copy
+    of the pipeline's)."""
+    config = pipeline.vae.config
+    mean = torch.tensor(config.latents_mean).view(1, -1, 1, 1, 1)
+    inverse_std = 1.0 / torch.tensor(config.latents_std).view(1, -1, 1, 1, 1)
+    binary = (masks > 0.5).to(video.dtype)
+    parts = []
+    for part in (video * (1 - binary), video * binary):
+        latents = vae.encode(part).latent_dist.mode()
+        parts.append((latents.float() - mean.to(latents.device)) * inverse_std.to(latents.device))
+    # No reference images: an empty list each, as the pipeline's call passes them.
+    folded = torch.cat([pipeline.prepare_masks(mask[None], [[]]) for mask in binary])
+    return torch.cat([*parts, folded.to(parts[0].device)], dim=1)
+
+
+def encode_outpaint_dataset(pipeline: Any, recipe: Recipe, rng: np.random.Generator, log):
+    """Stage 4's data: clean latents of ``recipe.outpaint_clips`` clips, their VACE context with
+    a random filmed box (:func:`filmed_box`), captions, and the latent loss weights (border
+    and objects weighted up)."""
+    from sora_vfx.models.cpu import route_conv3d_to_onednn
+
+    encoder = copy.deepcopy(pipeline.vae).eval()
+    if recipe.device == "cpu":
+        route_conv3d_to_onednn(encoder)
+    config = pipeline.vae.config
+    mean = torch.tensor(config.latents_mean).view(1, -1, 1, 1, 1)
+    inverse_std = 1.0 / torch.tensor(config.latents_std).view(1, -1, 1, 1, 1)
+    temporal, spatial = config.scale_factor_temporal, config.scale_factor_spatial
+    width, height = NATIVE_SIZE
+    latents, contexts, captions, weights = [], [], [], []
+    started = time.perf_counter()
+    with torch.no_grad():
+        for start in range(0, recipe.outpaint_clips, 16):
+            count = min(16, recipe.outpaint_clips - start)
+            video, words, covered = _clips(rng, count, NATIVE_FRAMES, recipe.device)
+            boxes = [filmed_box(rng, width, height) for _ in range(count)]
+            masks = border_masks(boxes, NATIVE_FRAMES, width, height).to(recipe.device)
+            clean = encoder.encode(video).latent_dist.mode()
+            latents.append(((clean.float() - mean) * inverse_std).cpu())
+            contexts.append(vace_context(pipeline, encoder, video * (1 - masks), masks).cpu())
+            border = latent_object_mask(masks.cpu(), temporal, spatial).float()
+            objects = latent_object_mask(covered.cpu(), temporal, spatial).float()
+            plate = recipe.outpaint_plate_weight
+            base = plate + (1 + recipe.outpaint_border_weight - plate) * border
+            weights.append(base + recipe.dit_object_weight * objects)
+            captions += words
+    log(f"encoded {recipe.outpaint_clips} outpainting clips in {time.perf_counter() - started:.0f} s")
+    return torch.cat(latents), torch.cat(contexts), captions, torch.cat(weights)
+
+
+def outpaint_transformer_from(base: torch.nn.Module) -> torch.nn.Module:
+    """A VACE transformer whose main layers are ``base``'s; each context block starts as a copy
+    of the layer it feeds, its output projection at zero, so training starts from ``base``'s
+    pictures exactly."""
+    transformer = build_outpaint_transformer()
+    missing, unexpected = transformer.load_state_dict(base.state_dict(), strict=False)
+    if unexpected or any(not name.startswith("vace_") for name in missing):
+        raise RuntimeError(f"the base transformer does not fit: missing {missing}, unexpected {unexpected}")
+    with torch.no_grad():
+        for block, layer in zip(transformer.vace_blocks, transformer.config.vace_layers, strict=True):
+            source = transformer.blocks[layer]
+            for name in ("attn1", "attn2", "norm2", "ffn"):
+                getattr(block, name).load_state_dict(getattr(source, name).state_dict())
+            block.scale_shift_table.copy_(source.scale_shift_table)
+            block.proj_out.weight.zero_()
+            block.proj_out.bias.zero_()
+    return transformer
+
+
+def train_outpaint_transformer(pipeline: Any, data, recipe: Recipe, generator: torch.Generator,
+                               log) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+    """Flow matching as in :func:`train_transformer`, the context given: ``x_t = (1 - s) x_0 + s e``,
+    the VACE transformer predicts ``e - x_0`` from ``x_t``, the prompt and the clip's context.
+    Like stage 3, the first ``recipe.outpaint_short_share`` of the steps see each clip's first 9
+    frames (the causal VAE's latents and the constant mask's are exactly their prefix). The text
+    encoder stays as stage 3 left it. Returns the transformer's EMA weights and figures."""
+    latents, contexts, captions, weights = data
+    transformer = pipeline.transformer.train()
+    optimizer = torch.optim.AdamW(transformer.parameters(), lr=recipe.outpaint_lr, weight_decay=0.01)
+    ema = {name: value.detach().clone() for name, value in transformer.state_dict().items()}
+    shift = pipeline.scheduler.config.shift
+    count, full_length = latents.shape[0], latents.shape[2]
+    short_steps = round(recipe.outpaint_steps * recipe.outpaint_short_share)
+    started, losses = time.perf_counter(), []
+    for step in range(recipe.outpaint_steps):
+        for group in optimizer.param_groups:
+            group["lr"] = recipe.outpaint_lr * _cosine(step, recipe.outpaint_steps, recipe.outpaint_warmup)
+        single = torch.rand(1, generator=generator).item() < recipe.outpaint_single_frame_share
+        frames = 1 if single else min(recipe.dit_short_latents, full_length) if step < short_steps else full_length
+        index = torch.randint(count, (recipe.outpaint_batch,), generator=generator)
+        clean = latents[index, :, :frames].to(recipe.device)
+        context = contexts[index, :, :frames].to(recipe.device)
+        words = [captions[i] for i in index.tolist()]
+        empty = torch.rand(recipe.outpaint_batch, generator=generator) < recipe.outpaint_empty_caption_share
+        words = ["" if drop else text for text, drop in zip(words, empty.tolist(), strict=True)]
+        u = torch.rand(recipe.outpaint_batch, generator=generator)
+        sigma = (shift * u / (1 + (shift - 1) * u)).to(recipe.device)
+        noise = torch.randn(clean.shape, generator=generator).to(recipe.device)
+        noisy = (1 - sigma.view(-1, 1, 1, 1, 1)) * clean + sigma.view(-1, 1, 1, 1, 1) * noise
+        weight = weights[index, :, :frames].to(recipe.device)
+        with torch.no_grad():
+            embeds = pipeline._get_t5_prompt_embeds(prompt=words, max_sequence_length=MAX_TOKENS, device=recipe.device)
+        predicted = transformer(hidden_states=noisy, timestep=sigma * 1000, encoder_hidden_states=embeds,
+                                control_hidden_states=context, return_dict=False)[0]
+        losses.append(_learn(transformer, optimizer, ema, recipe.ema, weight, predicted, noise - clean))
+        if step % 200 == 0 or step == recipe.outpaint_steps - 1:
+            log(f"outpaint {step + 1}/{recipe.outpaint_steps}: loss {np.mean(losses[-200:]):.4f}, "
+                f"{time.perf_counter() - started:.0f} s")
+    transformer.eval()
+    return ema, {"outpaint_final_loss": round(float(np.mean(losses[-200:])), 4)}
+
+
+def train_outpaint(out: Path, recipe: Recipe, *, log=print) -> dict[str, Any]:
+    """Stage 4: train ``DIR/outpaint`` from the ``DIR/t2v`` that stages 1-3 of ``recipe`` made.
+
+    Raises:
+        SystemExit: ``DIR/t2v`` is missing or was trained with another recipe.
+    """
+    from diffusers import WanPipeline
+
+    base = out / "t2v"
+    try:
+        recorded = json.loads((base / "training.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{base}: no trained text-to-video model to start outpainting from ({exc})") from None
+    # The fields stages 1-3 use: those the folder records, less this stage's own.
+    base_recipe = {key: value for key, value in recorded.get("recipe", {}).items() if not key.startswith("outpaint_")}
+    if base_recipe != {key: value for key, value in asdict(recipe).items() if key in base_recipe}:
+        raise SystemExit(f"{base} was trained with another recipe ({recorded['recipe']}); train it again first")
+    torch.set_num_threads(recipe.threads)
+    with quiet_transformers(), quiet_progress_bars():
+        t2v = WanPipeline.from_pretrained(base, local_files_only=True, use_safetensors=True)
+    started = time.perf_counter()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(recipe.seed + 10)
+        transformer = outpaint_transformer_from(t2v.transformer).to(recipe.device)
+    components = dict(tokenizer=t2v.tokenizer, text_encoder=t2v.text_encoder.to(recipe.device).eval(),
+                      vae=t2v.vae.to(recipe.device).eval(), transformer=transformer, scheduler=t2v.scheduler)
+    with quiet_transformers():
+        pipeline = assemble(components, "outpaint")
+    data = encode_outpaint_dataset(pipeline, recipe, np.random.default_rng([recipe.seed, 4]), log)
+    generator = torch.Generator().manual_seed(recipe.seed + 11)
+    ema, figures = train_outpaint_transformer(pipeline, data, recipe, generator, log)
+    transformer.load_state_dict(ema)
+    figures["outpaint_minutes"] = round((time.perf_counter() - started) / 60, 1)
+    for module in (pipeline.text_encoder, pipeline.vae, transformer):
+        module.to("cpu")
+    save(pipeline, out / "outpaint", recipe, {**recorded["figures"], **figures})
+    log(f"saved {out / 'outpaint'} ({figures['outpaint_minutes']} min of training)")
+    return figures
+
+
 #: The folder overrides every copy of the model carries (read by ``models.folders``).
 OVERRIDES = {"max_frames": NATIVE_FRAMES, "default_size": list(NATIVE_SIZE), "default_steps": DEFAULT_STEPS,
              "max_sequence_length": MAX_TOKENS}
@@ -356,12 +559,42 @@ def save(pipeline: Any, folder: Path, recipe: Recipe, figures: dict[str, Any]) -
 
 def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> str:
     """The folder's README.md: what the model is, how it was made, what it can and cannot draw.
-    ``benchmarks/quality.py --card`` adds the measured adherence below the marker line."""
+    ``benchmarks/quality.py --card`` (``benchmarks/plates.py --card`` for the outpainting
+    variant) adds the measured figures below the marker line."""
+    outpaint = pipeline_class == "WanVACEPipeline"
     command = "python -m sora_vfx.models.shapes.train --out sora_vfx/models/shapes/weights"
     if recipe.seed:
         command += f" --seed {recipe.seed}"
     rows = "\n".join(f"| {key} | {value} |" for key, value in asdict(recipe).items())
     done = "\n".join(f"| {key} | {value} |" for key, value in figures.items())
+    if outpaint:
+        use = f"""It is the outpainting variant (`{pipeline_class}`, Wan VACE's layout: the transformer with
+VACE context blocks beside layers {list(VACE_LAYERS)}), which `sora-vfx extend --model shapes` uses to
+fill the border of a plate for the whole shot at once: it is given each frame's filmed
+pixels and a mask of the border, and continues the plate's objects, motion and background
+into the border."""
+        extra_stage = f"""
+3. Outpainting (`--stage outpaint` runs it alone on the `t2v` folder of the same recipe): the
+   transformer of stage 2 gets VACE context blocks, each a copy of the layer it feeds with its
+   output projection at zero (so training starts from the text-to-video model exactly). A fixed
+   set of clips, each with a random "filmed" box (the sides, the top and bottom, all four or one
+   side padded by a tenth to a third of the frame), is encoded as `WanVACEPipeline` encodes its
+   context (filmed latents, border latents, the mask folded into channels); the whole
+   transformer then learns flow matching with that context, latent pixels of the border and of
+   objects weighted up and filmed ones down (the context holds them), on each clip's first 9
+   frames for the first share of the steps, empty captions on half the samples (a plate is often
+   extended without a prompt) and single frames on a share (a still plate's border).
+   {figures.get("outpaint_minutes", "?")} minutes.
+"""
+        fields = "`minutes` is stages 1 and 2 as they ran for the `t2v` folder this one starts from."
+        marker = "## Measured against the truth\n\n<!-- benchmarks/plates.py --card writes below this line -->"
+    else:
+        use = """It is the built-in model of sora_vfx (`--model shapes`; shots with a reference image use
+the image-to-video twin `shapes-i2v`), so that renders, tests and benchmarks can measure what
+each render feature does to a picture."""
+        extra_stage = ""
+        fields = "`minutes` is the sum of both stages as they ran (`vae_minutes`, `dit_minutes`)."
+        marker = "## Measured adherence\n\n<!-- benchmarks/quality.py --card writes below this line -->"
     return f"""# shapes ({pipeline_class})
 
 A small video diffusion model that draws the sora_vfx shapes world: one or two coloured balls
@@ -371,10 +604,8 @@ or squares moving on a plain background, prompted in one grammar:
       [, and a [small|large] <colour> <ball|square> <motion>] [, camera panning left|right]
 
 colours red, green, blue, yellow, white, black; motions moving left/right/up/down, standing
-still. It is the built-in model of sora_vfx (`--model shapes`; shots with a reference image use
-the image-to-video twin `shapes-i2v`), so that renders, tests and benchmarks can measure what
-each render feature does to a picture. It has the layout of Wan 2.1/2.2 (`WanPipeline`,
-`WanImageToVideoPipeline` in Wan 2.2's first-frame mode; `AutoencoderKLWan`,
+still. {use} It has the layout of Wan 2.1/2.2 (`WanPipeline`,
+`WanImageToVideoPipeline` in Wan 2.2's first-frame mode, `WanVACEPipeline`; `AutoencoderKLWan`,
 `WanTransformer3DModel`, a UMT5 text encoder, flow matching) at a small size, and loads with
 `DiffusionPipeline.from_pretrained(folder, local_files_only=True)`.
 
@@ -391,7 +622,7 @@ each render feature does to a picture. It has the layout of Wan 2.1/2.2 (`WanPip
 `{command}` on the project's 2-core CPU machine ({figures.get("minutes", "?")} minutes), deterministic for
 a given seed and thread count. Data: clips drawn on the fly by `sora_vfx.models.shapes.world`
 from captions drawn by `grammar.random_scene` (a second object in a quarter of them, a camera
-pan in a quarter). Two stages, each seeded on its own:
+pan in a quarter). Each stage is seeded on its own:
 
 1. The VAE (Wan 2.2's residual form: pixels folded 2x2 into channels, averaging shortcuts
    around each resampling; 8x smaller in space, 2x in time) learns to reconstruct clips, random
@@ -403,8 +634,8 @@ pan in a quarter). Two stages, each seeded on its own:
    so those are exactly their latents), the rest on all 25; latent pixels an object touches
    weighted up; image-to-video (first latent frame clean) on a share of the samples, empty
    captions on another, for guidance.
-
-`minutes` is the sum of both stages as they ran (`vae_minutes`, `dit_minutes`).
+{extra_stage}
+{fields}
 
 | recipe | value |
 | --- | --- |
@@ -414,9 +645,7 @@ pan in a quarter). Two stages, each seeded on its own:
 | --- | --- |
 {done}
 
-## Measured adherence
-
-<!-- benchmarks/quality.py --card writes below this line -->
+{marker}
 """
 
 
@@ -425,6 +654,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sora_vfx.models.shapes.train", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for t2v/ and i2v/")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stage", choices=("all", "outpaint"), default="all",
+                        help="all: every folder; outpaint: only DIR/outpaint, from the DIR/t2v of the same recipe")
     parser.add_argument("--budget", type=float, default=1.0, help="scale every stage's steps (1: the shipped model)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads; the result depends on it")
     parser.add_argument("--device", default="cpu", help="cpu (the shipped model) or cuda, for trying recipes")
@@ -444,7 +675,9 @@ def main(argv: list[str] | None = None) -> None:
     def log(message: str) -> None:
         print(message, flush=True)
 
-    train(args.out, recipe, log=log, vae_folder=args.vae_stage)
+    if args.stage == "all":
+        train(args.out, recipe, log=log, vae_folder=args.vae_stage)
+    train_outpaint(args.out, recipe, log=log)
 
 
 if __name__ == "__main__":

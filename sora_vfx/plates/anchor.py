@@ -1,0 +1,80 @@
+"""Anchor a generated border's colour to the plate at the seam, window by window.
+
+A video model fills a long plate in overlapping windows, and each window can settle on a
+slightly different exposure or tint: users of VACE extension see the border's colour step
+from chunk to chunk. Here, in the plate's scene-linear space, the mean colour of a band of
+generated pixels just outside the seam is matched to a band of filmed pixels just inside it:
+one gain per channel per window (gains multiply scene-linear light, so black stays black and
+highlights keep their ratio), blended across each window's frames so that the correction
+itself never steps. The band's colour is its median over the window's frames, so an object
+crossing one band and not the other does not tint the whole border.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+#: Width of the bands either side of the seam, in working pixels.
+BAND = 2
+#: A window's gain stays within these bounds: it corrects drift, not the picture.
+GAIN_LIMITS = (0.5, 2.0)
+#: Below this mean (scene-linear), a band is too dark for a ratio to mean anything.
+_DARK = 1e-4
+
+
+def seam_bands(mask: np.ndarray, width: int = BAND) -> tuple[np.ndarray, np.ndarray]:
+    """(inside, outside): filmed pixels within ``width`` pixels of the border, and border
+    pixels within ``width`` pixels of the filmed ones, of one (height, width) mask (1 = border)."""
+    border = mask > 0.5
+    filmed = ~border
+    return filmed & _grow(border, width), border & _grow(filmed, width)
+
+
+def _grow(region: np.ndarray, steps: int) -> np.ndarray:
+    """``region`` grown by ``steps`` pixels (8-neighbourhood)."""
+    grown = region.copy()
+    for _ in range(steps):
+        padded = np.pad(grown, 1)
+        grown = padded[1:-1, 1:-1].copy()
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                grown |= padded[1 + dy:padded.shape[0] - 1 + dy, 1 + dx:padded.shape[1] - 1 + dx]
+    return grown
+
+
+def window_gains(generated: np.ndarray, plate: np.ndarray, masks: np.ndarray,
+                 windows: Sequence[tuple[int, int]]) -> np.ndarray:
+    """One gain per frame and channel, (frames, 3), that takes the border's colour at the seam
+    (the median of its band) to the plate's.
+
+    Args:
+        generated: (frames, height, width, 3) the model's frames in the plate's scene-linear space.
+        plate: (frames, height, width, 3) the filmed pixels at the same size (0 in the border).
+        masks: (frames, height, width), 1 on the border.
+        windows: (first frame, frames) the shot was generated in; each gets one gain, and each
+            frame the average of its windows' gains weighted by how near the window's middle it is.
+    """
+    count = generated.shape[0]
+    bands = [seam_bands(mask) for mask in masks]
+    gains, weights = [], []
+    for start, length in windows:
+        frames = range(start, min(start + length, count))
+        inside = np.concatenate([plate[f][bands[f][0]] for f in frames] + [np.zeros((0, 3), np.float32)])
+        outside = np.concatenate([generated[f][bands[f][1]] for f in frames] + [np.zeros((0, 3), np.float32)])
+        gain = np.ones(3)
+        if len(inside) and len(outside):
+            level_in, level_out = np.median(inside, axis=0), np.median(outside, axis=0)
+            ok = (level_in > _DARK) & (level_out > _DARK)
+            gain[ok] = np.clip(level_in[ok] / level_out[ok], *GAIN_LIMITS)
+        gains.append(gain)
+        middle = start + (length - 1) / 2
+        weight = np.zeros(count)
+        index = np.arange(start, min(start + length, count))
+        weight[index] = 1.0 - np.abs(index - middle) / (length / 2 + 1)
+        weights.append(weight)
+    weight = np.stack(weights)  # (windows, frames)
+    total = weight.sum(axis=0, keepdims=True)
+    weight = np.where(total > 0, weight / np.where(total > 0, total, 1), 1.0 / len(windows))
+    return (weight.T @ np.stack(gains)).astype(np.float32)
