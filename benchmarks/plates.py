@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/plates.py            # 9 plates of 25 frames, 2 of 61 (3 windows)
     .venv/bin/python benchmarks/plates.py --quick    # 3 plates of 25 frames, fewer steps
     .venv/bin/python benchmarks/plates.py --card     # also write the figures into the model card
+    .venv/bin/python benchmarks/plates.py --sheet docs/plates-extension.png   # the contact sheet
 
 Plates come from the shapes world (``sora_vfx.eval.plates``): full-frame 64x64 clips (an object
 crossing the edge of the filmed area, a camera pan over still objects, a still plate with film
@@ -109,6 +110,33 @@ def highlights(root: Path, args) -> list[dict]:
     return rows
 
 
+def write_sheet(path: Path, args) -> None:
+    """A contact sheet of two plates: per plate, the world's full frames, the video path's and
+    the per-frame path's (same model), six frames each, 3x."""
+    from sora_vfx.imaging.images import write_image
+
+    cases = plate_cases(2, seed=args.seed)
+    transform = OutputTransform.resolve(args.output_transform)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="sora_vfx_sheet_") as tmp:
+        root = Path(tmp)
+        plates = {case.name: write_case_plate(case, root / "plates" / case.name, transform=transform,
+                                              colorspace=get_converter().resolve("ACEScg")) for case in cases}
+        for case in cases:
+            rows.append(case.clip.frames)
+            for name in ("video", "per-frame (same model)"):
+                out = root / name.replace(" ", "_") / case.name
+                left, right, bottom, top = case.pad
+                report = extend_plate(plates[case.name], out, ExtendSettings(
+                    pad=Padding(left, right, bottom, top), prompt=case.prompt, steps=args.steps, seed=args.seed,
+                    output_transform=args.output_transform, **METHODS[name]), progress=False)
+                rows.append(read_display_frames(sorted(out.glob("*.exr")), colorspace=report.colorspace))
+    picked = [np.concatenate(list(frames[::4][:6]), axis=1) for frames in rows]
+    sheet = np.concatenate(picked, axis=0)
+    write_image(path, np.repeat(np.repeat(sheet, 3, axis=0), 3, axis=1))
+    print(f"wrote {path}", file=sys.stderr)
+
+
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
 
@@ -128,7 +156,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "plates.json")
     parser.add_argument("--no-highlights", dest="highlights", action="store_false",
                         help="skip the white-object plates (issue 15's highlight figure)")
+    parser.add_argument("--sheet", type=Path, metavar="PNG",
+                        help="only write a contact sheet: two plates, the truth, the video path, the per-frame path")
     args = parser.parse_args()
+    if args.sheet:
+        write_sheet(args.sheet, args)
+        return
     if args.quick:
         args.steps = args.steps or 8
     short = plate_cases(3 if args.quick else 9, seed=args.seed)
