@@ -159,6 +159,9 @@ def main() -> None:
     parser.add_argument("--sheet", type=Path, metavar="PNG",
                         help="only write a contact sheet: two plates, the truth, the video path, the per-frame path")
     args = parser.parse_args()
+    unknown = [name for name in args.methods.split(",") if name not in METHODS]
+    if unknown:
+        parser.error(f"unknown method(s) {', '.join(unknown)}; the methods are: {', '.join(METHODS)}")
     if args.sheet:
         write_sheet(args.sheet, args)
         return
