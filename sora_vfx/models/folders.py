@@ -58,20 +58,30 @@ def resolve_model(model: str, *, cache_dir: Path | None = None, check_diffusers:
     if model in TINY_NAMES:
         folder = ensure_tiny_model(cache_dir, kind=TINY_NAMES[model])
         name = model
-    elif model in SHAPES_NAMES:
-        folder = SHAPES_DIR / SHAPES_NAMES[model]
-        name = model
-        if not (folder / "model_index.json").is_file():
-            raise ModelError(f"model {model}: its weights are not in this install ({folder}); train them with "
-                             "`python -m sora_vfx.models.shapes.train --out sora_vfx/models/shapes/weights`")
     else:
-        folder = Path(model).expanduser()
-        name = str(folder)
+        name, folder = named_folder(model)
     class_name = check_model_folder(folder)
     family = family_of(class_name, check_diffusers=check_diffusers)
     kind = family.kind_of(class_name)
     limits = {**family.limits(), **read_model_overrides(folder)}
     return ModelFolder(name, folder, class_name, family, kind, limits)
+
+
+def named_folder(model: str) -> tuple[str, Path]:
+    """The name and folder of a shipped ``shapes`` model (``SHAPES_NAMES``) or of a folder given
+    as a path; the tiny models live in the cache and are saved by their own loaders.
+
+    Raises:
+        ModelError: a shipped model whose weights are not in this install.
+    """
+    if model not in SHAPES_NAMES:
+        folder = Path(model).expanduser()
+        return str(folder), folder
+    folder = SHAPES_DIR / SHAPES_NAMES[model]
+    if not (folder / "model_index.json").is_file():
+        raise ModelError(f"model {model}: its weights are not in this install ({folder}); train them with "
+                         "`python -m sora_vfx.models.shapes.train --out sora_vfx/models/shapes/weights`")
+    return model, folder
 
 
 def folder_fingerprint(folder: Path) -> str:

@@ -103,10 +103,9 @@ class ModelView:
     plate: np.ndarray
 
 
-def model_view(*, layout: Layout, filmed: Box, rgb: np.ndarray, work_size: tuple[int, int],
-               transform: OutputTransform, colorspace: str) -> ModelView:
-    """The new frame for ``filmed`` pixels ``rgb`` (in ``colorspace``) at the model's ``work_size``."""
-    canvas, _visible = build_canvas(layout, filmed, rgb)
+def model_view(canvas: np.ndarray, *, work_size: tuple[int, int], transform: OutputTransform,
+               colorspace: str) -> ModelView:
+    """The new frame (``build_canvas``, in ``colorspace``) at the model's ``work_size``."""
     width, height = work_size
     small = _resize(canvas, width, height, DOWN_FILTER)
     known = small[..., 3]
@@ -116,22 +115,23 @@ def model_view(*, layout: Layout, filmed: Box, rgb: np.ndarray, work_size: tuple
     return ModelView(transform.to_picture(plate_small, colorspace), mask, plate_small)
 
 
-def border_strips(*, layout: Layout, filmed: Box, rgb: np.ndarray, generated: np.ndarray, blend: int = 0
-                  ) -> list[tuple[Box, np.ndarray]]:
+def border_strips(*, layout: Layout, generated: np.ndarray, blend: int = 0,
+                  canvas: tuple[np.ndarray, Box] | None = None) -> list[tuple[Box, np.ndarray]]:
     """The strips around the old frame, resized from the model's ``generated`` frame (already
     in the plate's colour space) to plate resolution; with ``blend``, feathered towards the
-    filmed pixels ``rgb`` of ``filmed``."""
+    filmed pixels of ``canvas`` (``build_canvas``'s result, needed only then)."""
     display = layout.display
     source = oiio.ImageBuf(np.ascontiguousarray(generated, dtype=np.float32))
     full = Box(0, 0, display.width, display.height)
     plate_box = layout.plate_display.shifted(-display.x, -display.y)
-    canvas, visible = build_canvas(layout, filmed, rgb) if blend > 0 else (None, None)
+    if blend > 0 and canvas is None:
+        raise ValueError("feathering the seam (blend) needs the frame's canvas")
     strips = []
     for strip in layout.strips():
         local = strip.shifted(-display.x, -display.y)
         pixels = _resize_strip(source, full, local)
-        if canvas is not None:
-            _feather(pixels, local, canvas, (plate_box, visible), blend)
+        if blend > 0:
+            _feather(pixels, local, canvas[0], (plate_box, canvas[1]), blend)
         strips.append((local, pixels))
     return strips
 
@@ -161,14 +161,14 @@ def generate_border(
         colorspace: the plate's colour space (resolved name).
         blend: feather this many pixels of the seam, on the generated side only.
     """
-    view = model_view(layout=layout, filmed=filmed, rgb=rgb, work_size=work_size, transform=transform,
-                      colorspace=colorspace)
+    canvas = build_canvas(layout, filmed, rgb)
+    view = model_view(canvas[0], work_size=work_size, transform=transform, colorspace=colorspace)
     generated = model.inpaint(
         image=view.picture, mask=view.mask, prompt=prompting.prompt, negative_prompt=prompting.negative_prompt,
         num_inference_steps=prompting.steps, guidance_scale=prompting.guidance, seed=prompting.seed,
     )
-    strips = border_strips(layout=layout, filmed=filmed, rgb=rgb, generated=transform.to_scene(generated, colorspace),
-                           blend=blend)
+    strips = border_strips(layout=layout, generated=transform.to_scene(generated, colorspace), blend=blend,
+                           canvas=canvas)
     return Border(strips, view.picture, view.mask, generated)
 
 

@@ -32,7 +32,7 @@ from ..imaging import get_converter, is_complete_frame
 from ..imaging.exr import clean_stale_temp_files
 from ..imaging.plates_io import read_plate_pixels, write_plate_frame
 from .anchor import window_gains
-from .border import Border, Prompting, border_strips, generate_border, model_view
+from .border import Border, Prompting, border_strips, build_canvas, generate_border, model_view
 from .channels import MASK_CHANNEL, carried_attributes
 from .frames import FrameAssembler, border_template
 from .geometry import Box, Layout
@@ -199,11 +199,12 @@ def _run(plan: PlatePlan, settings: ExtendSettings, todo: list, out_dir: Path, c
     report.work_size, report.steps, report.model = work_size, prompting.steps, model.name
     if plan.path == "video":
         frames = plan.sequence.frames
+        windows = model.frame_windows(len(frames))
         report.windows = [(frames[start], frames[min(start + length, len(frames)) - 1])
-                          for start, length in model.frame_windows(len(frames)) if start < len(frames)]
+                          for start, length in windows if start < len(frames)]
     writer = _FrameWriter(plan, out_dir, report, bar, _attributes(plan, settings, report, prompting))
     if plan.path == "video":
-        _run_video(plan, settings, todo, model, work_size, prompting, writer, pixels)
+        _run_video(plan, settings, todo, model, windows, work_size, prompting, writer, pixels)
         return
 
     def assembler_for(frame: int | None, rgb: np.ndarray) -> FrameAssembler:
@@ -254,20 +255,19 @@ def _write_all(writer: _FrameWriter, frames: Iterator[tuple], workers: int) -> N
             raise
 
 
-def _run_video(plan: PlatePlan, settings: ExtendSettings, todo: list, model, work_size: tuple[int, int],
-               prompting: Prompting, writer: _FrameWriter, pixels: dict) -> None:
-    """The whole shot's border at once: every frame's view for the model, one generation, then
-    the missing frames assembled and written."""
+def _run_video(plan: PlatePlan, settings: ExtendSettings, todo: list, model, windows: list[tuple[int, int]],
+               work_size: tuple[int, int], prompting: Prompting, writer: _FrameWriter, pixels: dict) -> None:
+    """The whole shot's border at once, generated in ``windows`` (first frame, frames): every
+    frame's view for the model, one generation, then the missing frames assembled and written."""
     layout, report = plan.layout, writer.report
     frames = plan.sequence.frames
     filmed = {frame: layout.filmed(Box.from_window(plan.headers[frame].data_window)) for frame in frames}
     views = []
     for frame in frames:
         rgb = pixels.pop(frame, None)
-        views.append(model_view(layout=layout, filmed=filmed[frame], rgb=_read(plan, frame) if rgb is None else rgb,
-                                work_size=work_size, transform=plan.transform, colorspace=plan.colorspace))
+        canvas, _visible = build_canvas(layout, filmed[frame], _read(plan, frame) if rgb is None else rgb)
+        views.append(model_view(canvas, work_size=work_size, transform=plan.transform, colorspace=plan.colorspace))
     masks = np.stack([view.mask for view in views])
-    windows = model.frame_windows(len(frames))
     try:
         generated = model.outpaint(
             pictures=np.stack([view.picture for view in views]), masks=masks, prompt=prompting.prompt,
@@ -290,8 +290,8 @@ def _run_video(plan: PlatePlan, settings: ExtendSettings, todo: list, model, wor
                 continue
             rgb = _read(plan, frame)
             try:
-                strips = border_strips(layout=layout, filmed=filmed[frame], rgb=rgb, generated=scene[index],
-                                       blend=settings.blend)
+                canvas = build_canvas(layout, filmed[frame], rgb) if settings.blend > 0 else None
+                strips = border_strips(layout=layout, generated=scene[index], blend=settings.blend, canvas=canvas)
             except FRAME_FAILURES as exc:
                 writer.failed(frame, exc)
                 continue

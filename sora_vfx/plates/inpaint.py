@@ -116,14 +116,13 @@ def is_video_outpainting(model: str) -> bool:
     folder holding a ``WanVACEPipeline``) rather than an image inpainting one; reads only the
     folder's ``model_index.json``."""
     from ..models.families import OUTPAINT
-    from ..models.folders import OUTPAINT_VARIANTS, SHAPES_DIR, SHAPES_NAMES
+    from ..models.folders import OUTPAINT_VARIANTS, named_folder
 
     if model in OUTPAINT_VARIANTS:
         return True
     if model == TINY_NAME:
         return False
-    folder = SHAPES_DIR / SHAPES_NAMES[model] if model in SHAPES_NAMES else Path(model).expanduser()
-    class_name = check_model_folder(folder)
+    class_name = check_model_folder(named_folder(model)[1])
     return any(marker in class_name for marker in OUTPAINT.markers)
 
 
@@ -170,15 +169,12 @@ def load_inpaint_model(model: str = TINY_NAME, *, device: str | None = None,
             pipeline, or a load failure.
     """
     torch_device = pick_device(device)
-    from ..models.folders import SHAPES_DIR, SHAPES_NAMES
+    from ..models.folders import named_folder
 
     if model == TINY_NAME:
         folder, name = ensure_tiny_inpaint_model(cache_dir), TINY_NAME
-    elif model in SHAPES_NAMES:
-        folder, name = SHAPES_DIR / SHAPES_NAMES[model], model
     else:
-        folder = Path(model).expanduser()
-        name = str(folder)
+        name, folder = named_folder(model)
     class_name = check_model_folder(folder)
     _check_inpainting(folder, class_name)
     overrides = read_model_overrides(folder)

@@ -130,7 +130,9 @@ def prepare_plan(plate: Path | str, settings: ExtendSettings) -> PlatePlan:
                 f"window; there are no filmed pixels to extend"
             )
     ref_frame = _ref_frame(sequence, settings)
-    video = _is_video_model(settings.model)
+    from .inpaint import is_video_outpainting
+
+    video = is_video_outpainting(settings.model)  # a bad folder fails now, before any frame
     if settings.per_frame and not video:
         raise PlateError(f"per_frame: model {settings.model} is an image inpainting model, which always works "
                          "frame by frame; per_frame runs a video outpainting model one frame at a time")
@@ -202,24 +204,17 @@ def _compression(header: PlateHeader, channels: ChannelPlan, requested: str | No
     return own if header.format_name == "openexr" and own in LOSSLESS and own in COMPRESSIONS else defaults.COMPRESSION
 
 
-def _is_video_model(model: str) -> bool:
-    from .inpaint import is_video_outpainting
-
-    return is_video_outpainting(model)  # a bad folder fails now, before any frame
-
-
 def _model_id(model: str) -> tuple[str, str]:
     """The model's name and a fingerprint of its weights, without loading it."""
-    from ..models.folders import OUTPAINT_VARIANTS, SHAPES_DIR, SHAPES_NAMES, check_model_folder, folder_fingerprint
+    from ..models.folders import OUTPAINT_VARIANTS, check_model_folder, folder_fingerprint, named_folder
     from ..models.tiny_inpaint import TINY_INPAINT_VERSION
     from .inpaint import TINY_NAME
 
     if model == TINY_NAME:
         return model, f"tiny-inpaint-{TINY_INPAINT_VERSION}"
-    builtin = OUTPAINT_VARIANTS.get(model, model)
-    folder = SHAPES_DIR / SHAPES_NAMES[builtin] if builtin in SHAPES_NAMES else Path(model).expanduser()
+    name, folder = named_folder(OUTPAINT_VARIANTS.get(model, model))
     check_model_folder(folder)  # a bad folder fails now, before any frame
-    return (model if builtin in SHAPES_NAMES else str(folder)), folder_fingerprint(folder)
+    return (model if model in OUTPAINT_VARIANTS else name), folder_fingerprint(folder)
 
 
 def job_hash(plan: PlatePlan, settings: ExtendSettings, ocio_config: str) -> str:

@@ -384,20 +384,23 @@ def border_masks(boxes: list[tuple[int, int, int, int]], frames: int, width: int
     return masks
 
 
+def normalised(config: Any, latents: torch.Tensor) -> torch.Tensor:
+    """VAE latents normalised with the VAE ``config``'s latent mean and std exactly as the Wan
+    pipelines do (times 1 / std); the inverse of ``models.context``'s un-normalising."""
+    mean = torch.tensor(config.latents_mean).view(1, -1, 1, 1, 1).to(latents.device)
+    inverse_std = 1.0 / torch.tensor(config.latents_std).view(1, -1, 1, 1, 1).to(latents.device)
+    return (latents.float() - mean) * inverse_std
+
+
 def vace_context(pipeline: Any, vae: torch.nn.Module, video: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """The context ``WanVACEPipeline`` gives its transformer for ``video`` (N, 3, frames, H, W)
     in [-1, 1] with its border grey (0) and ``masks`` (N, 1, frames, H, W), 1 on the border:
     the normalised latents of the filmed part, of the border, and the mask folded into channels
     (``prepare_video_latents`` and ``prepare_masks``, for a batch; ``vae`` may be a faster copy
     of the pipeline's)."""
-    config = pipeline.vae.config
-    mean = torch.tensor(config.latents_mean).view(1, -1, 1, 1, 1)
-    inverse_std = 1.0 / torch.tensor(config.latents_std).view(1, -1, 1, 1, 1)
     binary = (masks > 0.5).to(video.dtype)
-    parts = []
-    for part in (video * (1 - binary), video * binary):
-        latents = vae.encode(part).latent_dist.mode()
-        parts.append((latents.float() - mean.to(latents.device)) * inverse_std.to(latents.device))
+    parts = [normalised(pipeline.vae.config, vae.encode(part).latent_dist.mode())
+             for part in (video * (1 - binary), video * binary)]
     # No reference images: an empty list each, as the pipeline's call passes them.
     folded = torch.cat([pipeline.prepare_masks(mask[None], [[]]) for mask in binary])
     return torch.cat([*parts, folded.to(parts[0].device)], dim=1)
@@ -413,8 +416,6 @@ def encode_outpaint_dataset(pipeline: Any, recipe: Recipe, rng: np.random.Genera
     if recipe.device == "cpu":
         route_conv3d_to_onednn(encoder)
     config = pipeline.vae.config
-    mean = torch.tensor(config.latents_mean).view(1, -1, 1, 1, 1)
-    inverse_std = 1.0 / torch.tensor(config.latents_std).view(1, -1, 1, 1, 1)
     temporal, spatial = config.scale_factor_temporal, config.scale_factor_spatial
     width, height = NATIVE_SIZE
     latents, contexts, captions, weights = [], [], [], []
@@ -426,7 +427,7 @@ def encode_outpaint_dataset(pipeline: Any, recipe: Recipe, rng: np.random.Genera
             boxes = [filmed_box(rng, width, height) for _ in range(count)]
             masks = border_masks(boxes, NATIVE_FRAMES, width, height).to(recipe.device)
             clean = encoder.encode(video).latent_dist.mode()
-            latents.append(((clean.float() - mean) * inverse_std).cpu())
+            latents.append(normalised(config, clean).cpu())
             contexts.append(vace_context(pipeline, encoder, video * (1 - masks), masks).cpu())
             border = latent_object_mask(masks.cpu(), temporal, spatial).float()
             objects = latent_object_mask(covered.cpu(), temporal, spatial).float()
