@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(PIP) --quiet "torch==2.13.0"
-	$(PIP) --quiet -e ".[test,farm]"
+	$(PIP) --quiet -e ".[test,farm,speed]"
 	touch $@
 
 # bpy 5.0.1 is a ~820 MB wheel for Python 3.11 only; tests/plugins/test_blender.py uses it.

@@ -1,3 +1,13 @@
 """sora_vfx: generative shots and plate extensions for the VFX pipeline."""
 
 __version__ = "0.1.0"
+
+# torchao (optional: --quantize) is imported by diffusers whenever it is installed; on import it
+# logs each optional CUDA kernel it cannot load on this machine, and torch and diffusers add
+# notes about it. None of that is actionable (a kernel that is needed fails where it is used),
+# so those three loggers only speak on errors.
+import logging as _logging
+
+for _name in ("torchao", "torch.utils._pytree", "diffusers.quantizers.torchao.torchao_quantizer"):
+    _logging.getLogger(_name).setLevel(_logging.ERROR)
+del _logging, _name

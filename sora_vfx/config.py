@@ -84,6 +84,8 @@ _RENDER_RULES = {
     "guidance": _Rule("number", 0, MAX_GUIDANCE), "colorspace": _Rule("string"), "compression": _Rule("string"),
     "seed": _Rule("integer", 0, 2**63 - 1), "device": _Rule("string"), "windows": _Rule("string"),
     "output_transform": _Rule("string"), "display": _Rule("string"), "view": _Rule("string"),
+    "memory": _Rule("string"), "cache": _Rule("string"), "attention": _Rule("string"), "compile": _Rule("boolean"),
+    "quantize": _Rule("string"),
 }
 _REVIEW_RULES = {
     "certificate": _Rule("string"), "key": _Rule("string"), "ai_mark": _Rule("boolean"), "display": _Rule("string"),

@@ -14,6 +14,8 @@ from ..defaults import OUTPUT_TRANSFORMS, WINDOW_METHODS
 from ..editorial import read_edit
 from ..errors import ConfigError
 from ..imaging import COMPRESSIONS
+from ..models.acceleration import Acceleration
+from ..models.memory import check_memory_choice
 from .main import main
 from .options import edit_options, parse_size, pop_edit_options
 from .review import prepare_review, review_after_render
@@ -53,6 +55,18 @@ def settings_options(command):
         click.option("--display", default=None, help="OCIO display of inverse-view (default: the config's)."),
         click.option("--view", default=None, help="OCIO view of inverse-view (default: the display's)."),
         click.option("--device", default=None, help="cuda, cuda:1, mps or cpu (default: best available)."),
+        click.option("--memory", default=None, metavar="PLAN",
+                     help="Where the weights live: auto (default: the fastest plan that fits the device), fast "
+                          "(all on the device), balanced (each model moves to the device when it runs) or low "
+                          "(block by block). A shot that runs out of memory retries once on the next plan down."),
+        click.option("--cache", default=None, metavar="NAME[:VALUE]",
+                     help="Step cache (changes pixels a little): first-block[:THRESHOLD] or taylorseer[:INTERVAL]."),
+        click.option("--attention", default=None, metavar="BACKEND",
+                     help="Attention backend (diffusers'): native, flex, flash, sage, ... where installed."),
+        click.option("--compile", "compile_", is_flag=True, default=None,
+                     help="torch.compile the transformer's blocks (slow first shot, faster after)."),
+        click.option("--quantize", default=None, type=click.Choice(("none", "int8", "fp8")),
+                     help="Quantise the transformer's weights with torchao: int8, or fp8 on CUDA."),
         click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
                      help="Project config (default: sora_vfx.toml beside the edit or here)."),
     ]
@@ -84,6 +98,12 @@ def settings_from_options(options: dict, edit: Path) -> RenderSettings:
         output_transform=_output_transform(options.pop("output_transform"), config.render.get("output_transform")),
         display=options.pop("display") or config.render.get("display"),
         view=options.pop("view") or config.render.get("view"),
+        memory=check_memory_choice(options.pop("memory") or config.render.get("memory", "auto")),
+        speed=Acceleration.parse(
+            cache=_first(options.pop("cache"), config.render.get("cache")),
+            attention=_first(options.pop("attention"), config.render.get("attention")),
+            compile=bool(_first(options.pop("compile_"), config.render.get("compile"), False)),
+            quantize=_first(options.pop("quantize"), config.render.get("quantize"))),
         styles=config.styles,
     )
 

@@ -77,6 +77,8 @@ class FarmRender:
     display: str | None = None
     view: str | None = None
     device: str | None = None
+    memory: str = "auto"  # each node sizes its own plan unless one was chosen
+    speed: tuple[str, ...] = ()  # the speed options as ``render`` arguments (they decide the pixels)
     inputs: tuple[Path, ...] = ()  # files the tasks read besides the edit: references, LoRAs
     model_folder: Path | None = None
 
@@ -166,6 +168,8 @@ def farm_render(*, plan: RenderPlan, reading: EditOptions, config: Path | None =
         display=settings.display,
         view=settings.view,
         device=settings.device,
+        memory=settings.memory,
+        speed=settings.speed.arguments(),
         inputs=tuple(sorted(inputs)),
         model_folder=model_folder,
     )
@@ -433,6 +437,8 @@ def _render_args(render: FarmRender) -> list[str]:
     fixed += [f"--display={render.display}"] if render.display else []
     fixed += [f"--view={render.view}"] if render.view else []
     fixed += [f"--device={render.device}"] if render.device else []
+    fixed += [f"--memory={render.memory}"] if render.memory != "auto" else []
+    fixed += list(render.speed)
     for arg in fixed:
         if "{{" in arg:
             raise FarmError(f"option {arg!r} holds '{{{{', which Open Job Description reads as a placeholder")

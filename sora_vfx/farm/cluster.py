@@ -263,12 +263,13 @@ def render_shot_task(task: ShotTask, after: tuple[ShotResult, dict[str, Any]] | 
 def _worker_model(settings: RenderSettings, name: str) -> LoadedModel:
     global _LOADS
     device = settings.device or _local_cluster_device()
-    key = (name, device, str(settings.cache_dir), settings.cpu_offload)
+    key = (name, device, str(settings.cache_dir), settings.memory, settings.speed)
     with _MODELS_LOCK:
         if key not in _MODELS:
             started = time.perf_counter()
-            _MODELS[key] = load_model(name, device=device, cache_dir=settings.cache_dir,
-                                      cpu_offload=settings.cpu_offload)
+            _MODELS[key] = load_model(name, device=device, cache_dir=settings.cache_dir, memory=settings.memory,
+                                      acceleration=settings.speed, render_size=settings.size,
+                                      window=settings.max_window)
             _LOADS += 1
             log.info("worker %d: loaded model %s on %s in %.1f s", os.getpid(), name,
                      _MODELS[key].device, time.perf_counter() - started)

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from sora_vfx.models.acceleration import window_cache_context
+
 #: A window of latent frames: (first latent frame, number of latent frames).
 LatentWindow = tuple[int, int]
 
@@ -99,8 +101,11 @@ class WindowedTransformer:
                 window_timestep = timestep[:, start * tokens_per_frame:(start + length) * tokens_per_frame]
             window_inputs = {name: value.narrow(self._axis, start, length) for name, value in kwargs.items()
                              if name in FRAME_INPUTS and torch.is_tensor(value) and value.shape[self._axis] == frames}
-            output = self._transformer(*args, hidden_states=hidden_states.narrow(self._axis, start, length),
-                                       timestep=window_timestep, return_dict=False, **{**kwargs, **window_inputs})[0]
+            # A step cache (--cache) keeps each window's state apart: its neighbour is another picture.
+            with window_cache_context(self._transformer, start):
+                output = self._transformer(*args, hidden_states=hidden_states.narrow(self._axis, start, length),
+                                           timestep=window_timestep, return_dict=False,
+                                           **{**kwargs, **window_inputs})[0]
             if blended is None:
                 shape = list(output.shape)
                 shape[self._axis] = frames

@@ -21,10 +21,19 @@ import torch
 
 from sora_vfx.console import quiet_progress_bars, quiet_transformers
 from sora_vfx.errors import ModelError
+from sora_vfx.models.acceleration import Acceleration
 from sora_vfx.models.context import can_stream, decode_stream, decode_window, windowed_transformers
 from sora_vfx.models.cpu import route_conv3d_to_onednn
 from sora_vfx.models.families import Family, FrameRule, LatentLayout
 from sora_vfx.models.folders import ModelFolder, folder_fingerprint, resolve_model
+from sora_vfx.models.memory import (
+    apply_plan,
+    check_plan,
+    choose_plan,
+    estimate_needs,
+    free_memory,
+    lower_plan,
+)
 
 log = logging.getLogger("sora_vfx")
 
@@ -89,6 +98,10 @@ class LoadedModel:
     max_sequence_length: int | None = None
     default_steps: int = 30
     folder: Path | None = None
+    #: Where the weights live while rendering (``models.memory``): fast, balanced or low.
+    memory_plan: str = "fast"
+    #: The speed options turned on (``models.acceleration``); part of every job hash.
+    acceleration: Acceleration = field(default_factory=Acceleration)
     _prompt_cache: dict[tuple, tuple[Any, Any]] = field(default_factory=dict, init=False, repr=False)
     _cache_prompts: bool | None = field(default=None, init=False, repr=False)
     _lora_names: dict[str, str] = field(default_factory=dict, init=False, repr=False)
@@ -135,6 +148,16 @@ class LoadedModel:
         self._active_loras = wanted
         # A LoRA may also adapt the text encoder, so cached prompt embeddings may be stale.
         self._prompt_cache.clear()
+
+    def lower_memory_plan(self) -> str | None:
+        """Move the weights to the next memory plan down (after running out of memory); the new
+        plan, or None when this one is the leanest."""
+        plan = lower_plan(self.memory_plan, self.device)
+        if plan is not None:
+            apply_plan(self.pipeline, plan, self.device)
+            log.warning("model %s: memory plan %s -> %s", self.name, self.memory_plan, plan)
+            self.memory_plan = plan
+        return plan
 
     @property
     def frames(self) -> FrameRule:
@@ -389,36 +412,55 @@ def load_model(
     *,
     device: str | None = None,
     cache_dir: Path | None = None,
-    cpu_offload: bool = False,
+    memory: str = "auto",
+    acceleration: Acceleration | None = None,
+    render_size: tuple[int, int] | None = None,
+    window: int | None = None,
 ) -> LoadedModel:
-    """Load ``tiny``, ``tiny-i2v`` or a local diffusers pipeline folder.
+    """Load ``tiny``, ``shapes`` (and their twins) or a local diffusers pipeline folder.
 
     Args:
-        model: "tiny", "tiny-i2v", or a folder holding ``model_index.json``.
+        model: a built-in name, or a folder holding ``model_index.json``.
         device: torch device name; default the best available.
         cache_dir: where the tiny model is saved; default ``$SORA_VFX_CACHE``.
-        cpu_offload: on CUDA, keep idle components in CPU memory.
+        memory: the memory plan (``models.memory``): auto, fast, balanced or low.
+        acceleration: speed options (cache, attention backend, compile, quantisation).
+        render_size, window: (width, height) and frames per call the ``auto`` plan is sized
+            for; default the model's own size and frame limit.
     Returns:
         The loaded model with its family's limits.
     Raises:
-        ModelError: missing folder, not a supported video pipeline, pickle weights, load failure.
+        ModelError: missing folder, not a supported video pipeline, pickle weights, load
+            failure, a memory plan or speed option this device or install cannot run.
     """
     torch_device = pick_device(device)
+    check_plan(memory, torch_device)
+    acceleration = acceleration or Acceleration()
+    acceleration.check_device(torch_device)
     found = resolve_model(model, cache_dir=cache_dir)
     dtype = pick_dtype(torch_device)
     load_dtype: Any = dtype
     vae_dtype = getattr(torch, found.family.vae_dtype) if found.family.vae_dtype else dtype
     if vae_dtype != dtype:
         load_dtype = {"default": dtype, "vae": vae_dtype}
-    pipeline = from_pretrained_safely(found.folder, load_dtype)
+    pipeline = from_pretrained_safely(found.folder, load_dtype, quantization=acceleration.quantization_config())
     _allow_missing_ftfy(pipeline)
-    if cpu_offload and torch_device.type == "cuda":
-        pipeline.enable_model_cpu_offload(device=torch_device)
+    loaded = _loaded(found, pipeline, torch_device, dtype)
+    plan = memory
+    if memory == "auto":
+        width, height = render_size or loaded.default_size
+        needs = estimate_needs(pipeline, frames=window or loaded.max_frames, height=height, width=width, dtype=dtype)
+        free = free_memory(torch_device)
+        plan = choose_plan(needs, free, device=torch_device)
+        log.info("model %s: memory plan %s (%s; %s free on %s)", found.name, plan, needs.describe(),
+                 "unknown" if free is None else f"{free / 2**30:.1f} GiB", torch_device)
     else:
-        pipeline.to(torch_device)
+        log.info("model %s: memory plan %s (--memory)", found.name, plan)
+    apply_plan(pipeline, plan, torch_device)
     vae = getattr(pipeline, "vae", None)
     # Slicing only acts on batches: harmless. Tiling saves accelerator memory on big frames but
-    # changes pixels and, on the CPU, costs time (benchmarks/README.md): accelerators only.
+    # changes pixels and, on the CPU, costs time (benchmarks/README.md): accelerators only, in
+    # every memory plan, so that the plan never changes pixels.
     if hasattr(vae, "enable_slicing"):
         vae.enable_slicing()
     if hasattr(vae, "enable_tiling") and torch_device.type != "cpu" and found.limits.get("vae_tiling", True):
@@ -427,8 +469,12 @@ def load_model(
         routed = sum(route_conv3d_to_onednn(c) for c in pipeline.components.values() if isinstance(c, torch.nn.Module))
         if routed:
             log.debug("%s: %d 3D convolutions run through oneDNN on the CPU", found.name, routed)
+    acceleration.apply(pipeline)
+    if not acceleration.is_default:
+        log.info("model %s: speed options: %s", found.name, acceleration.describe())
     pipeline.set_progress_bar_config(disable=True)
-    return _loaded(found, pipeline, torch_device, dtype)
+    loaded.memory_plan, loaded.acceleration = plan, acceleration
+    return loaded
 
 
 #: A model described but not loaded lives on no device: "meta" makes any use of it fail.
@@ -470,9 +516,10 @@ def _loaded(found: ModelFolder, pipeline: Any, device: torch.device, dtype: torc
     )
 
 
-def from_pretrained_safely(folder: Path, dtype: Any) -> Any:
+def from_pretrained_safely(folder: Path, dtype: Any, *, quantization: Any = None) -> Any:
     """``DiffusionPipeline.from_pretrained`` of a checked folder: local files and safetensors
-    only, quiet, and any failure as a ModelError naming the folder."""
+    only, quiet, and any failure as a ModelError naming the folder. ``quantization``: diffusers'
+    ``PipelineQuantizationConfig`` (``Acceleration.quantization_config``)."""
     from diffusers.utils import deprecation_utils
 
     with quiet_transformers():
@@ -481,10 +528,11 @@ def from_pretrained_safely(folder: Path, dtype: Any) -> Any:
     # diffusers renamed `torch_dtype` to `dtype` in mid-2026 and warns on the old name, but
     # releases before that ignore `dtype`: ask for whichever this one understands.
     dtype_argument = "dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype"
+    extra = {} if quantization is None else {"quantization_config": quantization}
     try:
         with quiet_progress_bars(), quiet_transformers():
             pipeline = DiffusionPipeline.from_pretrained(
-                folder, local_files_only=True, use_safetensors=True, **{dtype_argument: dtype}
+                folder, local_files_only=True, use_safetensors=True, **{dtype_argument: dtype}, **extra
             )
     except Exception as exc:  # any failure inside diffusers/transformers is a bad model folder
         raise ModelError(f"cannot load model {folder}: {type(exc).__name__}: {exc}") from exc

@@ -69,6 +69,8 @@ class ManifestEntry:
     spec: RenderSpec | None
     job: ShotJob
     windows: list[list[int]] | None = None
+    #: The memory plan the shot was rendered with (``models.memory``); None where not known.
+    memory_plan: str | None = None
 
     @property
     def colorspace(self) -> str:
@@ -118,6 +120,9 @@ class ManifestEntry:
         if windows is not None and not (isinstance(windows, list) and all(
                 isinstance(w, list) and len(w) == 2 and all(type(n) is int for n in w) for w in windows)):
             problems.append(f"windows has to be a list of [first, last] frame pairs or null, not {windows!r}")
+        memory_plan = data.get("memory_plan")
+        if memory_plan is not None and not isinstance(memory_plan, str):
+            problems.append(f"memory_plan has to be a string or null, not {memory_plan!r}")
         if problems:
             name = data.get("name")
             label = f"shot {name}" if isinstance(name, str) else "a shot entry"
@@ -128,6 +133,7 @@ class ManifestEntry:
             spec=RenderSpec.from_dict(spec) if isinstance(spec, dict) else None,
             job=ShotJob.from_dict(job),
             windows=windows,
+            memory_plan=memory_plan,
         )
 
 

@@ -28,6 +28,9 @@ from ..imaging.images import read_reference_image
 from ..imaging.transform import OutputTransform
 from ..layout import frame_path, paths_leading_outside
 from ..models import IMAGE_VARIANTS, LoadedModel, load_model
+from ..models.acceleration import Acceleration
+from ..models.loader import pick_device
+from ..models.memory import check_plan
 from ..styles import BUILTIN_STYLES, Style, resolve_style
 from .spec import RenderSpec, build_spec
 from .windows import WINDOW_METHODS
@@ -57,7 +60,10 @@ class RenderSettings:
     view: str | None = None
     writer_threads: int = 2
     cache_dir: Path | None = None
-    cpu_offload: bool = False
+    #: The memory plan (``models.memory``): auto, fast, balanced or low. Never changes pixels.
+    memory: str = "auto"
+    #: Speed options (``models.acceleration``); they change pixels, so each shot's job hash has them.
+    speed: Acceleration = field(default_factory=Acceleration)
     styles: dict[str, Style] = field(default_factory=lambda: dict(BUILTIN_STYLES))
 
     def summary(self) -> dict[str, object]:
@@ -66,7 +72,7 @@ class RenderSettings:
             "model": self.model, "size": list(self.size) if self.size else None, "steps": self.steps,
             "guidance": self.guidance, "style": self.style, "colorspace": self.colorspace,
             "compression": self.compression, "windows": self.windows, "output_transform": self.output_transform,
-            "display": self.display, "view": self.view,
+            "display": self.display, "view": self.view, "memory": self.memory, "speed": self.speed.summary(),
         }
 
 
@@ -131,6 +137,11 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model
     out_dir = Path(out_dir)
     if settings.windows not in WINDOW_METHODS:
         raise ConfigError(f"windows {settings.windows!r}: choose one of {', '.join(WINDOW_METHODS)}")
+    if model is None:
+        # A plan or speed option this device cannot run fails before the output folder exists.
+        device = pick_device(settings.device)
+        check_plan(settings.memory, device)
+        settings.speed.check_device(device)
     wanted = _select_shots(edit.jobs, settings.shots)
     # A shot that continues another needs that one's frames: it renders too, unless it is on disk.
     wanted_names = {job.name for job in wanted}
@@ -154,8 +165,8 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model
     styles = {job.name: resolve_style(job.style or settings.style, settings.styles) for job in jobs}
     if load is None:
         def load(name: str) -> LoadedModel:
-            return load_model(name, device=settings.device, cache_dir=settings.cache_dir,
-                              cpu_offload=settings.cpu_offload)
+            return load_model(name, device=settings.device, cache_dir=settings.cache_dir, memory=settings.memory,
+                              acceleration=settings.speed, render_size=settings.size, window=settings.max_window)
     named = model or load(settings.model)
     if "video" in named.conditioning:
         raise ConfigError(f"model {named.name} is a video outpainting model: it fills the border of a filmed plate "
@@ -196,7 +207,7 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model
             max_window=max_window, window_overlap=overlap, colorspace=colorspace, compression=settings.compression,
             windows=_window_method(settings.windows, shot_model),
             continues=None if previous is None else (previous, continued_frame(by_name[job.continues], job)),
-            transform=transform,
+            transform=transform, extra={"speed": settings.speed.summary()} if not settings.speed.is_default else None,
         )
         specs[job.name] = spec
         plan = ShotPlan(job, spec, out_dir, None if job.continues else _reference(shot_model, job, spec, width, height),

@@ -34,6 +34,7 @@ from ..imaging.images import read_display_frames
 from ..imaging.transform import OutputTransform
 from ..layout import frame_name, latents_path, shot_folder
 from ..models import LoadedModel
+from ..models.memory import is_out_of_memory
 from ..seeds import cpu_generator
 from .plan import RenderSettings, ShotPlan, prepare_render
 from .report import RenderReport, ShotResult, finish_render
@@ -102,7 +103,7 @@ def _render_one(shot: ShotPlan, model: LoadedModel, bar: Progress) -> ShotResult
         if not missing:
             result.status = "skipped"
         else:
-            result.frames_written = _render_frames(shot, model, missing, bar)
+            result.frames_written = _render_lowering_memory(shot, model, missing, bar)
         # Every frame is on disk: the latents kept for a resumed decode have done their work.
         latents_path(shot.out_dir, job.name).unlink(missing_ok=True)
     except (SoraVfxError, OSError, RuntimeError, ValueError) as exc:
@@ -112,6 +113,7 @@ def _render_one(shot: ShotPlan, model: LoadedModel, bar: Progress) -> ShotResult
         result.frames_written = sum(1 for frame in sorted(missing)
                                     if is_complete_frame(shot.frame_path(frame), job_hash=spec.job_hash))
     result.seconds = time.perf_counter() - started
+    result.memory_plan = model.memory_plan
     if result.status == "failed":
         bar.end_shot(f"shot {job.name} FAILED: {result.error}", level=logging.ERROR)
     elif result.status == "skipped":
@@ -120,6 +122,50 @@ def _render_one(shot: ShotPlan, model: LoadedModel, bar: Progress) -> ShotResult
         bar.end_shot(f"shot {job.name}: {result.frames_written} frames written, {result.frames_reused} kept, "
                      f"{result.seconds:.1f} s")
     return result
+
+
+def _render_lowering_memory(shot: ShotPlan, model: LoadedModel, missing: set[int], bar: Progress) -> int:
+    """``_render_frames``; a shot that runs out of memory renders once more on the next memory
+    plan down (``LoadedModel.lower_memory_plan``), which the model keeps for the shots after it.
+
+    Raises:
+        RenderError: out of memory on the leanest plan, or again on the lower one; it names both.
+    """
+    try:
+        return _render_frames(shot, model, missing, bar)
+    except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError
+        if not is_out_of_memory(exc):
+            raise
+        # Without its traceback, the error no longer holds the failed call's tensors.
+        failed, error = model.memory_plan, exc.with_traceback(None)
+    _release_memory(model)
+    lower = model.lower_memory_plan()
+    name = shot.job.name
+    if lower is None:
+        raise RenderError(f"shot {name}: out of memory with memory plan {failed!r}, the leanest on {model.device}: "
+                          f"{_first_line(error)}; render it smaller (--size, --window)") from None
+    log.warning("shot %s: out of memory with memory plan %s; rendering it again with %s", name, failed, lower)
+    left = {frame for frame in missing if not is_complete_frame(shot.frame_path(frame), job_hash=shot.spec.job_hash)}
+    try:
+        return len(missing) - len(left) + _render_frames(shot, model, left, bar)
+    except RuntimeError as again:
+        if not is_out_of_memory(again):
+            raise
+        raise RenderError(f"shot {name}: out of memory with memory plan {failed!r}, and again with {lower!r}: "
+                          f"{_first_line(again)}; render it smaller (--size, --window)") from None
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _release_memory(model: LoadedModel) -> None:
+    """Return what the failed call's tensors held to the device before the next try."""
+    import gc
+
+    gc.collect()
+    if model.device.type == "cuda":
+        torch.cuda.empty_cache()
 
 
 def _render_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], bar: Progress) -> int:
@@ -411,6 +457,11 @@ def _attributes(job: ShotJob, spec: RenderSpec, timecode: str) -> dict[str, Any]
     }
     if spec.continues:
         attributes["sora_vfx:continues"] = f"{spec.continues} frame {spec.continues_frame}"
+    speed = spec.extra.get("speed")
+    if speed:
+        # The speed options that made the frame (they change pixels): "cache first-block:0.1, compile".
+        attributes["sora_vfx:speed"] = ", ".join(key if value is True else f"{key} {value}"
+                                                 for key, value in sorted(speed.items()))
     chromaticities = get_converter().chromaticities(spec.colorspace)
     if chromaticities is not None:
         attributes["chromaticities"] = chromaticities

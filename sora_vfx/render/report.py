@@ -28,6 +28,9 @@ class ShotResult:
     error: str | None = None
     #: The windows the shot was rendered in, as (first, last) frame numbers; None where unknown.
     windows: list[tuple[int, int]] | None = None
+    #: The memory plan the shot was rendered with: the model's, or the next one down after it
+    #: ran out of memory (``models.memory``); None where no model was used.
+    memory_plan: str | None = None
 
     @property
     def name(self) -> str:
@@ -53,13 +56,14 @@ class ShotResult:
             spec=spec,
             job=job,
             windows=None if self.windows is None else [list(window) for window in self.windows],
+            memory_plan=self.memory_plan,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The shot in ``render --json``."""
         return {"name": self.name, "status": self.status, "frames_written": self.frames_written,
                 "frames_reused": self.frames_reused, "seconds": round(self.seconds, 3), "error": self.error,
-                "job_hash": self.shot.spec.job_hash}
+                "job_hash": self.shot.spec.job_hash, "memory_plan": self.memory_plan}
 
 
 @dataclass

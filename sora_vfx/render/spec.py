@@ -130,6 +130,7 @@ def build_spec(
     windows: str = "crossfade",
     continues: tuple[RenderSpec, int] | None = None,
     transform: OutputTransform | None = None,
+    extra: dict | None = None,
 ) -> RenderSpec:
     """The render spec of one shot: its prompts inside ``style``, its seed and frames, and the
     settings the caller resolved. LoRA files and the reference image are hashed so that a
@@ -137,7 +138,9 @@ def build_spec(
 
     ``steps`` falls back to the style's when None; the shot's reference wins over the style's.
     ``continues``: the spec of the shot this one continues and the frame of it this one starts
-    from; that shot's frame replaces any reference image.
+    from; that shot's frame replaces any reference image. ``extra``: more that decides the
+    pixels (``{"speed": ...}``, the speed options); empty, as in every render before them,
+    when none is on, so those renders keep their job hashes.
 
     Raises:
         StyleError: a LoRA file of the style is missing or is not ``.safetensors``.
@@ -183,4 +186,5 @@ def build_spec(
         output_transform=transform.kind if transform else "srgb",
         display=transform.display if transform else "",
         view=transform.view if transform else "",
+        extra=dict(extra or {}),
     )
