@@ -21,13 +21,15 @@ from pathlib import Path
 
 MANIFEST_NAME = "manifest.json"
 CONFORM_NAME = "renders.otio"
+#: The conform in editors' formats (``render --conform xml,edl``), beside ``CONFORM_NAME``.
+EDITOR_CONFORM_NAMES = {"xml": "renders.xml", "edl": "renders.edl"}
 REVIEW_FOLDER = "review"
 FRAME_EXTENSION = ".exr"
 FRAME_PADDING = 4
 LATENTS_SUFFIX = ".latents.safetensors"
 #: Names in OUT that belong to the output itself, so no shot folder may take them. Hidden
 #: names (a leading ".") are the output's temporaries and staging folders.
-RESERVED_NAMES = (MANIFEST_NAME, CONFORM_NAME, REVIEW_FOLDER)
+RESERVED_NAMES = (MANIFEST_NAME, CONFORM_NAME, *EDITOR_CONFORM_NAMES.values(), REVIEW_FOLDER)
 
 
 def reserved_name_problem(name: str) -> str | None:

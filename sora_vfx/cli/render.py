@@ -65,6 +65,9 @@ def settings_options(command):
                      help="Attention backend (diffusers'): native, flex, flash, sage, ... where installed."),
         click.option("--compile", "compile_", is_flag=True, default=None,
                      help="torch.compile the transformer's blocks (slow first shot, faster after)."),
+        click.option("--conform", default=None, metavar="FORMATS",
+                     help="Conform timelines to write: otio, xml (FCP 7 XML: Premiere, Resolve), edl (CMX 3600), "
+                          "comma-separated; OTIO always. Default: OTIO plus the edit's own format."),
         click.option("--quantize", default=None, type=click.Choice(("none", "int8", "fp8")),
                      help="Quantise the transformer's weights with torchao: int8, or fp8 on CUDA."),
         click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
@@ -104,6 +107,7 @@ def settings_from_options(options: dict, edit: Path) -> RenderSettings:
             attention=_first(options.pop("attention"), config.render.get("attention")),
             compile=bool(_first(options.pop("compile_"), config.render.get("compile"), False)),
             quantize=_first(options.pop("quantize"), config.render.get("quantize"))),
+        conform=options.pop("conform") or None,
         styles=config.styles,
     )
 
@@ -180,7 +184,7 @@ def render(as_json: bool, scheduler: str | None, workers: int | None, conform_on
             click.echo(f"{result.name:<16} {result.status:<9} {result.frames_written:>4} written "
                        f"{result.frames_reused:>4} kept  {result.seconds:6.1f} s"
                        + (f"  {result.error}" if result.error else ""))
-        click.echo(f"manifest: {report.manifest}\nconform:  {report.conform}")
+        click.echo(f"manifest: {report.manifest}\nconform:  {', '.join(map(str, report.conforms or [report.conform]))}")
     if review is not None:
         review_after_render(review, out)
     if report.failed:

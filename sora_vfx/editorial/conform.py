@@ -3,14 +3,42 @@
 from __future__ import annotations
 
 import copy
+import logging
 from pathlib import Path
 
 import opentimelineio as otio
 
-from ..errors import RenderError
+from ..errors import ConfigError, RenderError
 from ..files import write_atomically
-from ..layout import FRAME_EXTENSION, FRAME_PADDING, shot_folder
+from ..layout import CONFORM_NAME, EDITOR_CONFORM_NAMES, FRAME_EXTENSION, FRAME_PADDING, shot_folder
 from .shotjob import ShotJob
+from .shots import NUMBERED
+
+log = logging.getLogger("sora_vfx")
+
+#: Conform formats: name -> (OTIO adapter, file name in OUT). ``otio`` is always written.
+CONFORM_FORMATS = {"otio": ("otio_json", CONFORM_NAME), "xml": ("fcp_xml", EDITOR_CONFORM_NAMES["xml"]),
+                   "edl": ("cmx_3600", EDITOR_CONFORM_NAMES["edl"])}
+#: The conform format of an edit's own file type, written besides OTIO by default.
+EDIT_FORMATS = {".edl": "edl", ".xml": "xml"}
+
+
+def conform_formats(requested: str | None, edit: Path) -> tuple[str, ...]:
+    """The formats to write: ``requested`` ("otio,xml,edl"), or OTIO plus the edit's own
+    format. OTIO always comes first: the farm and ``--conform-only`` read it.
+
+    Raises:
+        ConfigError: an unknown format.
+    """
+    if requested is None or not str(requested).strip():
+        names = ["otio", EDIT_FORMATS.get(Path(edit).suffix.lower(), "otio")]
+    else:
+        names = [name.strip().lower() for name in str(requested).split(",") if name.strip()]
+    unknown = [name for name in names if name not in CONFORM_FORMATS]
+    if unknown:
+        raise ConfigError(f"--conform {', '.join(unknown)}: choose from {', '.join(CONFORM_FORMATS)} "
+                          "(comma-separated)")
+    return tuple(dict.fromkeys(["otio", *names]))
 
 
 def sequence_reference(job: ShotJob, shot_dir: Path) -> otio.schema.ImageSequenceReference:
@@ -82,3 +110,103 @@ def write_conform(timeline: otio.schema.Timeline, path: Path) -> Path:
     return write_atomically(
         Path(path), lambda temporary: otio.adapters.write_to_file(timeline, str(temporary), adapter_name="otio_json"),
         what="conform timeline", error=RenderError)
+
+
+def editor_timeline(conformed: otio.schema.Timeline, jobs: list[ShotJob], *, rendered: set[str],
+                    edl: bool) -> otio.schema.Timeline:
+    """The conform as an editor's format can hold it (``fcp_xml``, ``cmx_3600``).
+
+    Each rendered clip is named after its shot. For FCP XML its media is the sequence's first
+    frame (Premiere and Resolve import the numbered files from it); clips whose media the edit
+    never located stay offline under their own name. An EDL cannot point at files: its event
+    keeps the edit's reel and source timecodes (the rendered frames carry the same timecodes in
+    their headers) and names the sequence in a ``FROM CLIP`` comment.
+    """
+    timeline = copy.deepcopy(conformed)
+    by_name = {job.name: job for job in jobs}
+    _place_record_start(timeline, jobs)
+    if not edl:
+        # FCP XML has no generated black: an EDL's black event (BL) becomes the gap it shows.
+        for clip in list(timeline.find_clips()):
+            if isinstance(clip.media_reference, otio.schema.GeneratorReference):
+                track = clip.parent()
+                track[track.index(clip)] = otio.schema.Gap(source_range=clip.source_range)
+    for clip in timeline.find_clips():
+        shot = (clip.metadata.get("sora_vfx") or {}).get("shot")
+        job = by_name.get(shot) if shot in rendered else None
+        reference = clip.media_reference
+        if job is not None:
+            clip.name = job.name
+            if edl and isinstance(reference, otio.schema.ImageSequenceReference):
+                start = otio.opentime.from_timecode(job.source_in, job.fps)
+                clip.source_range = otio.opentime.TimeRange(start, otio.opentime.RationalTime(job.duration, job.fps))
+                # The cut's frames, as the adapter names a sequence: .../SH010.[1009-1056].exr
+                padding = reference.frame_zero_padding
+                frames = f"[{job.cut_in:0{padding}d}-{job.cut_out:0{padding}d}]"
+                clip.media_reference = otio.schema.ExternalReference(
+                    target_url=f"{reference.target_url_base}{reference.name_prefix}{frames}{reference.name_suffix}")
+            elif isinstance(reference, otio.schema.ImageSequenceReference):
+                clip.media_reference = otio.schema.ExternalReference(
+                    target_url=reference.target_url_for_image_number(0), available_range=reference.available_range)
+            _name_marker(clip, job)
+        elif not edl and isinstance(reference, otio.schema.MissingReference):
+            clip.media_reference = otio.schema.ExternalReference(target_url=clip.name,
+                                                                 available_range=clip.source_range)
+        elif not edl and reference.available_range is None:
+            reference.available_range = clip.source_range
+    return timeline
+
+
+def _place_record_start(timeline: otio.schema.Timeline, jobs: list[ShotJob]) -> None:
+    """Give the timeline the edit's record start (an EDL's 01:00:00:00 is in its events, not
+    in OTIO's timeline), so that an XML sequence starts at the same timecode."""
+    if timeline.global_start_time is not None or not jobs:
+        return
+    positions = {(clip.metadata.get("sora_vfx") or {}).get("shot"): clip for clip in timeline.find_clips()}
+    for job in jobs:
+        clip = positions.get(job.name)
+        if clip is not None:
+            start = otio.opentime.from_timecode(job.record_in, job.fps) - clip.range_in_parent().start_time
+            if start.value >= 0:
+                timeline.global_start_time = start
+            return
+
+
+def _name_marker(clip: otio.schema.Clip, job: ShotJob) -> None:
+    """A marker naming the shot at the clip's first frame (an EDL's LOC), unless it has one or
+    its name is the one sora_vfx numbers it by anyway: an editor's format keeps markers, and
+    sora_vfx reads them back as the shot's name."""
+    if job.source.get("name") == NUMBERED or any(marker.name == job.name for marker in clip.markers):
+        return
+    clip.markers.append(otio.schema.Marker(
+        name=job.name, color=otio.schema.MarkerColor.YELLOW,
+        marked_range=otio.opentime.TimeRange(clip.source_range.start_time,
+                                             otio.opentime.RationalTime(0, job.fps))))
+
+
+def write_conforms(conformed: otio.schema.Timeline, out_dir: Path, formats: tuple[str, ...], *,
+                   jobs: list[ShotJob], rendered: set[str]) -> list[Path]:
+    """Write the conform in each format into ``out_dir``; returns the files written.
+
+    OTIO failing is an error; an editor's format that OTIO's adapter cannot write for this edit
+    (a construct it does not support) is a warning naming it, and the render still succeeds.
+
+    Raises:
+        RenderError: the OTIO conform cannot be written.
+    """
+    written = [write_conform(conformed, Path(out_dir) / CONFORM_NAME)]
+    for name in formats:
+        if name == "otio":
+            continue
+        adapter, file_name = CONFORM_FORMATS[name]
+        try:
+            text = otio.adapters.write_to_string(
+                editor_timeline(conformed, jobs, rendered=rendered, edl=name == "edl"), adapter)
+        except Exception as exc:  # an adapter's limits surface as many exception types
+            log.warning("conform %s not written: OTIO's %s adapter cannot write this edit: %s", file_name, adapter,
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            continue
+        written.append(write_atomically(Path(out_dir) / file_name,
+                                        lambda temporary, text=text: Path(temporary).write_text(text),
+                                        what=f"conform {file_name}", error=RenderError))
+    return written

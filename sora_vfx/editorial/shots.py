@@ -287,6 +287,10 @@ def _where(cut: _Cut, label: str, source: EditSource) -> str:
     return f"clip {cut.clip.name!r} on {label} at {timecode}"
 
 
+#: Where a shot's name came from when the edit gave it none (``ShotJob.source["name"]``).
+NUMBERED = "numbered in edit order"
+
+
 def _make_job(cut: _Cut, index: int, path: Path, pattern, handles: int, start_frame: int) -> ShotJob:
     found: Annotations = read_annotations(cut.clip, shot_pattern=pattern, edl_comments=cut.edl_comments)
     values, origin = found.values, dict(found.origin)
@@ -297,7 +301,7 @@ def _make_job(cut: _Cut, index: int, path: Path, pattern, handles: int, start_fr
             raise EditError(f"{path}, {cut.where}: {problem}")
     else:
         name = f"sh{index * 10:03d}"
-        origin["shot"] = "numbered in edit order"
+        origin["shot"] = NUMBERED
     origin["name"] = origin.pop("shot")
     reference = values.get("reference")
     if reference:

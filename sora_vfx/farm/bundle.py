@@ -79,6 +79,7 @@ class FarmRender:
     device: str | None = None
     memory: str = "auto"  # each node sizes its own plan unless one was chosen
     speed: tuple[str, ...] = ()  # the speed options as ``render`` arguments (they decide the pixels)
+    conform: str | None = None  # conform formats besides OTIO (--conform); None: the edit's own
     inputs: tuple[Path, ...] = ()  # files the tasks read besides the edit: references, LoRAs
     model_folder: Path | None = None
 
@@ -170,6 +171,7 @@ def farm_render(*, plan: RenderPlan, reading: EditOptions, config: Path | None =
         device=settings.device,
         memory=settings.memory,
         speed=settings.speed.arguments(),
+        conform=settings.conform,
         inputs=tuple(sorted(inputs)),
         model_folder=model_folder,
     )
@@ -439,6 +441,7 @@ def _render_args(render: FarmRender) -> list[str]:
     fixed += [f"--device={render.device}"] if render.device else []
     fixed += [f"--memory={render.memory}"] if render.memory != "auto" else []
     fixed += list(render.speed)
+    fixed += [f"--conform={render.conform}"] if render.conform else []
     for arg in fixed:
         if "{{" in arg:
             raise FarmError(f"option {arg!r} holds '{{{{', which Open Job Description reads as a placeholder")

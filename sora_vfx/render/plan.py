@@ -18,6 +18,7 @@ import numpy as np
 from .. import defaults
 from ..config import max_render_pixels
 from ..editorial import Edit
+from ..editorial.conform import conform_formats
 from ..editorial.links import continuation_order, continued_frame, with_predecessors
 from ..editorial.shotjob import ShotJob
 from ..errors import ConfigError, RenderError
@@ -64,6 +65,8 @@ class RenderSettings:
     memory: str = "auto"
     #: Speed options (``models.acceleration``); they change pixels, so each shot's job hash has them.
     speed: Acceleration = field(default_factory=Acceleration)
+    #: Conform formats besides OTIO ("xml,edl"); None: the edit's own (``editorial.conform``).
+    conform: str | None = None
     styles: dict[str, Style] = field(default_factory=lambda: dict(BUILTIN_STYLES))
 
     def summary(self) -> dict[str, object]:
@@ -135,6 +138,7 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model
             does not allow, unknown colour space or compression, unwritable output folder.
     """
     out_dir = Path(out_dir)
+    conform_formats(settings.conform, edit.path)  # an unknown format fails before any frame
     if settings.windows not in WINDOW_METHODS:
         raise ConfigError(f"windows {settings.windows!r}: choose one of {', '.join(WINDOW_METHODS)}")
     if model is None:

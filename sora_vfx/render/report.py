@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..editorial.conform import conform_timeline, write_conform
-from ..layout import CONFORM_NAME, frame_pattern
+from ..editorial.conform import conform_formats, conform_timeline, write_conforms
+from ..layout import frame_pattern
 from .manifest import FrameRange, ManifestEntry, ShotStatus, manifest_path, merge_manifest
 from .plan import RenderPlan, ShotPlan
 
@@ -74,6 +74,8 @@ class RenderReport:
     results: list[ShotResult]
     manifest: Path
     conform: Path
+    #: Every conform file written: ``conform`` (OTIO) first, then the editors' formats.
+    conforms: list[Path] = field(default_factory=list)
 
     @property
     def failed(self) -> list[ShotResult]:
@@ -86,6 +88,7 @@ class RenderReport:
             "out": str(self.out_dir),
             "manifest": str(self.manifest),
             "conform": str(self.conform),
+            "conforms": [str(path) for path in self.conforms or [self.conform]],
             "shots": [result.to_dict() for result in self.results],
         }
 
@@ -107,7 +110,8 @@ def finish_render(plan: RenderPlan, results: list[ShotResult]) -> RenderReport:
     names = {job.name for job in edit.jobs}
     current = [entry for entry in manifest.shots if entry.name in names]
     extra = {entry.name: {"job_hash": entry.job_hash, "status": entry.status} for entry in current}
-    conform = conform_timeline(edit.timeline, edit.clips, edit.jobs, out_dir,
-                               rendered={entry.name for entry in current if entry.done}, extra=extra)
-    conform_path = write_conform(conform, out_dir / CONFORM_NAME)
-    return RenderReport(out_dir, results, manifest_path(out_dir), conform_path)
+    rendered = {entry.name for entry in current if entry.done}
+    conform = conform_timeline(edit.timeline, edit.clips, edit.jobs, out_dir, rendered=rendered, extra=extra)
+    written = write_conforms(conform, out_dir, conform_formats(plan.settings.conform, edit.path), jobs=edit.jobs,
+                             rendered=rendered)
+    return RenderReport(out_dir, results, manifest_path(out_dir), written[0], written)
