@@ -89,7 +89,7 @@ _RENDER_RULES = {
 }
 _REVIEW_RULES = {
     "certificate": _Rule("string"), "key": _Rule("string"), "ai_mark": _Rule("boolean"), "display": _Rule("string"),
-    "view": _Rule("string"), "trust_anchors": _Rule("string"),
+    "view": _Rule("string"), "trust_anchors": _Rule("string"), "prores": _Rule("boolean"),
 }
 _STYLE_RULES = {
     "prompt": _Rule("string"), "negative_prompt": _Rule("string"), "steps": _Rule("integer", 1, MAX_STEPS),

@@ -29,6 +29,9 @@ def review_options(command):
                      help="OCIO display (default: the render's --display, else the config's, sRGB - Display)."),
         click.option("--view", default=None,
                      help="OCIO view (default: the render's --view, else the display's, ACES 2.0 - SDR 100 nits)."),
+        click.option("--prores/--no-prores", default=None,
+                     help="Also write each shot as a ProRes 422 HQ movie with its source timecode, to cut with "
+                          "(default: [review] prores, else no)."),
         click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
                      help="Project config (default: sora_vfx.toml beside the edit or here)."),
     ]

@@ -47,9 +47,10 @@ def check_review(settings: ReviewSettings) -> SigningIdentity | None:
         ReviewError: with the file or name at fault.
     """
     from .display import DisplayTransform
-    from .movies import check_encoder
+    from .movies import H264, PRORES_HQ, check_encoder
 
-    check_encoder()
+    for movie_format in (H264, PRORES_HQ) if settings.prores else (H264,):
+        check_encoder(movie_format)
     DisplayTransform(display=settings.display, view=settings.view)
     if settings.certificate is None or settings.key is None:
         return None
@@ -139,6 +140,7 @@ def _build(out_dir: Path, staging: Path, manifest: Manifest, settings: ReviewSet
                 log.info("review: shot %s failed in the render: %s", shot.name, entry.error)
                 continue
             frames = ShotFrames(out_dir, entry, safe_name=_SAFE_NAME.sub("_", shot.name), display=display,
+                                prores=settings.prores,
                                 ai_mark=settings.ai_mark, identity=identity)
             bar.start_shot(shot.name, frames.count)
             frames.write(staging, shot, edit, on_frame=bar.frames_done)

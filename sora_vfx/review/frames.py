@@ -18,7 +18,7 @@ from ..layout import frame_from_pattern
 from ..render.manifest import ManifestEntry
 from .burnins import BurnInLayout, bottom_bar, compose, slate, top_bar
 from .display import DisplayTransform, preview_size, resize
-from .movies import MovieWriter
+from .movies import PRORES_HQ, MovieWriter
 from .provenance import SigningIdentity, manifest_definition, sign_file
 from .report import MOVIES_FOLDER, THUMBS_FOLDER, ShotReview, Thumbnail
 
@@ -97,8 +97,9 @@ class ShotFrames:
     """Reads one shot's frames once and writes its thumbnails and movie (and feeds the edit movie)."""
 
     def __init__(self, out_dir: Path, entry: ManifestEntry, *, safe_name: str, display: DisplayTransform,
-                 ai_mark: bool, identity: SigningIdentity | None) -> None:
+                 ai_mark: bool, identity: SigningIdentity | None, prores: bool = False) -> None:
         self.out_dir, self.entry, self.safe_name = Path(out_dir), entry, safe_name
+        self.prores = prores
         self.name = entry.name
         self.display, self.ai_mark, self.identity = display, ai_mark, identity
         frames = entry.frames
@@ -148,6 +149,7 @@ class ShotFrames:
         shot.thumbnails = list(thumbnails.values())
         size = picture_size(self.entry)
         movie = None
+        daily: MovieWriter | None = None
         readable = 0
         edit.start_shot(self.entry)
         try:
@@ -169,6 +171,13 @@ class ShotFrames:
                     shown = resize(picture, (layout.width, layout.height)) if picture is not None else \
                         slate(layout, "MISSING FRAME", f"{self.name} {frame:04d}")
                     writer.write(compose(layout, top, shown, bottom_bar(layout, frame, timecode)))
+                if self.prores and daily is None and size is not None:
+                    daily = self._open_daily(staging, size)
+                if daily is not None:
+                    width, height = daily.size
+                    daily.write(resize(picture, (width, height)) if picture is not None else
+                                slate(BurnInLayout.for_picture(width, height), "MISSING FRAME",
+                                      f"{self.name} {frame:04d}"))
                 edit.add_frame(self.entry, frame, picture, timecode)
                 on_frame()
             if movie is not None:
@@ -180,9 +189,19 @@ class ShotFrames:
                     shot.movie = f"{MOVIES_FOLDER}/{movie[0].path.name}"
                 else:
                     movie[0].abort()
+            if daily is not None:
+                if readable:
+                    daily.close()
+                    self._sign(daily.path, daily.path.name, burnins=False, extra={
+                        "frames": {"first": self.first, "last": self.last}, "fps": str(self.rate.rate)})
+                    shot.prores = f"{MOVIES_FOLDER}/{daily.path.name}"
+                else:
+                    daily.abort()
         except BaseException:
             if movie is not None:
                 movie[0].abort()
+            if daily is not None:
+                daily.abort()
             raise
 
     def _open_movie(self, staging: Path, size: tuple[int, int]):
@@ -190,6 +209,15 @@ class ShotFrames:
         writer = MovieWriter(staging / MOVIES_FOLDER / f"{self.safe_name}.mp4", size=layout.frame_size,
                              rate=self.rate.rate, metadata=movie_tags(self.name, self.generation))
         return writer, layout, top_bar(layout, self.name, ai_mark=self.ai_mark)
+
+    def _open_daily(self, staging: Path, size: tuple[int, int]) -> MovieWriter:
+        """The ProRes 422 HQ daily: every frame (handles too) at the render's size (even: 4:2:2),
+        no burn-ins, starting at its first frame's source timecode on the edit's reel."""
+        width, height = size[0] - size[0] % 2, size[1] - size[1] % 2
+        return MovieWriter(staging / MOVIES_FOLDER / f"{self.safe_name}.mov", size=(width, height),
+                           rate=self.rate.rate, metadata=movie_tags(self.name, self.generation),
+                           movie_format=PRORES_HQ, timecode=self._timecode(self.first),
+                           reel=str(self.entry.job.reel or "") or None)
 
     def _thumbnail(self, staging: Path, thumbnail: Thumbnail, picture: np.ndarray | None,
                    problem: str | None) -> None:

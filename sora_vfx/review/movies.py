@@ -1,12 +1,16 @@
-"""H.264 MP4 preview movies through PyAV (FFmpeg's libx264, which the PyAV wheels include).
+"""Movies through PyAV: H.264 MP4 previews (FFmpeg's libx264, which the PyAV wheels include)
+and ProRes 422 HQ dailies (FFmpeg's prores_ks) that an editor cuts with.
 
 Frames come in as 8-bit display RGB (sRGB display, from the OCIO view transform) and are
-stored as 4:2:0 BT.709 limited range, tagged BT.709 primaries and the sRGB transfer curve.
+stored as BT.709 limited range (4:2:0 8-bit for H.264, 4:2:2 10-bit for ProRes), tagged BT.709
+primaries and the sRGB transfer curve. A ProRes daily carries its first frame's timecode and
+the shot's reel in a QuickTime timecode track, so an NLE places and relinks it by timecode.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,47 +18,69 @@ import numpy as np
 
 from ..errors import ReviewError
 
-CODEC = "libx264"
+
+@dataclass(frozen=True)
+class MovieFormat:
+    """An encoder, its options, pixel format and container."""
+
+    codec: str
+    options: Mapping[str, str]
+    pix_fmt: str
+    container: str
+    suffix: str
+
+
 # Previews are watched, not graded: a fast preset keeps review cheap after every render, and
 # CRF 18 is visually lossless for this kind of material.
-CODEC_OPTIONS = {"preset": "veryfast", "crf": "18"}
+H264 = MovieFormat("libx264", {"preset": "veryfast", "crf": "18"}, "yuv420p", "mp4", ".mp4")
+#: ProRes 422 HQ (profile 3), Apple's vendor tag, as Avid and Resolve expect it.
+PRORES_HQ = MovieFormat("prores_ks", {"profile": "3", "vendor": "apl0"}, "yuv422p10le", "mov", ".mov")
 
 
-def check_encoder() -> None:
-    """Raises ReviewError when this PyAV build has no H.264 encoder."""
+def check_encoder(movie_format: MovieFormat = H264) -> None:
+    """Raises ReviewError when this PyAV build has no encoder for ``movie_format``."""
     import av
 
     try:
-        av.codec.Codec(CODEC, "w")
+        av.codec.Codec(movie_format.codec, "w")
     except Exception as exc:
-        raise ReviewError(f"this PyAV build ({av.__version__}) has no {CODEC} encoder: {exc}") from None
+        raise ReviewError(f"this PyAV build ({av.__version__}) has no {movie_format.codec} encoder: {exc}") from None
 
 
 class MovieWriter:
-    """Writes one H.264 MP4, frame by frame; the file appears only when ``close`` succeeds.
+    """Writes one movie, frame by frame; the file appears only when ``close`` succeeds.
 
     Args:
-        path: the final .mp4 path (written to a temporary name beside it first).
+        path: the final path (written to a temporary name beside it first).
         size: (width, height), both even.
         rate: frames per second, exact (e.g. Fraction(24000, 1001)).
         metadata: container tags such as title and comment.
+        movie_format: ``H264`` (default) or ``PRORES_HQ``.
+        timecode: the first frame's timecode (and ``reel``, the tape name), in a timecode track.
     """
 
     def __init__(self, path: Path, *, size: tuple[int, int], rate: Fraction,
-                 metadata: Mapping[str, str] | None = None) -> None:
+                 metadata: Mapping[str, str] | None = None, movie_format: MovieFormat = H264,
+                 timecode: str | None = None, reel: str | None = None) -> None:
         import av
 
         self.path = Path(path)
         self.size = size
         self.rate = Fraction(rate).limit_denominator(1_000_000)
         self.frames = 0
-        self._temp = self.path.with_name(f".{self.path.stem}.partial.mp4")
+        self.format = movie_format
+        self._temp = self.path.with_name(f".{self.path.stem}.partial{movie_format.suffix}")
         try:
-            self._container = av.open(str(self._temp), "w", format="mp4",
+            self._container = av.open(str(self._temp), "w", format=movie_format.container,
                                       container_options={"movflags": "+faststart"})
-            stream = self._container.add_stream(CODEC, rate=self.rate, options=dict(CODEC_OPTIONS))
+            stream = self._container.add_stream(movie_format.codec, rate=self.rate, options=dict(movie_format.options))
             stream.width, stream.height = size
-            stream.pix_fmt = "yuv420p"
+            stream.pix_fmt = movie_format.pix_fmt
+            if timecode:
+                # FFmpeg's QuickTime muxer makes a timecode (tmcd) track from these tags.
+                stream.metadata["timecode"] = timecode
+                if reel:
+                    stream.metadata["reel_name"] = reel
             stream.time_base = 1 / self.rate
             context = stream.codec_context
             context.color_range = av.video.reformatter.ColorRange.MPEG
@@ -78,7 +104,7 @@ class MovieWriter:
                               f"expected ({self.size[1]}, {self.size[0]}, 3) uint8")
         try:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            frame = frame.reformat(format="yuv420p", src_colorspace=Colorspace.ITU709,
+            frame = frame.reformat(format=self.format.pix_fmt, src_colorspace=Colorspace.ITU709,
                                    dst_colorspace=Colorspace.ITU709, src_color_range=ColorRange.JPEG,
                                    dst_color_range=ColorRange.MPEG)
             frame.pts = self.frames

@@ -161,6 +161,10 @@ def _shot(index: int, shot: ShotReview, link) -> str:
     movie = link(shot.movie)
     if movie:
         rows.append(("Movie", f'<a href="{_e(movie)}">{_e(movie)}</a>'))
+    daily = link(shot.prores)
+    if daily:
+        rows.append(("ProRes 422 HQ", f'<a href="{_e(daily)}">{_e(daily)}</a> (to cut with: source timecode, '
+                                      "no burn-ins)"))
     if entry.job_hash:
         rows.append(("Job hash", f"<code>{_e(entry.job_hash)}</code>"))
     out.append('<table class="meta">' + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>")

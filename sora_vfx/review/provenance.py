@@ -24,7 +24,8 @@ from ..files import write_atomically
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 GENERATION_LABEL = "org.sora_vfx.generation"
 SIGNING_ALGORITHM = "es256"
-MIME_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+MIME_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+              ".png": "image/png"}
 # Codes that say the signer is not on a trust list; everything else in "failure" means the
 # file or its manifest no longer matches what was signed.
 _TRUST_CODES = {"signingCredential.untrusted"}

@@ -39,6 +39,7 @@ class ShotReview:
     entry: ManifestEntry = field(repr=False)
     thumbnails: list[Thumbnail] = field(default_factory=list)
     movie: str | None = None  # relative to the review folder
+    prores: str | None = None  # the ProRes 422 HQ daily, relative to the review folder (--prores)
     missing: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -46,7 +47,7 @@ class ShotReview:
         """The shot in ``review --json``."""
         return {
             "name": self.name, "status": self.status, "error": self.entry.error,
-            "movie": self.movie, "thumbnails": [asdict(t) for t in self.thumbnails],
+            "movie": self.movie, "prores": self.prores, "thumbnails": [asdict(t) for t in self.thumbnails],
             "missing_frames": self.missing, "problems": self.problems,
         }
 

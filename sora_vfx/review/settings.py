@@ -28,6 +28,8 @@ class ReviewSettings:
     display: str | None = None
     view: str | None = None
     trust_anchors: Path | None = None
+    #: Also write a ProRes 422 HQ daily of each shot (``review --prores``, ``[review] prores``).
+    prores: bool = False
 
     @property
     def signs(self) -> bool:
@@ -43,6 +45,7 @@ def review_settings(
     display: str | None = None,
     view: str | None = None,
     trust_anchors: Path | None = None,
+    prores: bool | None = None,
 ) -> ReviewSettings:
     """Merge the config's ``[review]`` table with options (options win).
 
@@ -72,6 +75,9 @@ def review_settings(
     mark = ai_mark if ai_mark is not None else table.get("ai_mark", True)
     if not isinstance(mark, bool):
         raise ReviewError(f"{where} ai_mark = {mark!r}: expected true or false")
+    dailies = prores if prores is not None else table.get("prores", False)
+    if not isinstance(dailies, bool):
+        raise ReviewError(f"{where} prores = {dailies!r}: expected true or false")
     cert, private_key = path_of("certificate", certificate), path_of("key", key)
     if (cert is None) != (private_key is None):
         missing, given = ("key", cert) if private_key is None else ("certificate", private_key)
@@ -84,4 +90,5 @@ def review_settings(
         display=text_of("display", display),
         view=text_of("view", view),
         trust_anchors=path_of("trust_anchors", trust_anchors),
+        prores=dailies,
     )
