@@ -22,7 +22,7 @@ from pathlib import Path
 MANIFEST_NAME = "manifest.json"
 CONFORM_NAME = "renders.otio"
 #: The conform in editors' formats (``render --conform xml,edl``), beside ``CONFORM_NAME``.
-EDITOR_CONFORM_NAMES = {"xml": "renders.xml", "edl": "renders.edl"}
+EDITOR_CONFORM_NAMES = {"xml": "renders.xml", "edl": "renders.edl", "aaf": "renders.aaf"}
 REVIEW_FOLDER = "review"
 FRAME_EXTENSION = ".exr"
 FRAME_PADDING = 4

@@ -2,7 +2,9 @@
 shot it continues.
 
 They come from EDL comments (``* PROMPT: ...``, any case), from OTIO clip metadata
-(``metadata["sora_vfx"]``) and from LOC markers (shot names and notes).
+(``metadata["sora_vfx"]``), from an Avid AAF's clip comments and user attributes (the master
+clip's ``UserComments``: a column named ``Prompt``, ``Seed``, ...; or ``PROMPT: ...`` lines in
+its ``Comments``) and from LOC markers (shot names and notes).
 """
 
 from __future__ import annotations
@@ -30,6 +32,35 @@ _ALIASES = {
 }
 _COMMENT = re.compile(r"\s*\**\s*(shot|prompt|negative[ _]prompt|negative|style|seed|reference|continues)\s*:(.*)",
                       re.I | re.S)
+
+
+#: Avid's bin column for free text; its lines may set fields as EDL comments do.
+_AAF_COMMENT_COLUMNS = ("comments", "comment")
+
+
+def _aaf_annotations(aaf: Mapping, clip: otio.schema.Clip, found: Annotations) -> None:
+    """Fields from an AAF master clip's user comments and attributes, and its tape name."""
+    user = aaf.get("UserComments")
+    if isinstance(user, Mapping):
+        for key, value in user.items():
+            name = str(key).strip().lower()
+            text = str(value).strip() if value is not None else ""
+            if not text:
+                continue
+            if name in _AAF_COMMENT_COLUMNS:
+                for line in text.splitlines():
+                    match = _COMMENT.match(line)
+                    if match:
+                        found.set(_ALIASES[match.group(1).lower().replace("_", " ")], match.group(2).strip(),
+                                  "aaf comment")
+                    elif line.strip():
+                        found.comments.append(line.strip())
+            elif name.replace("_", " ") in _ALIASES:
+                found.set(_ALIASES[name.replace("_", " ")], text, "aaf comment")
+    # The tape name is the key of the clip's media reference other than its default one.
+    tapes = [key for key in clip.media_references() if key != otio.schema.Clip.DEFAULT_MEDIA_KEY]
+    if tapes and not found.reel:
+        found.reel = str(tapes[0])
 
 
 def is_annotation_comment(text: str) -> bool:
@@ -94,6 +125,9 @@ def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | 
             found.set(key, match.group(2).strip(), "edl comment")
         else:
             found.comments.append(str(comment))
+    aaf = metadata.get("AAF") if keys else None
+    if isinstance(aaf, Mapping):
+        _aaf_annotations(aaf, clip, found)
     # An EDL clip holds the adapter's entry alone: do not ask for ours.
     ours = metadata.get("sora_vfx") if keys > (edl is not None) else None
     if ours:

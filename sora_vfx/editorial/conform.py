@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import logging
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import opentimelineio as otio
 
@@ -18,9 +20,9 @@ log = logging.getLogger("sora_vfx")
 
 #: Conform formats: name -> (OTIO adapter, file name in OUT). ``otio`` is always written.
 CONFORM_FORMATS = {"otio": ("otio_json", CONFORM_NAME), "xml": ("fcp_xml", EDITOR_CONFORM_NAMES["xml"]),
-                   "edl": ("cmx_3600", EDITOR_CONFORM_NAMES["edl"])}
+                   "edl": ("cmx_3600", EDITOR_CONFORM_NAMES["edl"]), "aaf": ("AAF", EDITOR_CONFORM_NAMES["aaf"])}
 #: The conform format of an edit's own file type, written besides OTIO by default.
-EDIT_FORMATS = {".edl": "edl", ".xml": "xml"}
+EDIT_FORMATS = {".edl": "edl", ".xml": "xml", ".aaf": "aaf"}
 
 
 def conform_formats(requested: str | None, edit: Path) -> tuple[str, ...]:
@@ -113,7 +115,7 @@ def write_conform(timeline: otio.schema.Timeline, path: Path) -> Path:
 
 
 def editor_timeline(conformed: otio.schema.Timeline, jobs: list[ShotJob], *, rendered: set[str],
-                    edl: bool) -> otio.schema.Timeline:
+                    kind: str) -> otio.schema.Timeline:
     """The conform as an editor's format can hold it (``fcp_xml``, ``cmx_3600``).
 
     Each rendered clip is named after its shot. For FCP XML its media is the sequence's first
@@ -122,11 +124,18 @@ def editor_timeline(conformed: otio.schema.Timeline, jobs: list[ShotJob], *, ren
     keeps the edit's reel and source timecodes (the rendered frames carry the same timecodes in
     their headers) and names the sequence in a ``FROM CLIP`` comment.
     """
+    edl, aaf = kind == "edl", kind == "aaf"
     timeline = copy.deepcopy(conformed)
     by_name = {job.name: job for job in jobs}
     _place_record_start(timeline, jobs)
+    if edl and timeline.global_start_time is not None:
+        # OTIO's CMX 3600 writer reads the record start from each track's trim, as its reader writes it.
+        for track in timeline.tracks:
+            if track.source_range is None:
+                track.source_range = otio.opentime.TimeRange(-timeline.global_start_time, track.duration())
+        timeline.global_start_time = None
     if not edl:
-        # FCP XML has no generated black: an EDL's black event (BL) becomes the gap it shows.
+        # FCP XML and AAF get no generated black: an EDL's black event (BL) becomes the gap it shows.
         for clip in list(timeline.find_clips()):
             if isinstance(clip.media_reference, otio.schema.GeneratorReference):
                 track = clip.parent()
@@ -149,12 +158,37 @@ def editor_timeline(conformed: otio.schema.Timeline, jobs: list[ShotJob], *, ren
                 clip.media_reference = otio.schema.ExternalReference(
                     target_url=reference.target_url_for_image_number(0), available_range=reference.available_range)
             _name_marker(clip, job)
+            if aaf:
+                # OTIO's AAF writer keeps no markers: the shot's name, sequence, prompt and seed
+                # become the master clip's user comments (Avid's bin columns), which sora_vfx reads.
+                clip.metadata["AAF"] = {"UserComments": {
+                    "Shot": job.name, "Prompt": job.prompt, "Seed": str(job.seed),
+                    "Sequence": _sequence_path(reference)}}
         elif not edl and isinstance(reference, otio.schema.MissingReference):
             clip.media_reference = otio.schema.ExternalReference(target_url=clip.name,
                                                                  available_range=clip.source_range)
         elif not edl and reference.available_range is None:
             reference.available_range = clip.source_range
+        if aaf:
+            aaf_metadata = clip.metadata.setdefault("AAF", {})
+            if "MobID" not in aaf_metadata:
+                aaf_metadata["MobID"] = _new_mob_id()
     return timeline
+
+
+def _sequence_path(reference: otio.schema.MediaReference) -> str:
+    """``/renders/SH010/SH010.####.exr`` of an image sequence reference; "" for other media."""
+    if not isinstance(reference, otio.schema.ImageSequenceReference):
+        return ""
+    folder = url2pathname(urlparse(reference.target_url_base).path)
+    return f"{folder}{reference.name_prefix}{'#' * reference.frame_zero_padding}{reference.name_suffix}"
+
+
+def _new_mob_id() -> str:
+    """A new SMPTE UMID for a master clip the AAF writer makes (it needs one per clip)."""
+    from aaf2.mobid import MobID
+
+    return str(MobID.new())
 
 
 def _place_record_start(timeline: otio.schema.Timeline, jobs: list[ShotJob]) -> None:
@@ -199,14 +233,27 @@ def write_conforms(conformed: otio.schema.Timeline, out_dir: Path, formats: tupl
         if name == "otio":
             continue
         adapter, file_name = CONFORM_FORMATS[name]
+
+        def write(temporary: Path, name: str = name, adapter: str = adapter) -> None:
+            try:
+                timeline = editor_timeline(conformed, jobs, rendered=rendered, kind=name)
+                otio.adapters.write_to_file(timeline, str(temporary), adapter_name=adapter)
+            except OSError:
+                raise
+            except Exception as exc:  # an adapter's limits surface as many exception types
+                first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+                raise _AdapterCannot(f"{type(exc).__name__}: {first}" if first else type(exc).__name__) from exc
+
         try:
-            text = otio.adapters.write_to_string(
-                editor_timeline(conformed, jobs, rendered=rendered, edl=name == "edl"), adapter)
-        except Exception as exc:  # an adapter's limits surface as many exception types
+            written.append(write_atomically(Path(out_dir) / file_name, write, what=f"conform {file_name}",
+                                            error=RenderError, suffix=Path(file_name).suffix))
+        except RenderError as exc:
+            if not isinstance(exc.__cause__, _AdapterCannot):
+                raise
             log.warning("conform %s not written: OTIO's %s adapter cannot write this edit: %s", file_name, adapter,
-                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            continue
-        written.append(write_atomically(Path(out_dir) / file_name,
-                                        lambda temporary, text=text: Path(temporary).write_text(text),
-                                        what=f"conform {file_name}", error=RenderError))
+                        exc.__cause__)
     return written
+
+
+class _AdapterCannot(Exception):
+    """An OTIO adapter refused to write a timeline (not an I/O failure)."""

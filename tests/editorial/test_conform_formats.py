@@ -16,6 +16,7 @@ from sora_vfx.editorial import EditOptions, read_edit
 from sora_vfx.editorial.conform import conform_formats
 from sora_vfx.errors import ConfigError
 from tests.conftest import SAMPLES
+from tests.editorial.aaf_edits import write_aaf
 
 
 def run(*args):
@@ -96,3 +97,60 @@ def test_farm_tasks_write_the_same_formats(tmp_path):
     result = run("farm", "export", SAMPLES / "sequence_24fps.edl", "-o", tmp_path / "bundle", "--conform", "xml,edl")
     assert result.exit_code == 0, result.output
     assert "--conform=xml,edl" in (tmp_path / "bundle" / "template.yaml").read_text()
+
+
+# --- Avid's AAF ----------------------------------------------------------------------------------
+
+def test_an_avid_aaf_becomes_shots_with_names_prompts_and_timecodes(tmp_path):
+    path = write_aaf(tmp_path / "cut.aaf")
+    result = run("shots", path, "--handles", "8", "--json")
+    assert result.exit_code == 0, result.output
+    shots = json.loads(result.stdout)
+    # Names: a SHOT line in the bin's Comments column, a one-word locator, else numbered.
+    assert [s["name"] for s in shots] == ["ABC_0010", "ABC_0020", "sh030"]
+    assert [(s["record_in"], s["record_out"]) for s in shots] == [
+        ("01:00:00:00", "01:00:02:00"), ("01:00:02:00", "01:00:03:12"), ("01:00:03:12", "01:00:06:00")]
+    assert [s["source_in"] for s in shots] == ["14:22:10:00", "15:01:00:12", "10:00:05:00"]
+    assert [s["reel"] for s in shots] == ["A001_R1AB", "A002_R1AB", "B001_R2CD"]
+    assert shots[0]["prompt"] == "a lighthouse at dusk" and shots[0]["seed"] == 7
+    assert shots[1]["prompt"] == "gulls over a cliff"
+    assert shots[0]["notes"] == ["VFX REMOVE RIG"]
+    assert shots[0]["source"]["prompt"] == "aaf comment"
+    assert [s["cut_in"] for s in shots] == [1009, 1009, 1009]
+
+
+def test_an_aaf_edit_renders_and_conforms_to_aaf_that_reads_back(tmp_path):
+    path = write_aaf(tmp_path / "cut.aaf")
+    out = tmp_path / "out"
+    result = run("render", path, "--steps", "1", "-o", out, "--no-review", "--json")
+    assert result.exit_code == 0, result.output
+    # An AAF edit gets OTIO and AAF back by default.
+    assert [Path(p).name for p in json.loads(result.stdout)["conforms"]] == ["renders.otio", "renders.aaf"]
+    assert cuts(out / "renders.aaf") == cuts(path)
+    clips = list(otio.adapters.read_from_file(str(out / "renders.aaf")).find_clips())
+    comments = clips[0].metadata["AAF"]["UserComments"]
+    assert comments["Shot"] == "ABC_0010" and comments["Seed"] == "7"
+    assert comments["Sequence"] == f"{out.resolve()}/ABC_0010/ABC_0010.####.exr"
+
+
+def test_farm_export_reads_an_aaf(tmp_path):
+    path = write_aaf(tmp_path / "cut.aaf")
+    result = run("farm", "export", path, "-o", tmp_path / "bundle", "--json")
+    assert result.exit_code == 0, result.output
+    assert "ABC_0010" in (tmp_path / "bundle" / "parameter_values.yaml").read_text() + \
+        (tmp_path / "bundle" / "template.yaml").read_text()
+
+
+@pytest.mark.parametrize("damage", ["text", "empty", "truncated"])
+def test_an_aaf_the_adapter_cannot_read_gives_its_reason(tmp_path, damage):
+    path = tmp_path / "bad.aaf"
+    if damage == "text":
+        path.write_text("this is not an AAF\n")
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:
+        path.write_bytes(write_aaf(tmp_path / "cut.aaf").read_bytes()[:4096])
+    result = run("render", path, "-o", tmp_path / "out")
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert f"{path}: cannot read as AAF:" in result.output
+    assert not (tmp_path / "out").exists()

@@ -38,7 +38,8 @@ def test_paths_are_relative_to_the_config_and_options_win(tmp_path):
     ("text", "error", "message"),
     [
         ("[review]\nwatermark = true\n", ConfigError,
-         r"\[review\] unknown key\(s\) watermark; valid: ai_mark, certificate, display, key, prores, trust_anchors, view"),
+         r"\[review\] unknown key\(s\) watermark; valid: ai_mark, certificate, display, key, prores, "
+         r"trust_anchors, view"),
         ('[review]\nai_mark = "yes"\n', ConfigError, r"\[review\] ai_mark has to be true or false, not 'yes'"),
         ("[review]\ncertificate = 3\nkey = \"k\"\n", ConfigError, r"\[review\] certificate has to be a string, not 3"),
         ('[review]\nkey = "k.pem"\n', ReviewError, r"signing needs both a certificate and its key"),
