@@ -20,7 +20,17 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(PIP) --quiet "torch==2.13.0"
-	$(PIP) --quiet -e ".[test,farm,speed]"
+	$(PIP) --quiet -e ".[test,farm,speed,publish]"
+	touch $@
+
+# The publish tests run a real Kitsu server: zou (its API server) from PyPI, in its own venv
+# (its pins are not ours), on the PostgreSQL and Redis that sysdeps installs.
+VENV_KITSU ?= .venv-kitsu
+ZOU_VERSION ?= 1.0.97
+$(VENV_KITSU)/.installed:
+	test -x $(VENV_KITSU)/bin/python || $(PYTHON) -m venv $(VENV_KITSU)
+	$(VENV_KITSU)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_KITSU)/bin/python -m pip install --quiet "zou==$(ZOU_VERSION)"
 	touch $@
 
 # bpy 5.0.1 is a ~820 MB wheel for Python 3.11 only; tests/plugins/test_blender.py uses it.
@@ -31,9 +41,10 @@ $(VENV_BLENDER)/.installed:
 	touch $@
 
 # Tests check our EXRs with readers we did not write: OpenEXR's exrheader and oiiotool;
-# the review page is opened in a real headless Chromium.
-SYSTEM_TOOLS := exrheader oiiotool chromium
-SYSTEM_PACKAGES := openexr openimageio-tools chromium
+# the review page is opened in a real headless Chromium; the publish tests start PostgreSQL,
+# Redis and a Kitsu server, which probes movies with ffprobe.
+SYSTEM_TOOLS := exrheader oiiotool chromium redis-server ffprobe pg_ctlcluster
+SYSTEM_PACKAGES := openexr openimageio-tools chromium postgresql redis-server ffmpeg
 sysdeps:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
 	if [ -n "$$missing" ]; then \
@@ -51,7 +62,7 @@ demo: install
 	$(BIN)/sora-vfx render sample_edls/shapes_24fps.edl --handles 4 --model shapes -o $(DEMO_OUT)
 	$(BIN)/sora-vfx eval $(DEMO_OUT)
 
-test: install sysdeps $(VENV_BLENDER)/.installed
+test: install sysdeps $(VENV_BLENDER)/.installed $(VENV_KITSU)/.installed
 	$(BIN)/python -m pytest -q
 
 # Speed and memory side by side with bare baselines (issue 7): a table and benchmarks/results.json.

@@ -27,6 +27,7 @@ COMMAND_MODULES = {
     "review": "sora_vfx.cli.review",
     "verify": "sora_vfx.cli.review",
     "eval": "sora_vfx.cli.eval",
+    "publish": "sora_vfx.cli.publish",
 }
 
 

@@ -30,6 +30,11 @@ log = logging.getLogger("sora_vfx")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 
 
+def shot_movie(out_dir: Path, shot: str, suffix: str = ".mp4") -> Path:
+    """Where the review keeps a shot's movie (``.mp4``) or ProRes daily (``.mov``)."""
+    return Path(out_dir) / REVIEW_FOLDER / MOVIES_FOLDER / f"{_SAFE_NAME.sub('_', shot)}{suffix}"
+
+
 def edit_of(out_dir: Path) -> Path | None:
     """The edit a render folder was made from, as its manifest records it (None if unknown)."""
     try:
@@ -139,7 +144,7 @@ def _build(out_dir: Path, staging: Path, manifest: Manifest, settings: ReviewSet
                 edit.add_failed(entry)
                 log.info("review: shot %s failed in the render: %s", shot.name, entry.error)
                 continue
-            frames = ShotFrames(out_dir, entry, safe_name=_SAFE_NAME.sub("_", shot.name), display=display,
+            frames = ShotFrames(out_dir, entry, safe_name=shot_movie(out_dir, shot.name).stem, display=display,
                                 prores=settings.prores,
                                 ai_mark=settings.ai_mark, identity=identity)
             bar.start_shot(shot.name, frames.count)

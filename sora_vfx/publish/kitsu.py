@@ -1,0 +1,130 @@
+"""Kitsu (CGWire) through its Python client, ``gazu``.
+
+Credentials come from the environment: ``SORA_VFX_KITSU_URL`` (the API root, e.g.
+``https://kitsu.studio.example/api``), ``SORA_VFX_KITSU_EMAIL`` and
+``SORA_VFX_KITSU_PASSWORD``. In Kitsu a shot belongs to a sequence of a project; a version is
+a comment on the shot's task (``--task-type``, default Compositing) with the preview movie
+attached as its preview file. The comment's text holds the version's data, one ``key: value``
+per line, with the ``job_hash`` that recognises it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import ConfigError
+from .publish import ShotRelease
+from .tracker import TrackerError
+
+ENVIRONMENT = ("SORA_VFX_KITSU_URL", "SORA_VFX_KITSU_EMAIL", "SORA_VFX_KITSU_PASSWORD")
+#: The status a new version's comment sets on the task: "waiting for approval".
+VERSION_STATUS = "wfa"
+_FIRST_LINE = "sora_vfx render"
+
+
+def from_environment(project: str, *, task_type: str = "Compositing") -> KitsuTracker:
+    """A logged-in tracker from ``SORA_VFX_KITSU_*``.
+
+    Raises:
+        ConfigError: a variable is missing. TrackerError: Kitsu is down or refuses them.
+    """
+    missing = [name for name in ENVIRONMENT if not os.environ.get(name)]
+    if missing:
+        raise ConfigError(f"publishing to Kitsu needs {', '.join(missing)} in the environment "
+                          "(credentials are never taken from the command line)")
+    url, email, password = (os.environ[name] for name in ENVIRONMENT)
+    return KitsuTracker(url, email, password, project=project, task_type=task_type)
+
+
+class KitsuTracker:
+    """``Tracker`` for one Kitsu project."""
+
+    def __init__(self, url: str, email: str, password: str, *, project: str, task_type: str = "Compositing"):
+        import gazu
+
+        self.where = f"Kitsu at {url}"
+        self._gazu = gazu
+        self._client = gazu.client.create_client(url.rstrip("/"))
+        self._call(gazu.log_in, email, password, what=f"log in as {email}")
+        self._project = self._call(gazu.project.get_project_by_name, project, what=f"find project {project}")
+        if not self._project:
+            self._project = self._call(gazu.project.new_project, project, what=f"create project {project}")
+        self._task_type = self._call(gazu.task.get_task_type_by_name, task_type, what=f"find task type {task_type}")
+        if not self._task_type:
+            raise TrackerError(f"{self.where}: no task type {task_type!r} (--task-type); Kitsu's defaults include "
+                               "Compositing, FX, Animation")
+        self._status = self._call(gazu.task.get_task_status_by_short_name, VERSION_STATUS,
+                                  what=f"find task status {VERSION_STATUS}")
+        self._sequences: dict[str, dict] = {}
+        self._tasks: dict[str, dict] = {}
+
+    def _call(self, function: Any, *args: Any, what: str, **kwargs: Any) -> Any:
+        """One gazu call; its failures as TrackerError saying what was being done."""
+        import requests
+
+        exceptions = self._gazu.exception
+        try:
+            return function(*args, client=self._client, **kwargs)
+        except exceptions.AuthFailedException:
+            raise TrackerError(f"{self.where} refused the credentials ({what}): check SORA_VFX_KITSU_EMAIL and "
+                               "SORA_VFX_KITSU_PASSWORD") from None
+        except requests.exceptions.ConnectionError:
+            raise TrackerError(f"{self.where} cannot be reached ({what}): is the server up, and the URL right?") \
+                from None
+        except (exceptions.GazuException, requests.exceptions.RequestException, ValueError) as exc:
+            reason = " ".join(str(part) for part in exc.args) or type(exc).__name__
+            raise TrackerError(f"{self.where}: cannot {what}: {reason}") from None
+
+    def ensure_shot(self, release: ShotRelease) -> str:
+        gazu = self._gazu
+        sequence = self._sequences.get(release.sequence)
+        if sequence is None:
+            sequence = self._call(gazu.shot.get_sequence_by_name, self._project, release.sequence,
+                                  what=f"find sequence {release.sequence}") or \
+                self._call(gazu.shot.new_sequence, self._project, release.sequence,
+                           what=f"create sequence {release.sequence}")
+            self._sequences[release.sequence] = sequence
+        what = f"register shot {release.name}"
+        data = {"cut_in": release.cut_in, "cut_out": release.cut_out, "handles": release.handles,
+                "record_in": release.record_in, "record_out": release.record_out}
+        shot = self._call(gazu.shot.get_shot_by_name, sequence, release.name, what=what)
+        if shot is None:
+            shot = self._call(gazu.shot.new_shot, self._project, sequence, release.name, frame_in=release.frame_in,
+                              frame_out=release.frame_out, nb_frames=release.frame_out - release.frame_in + 1,
+                              description=release.description, data=data, what=what)
+        else:
+            shot["description"] = release.description
+            shot["nb_frames"] = release.frame_out - release.frame_in + 1
+            shot["data"] = {**(shot.get("data") or {}), **data, "frame_in": release.frame_in,
+                            "frame_out": release.frame_out}
+            shot = self._call(gazu.shot.update_shot, shot, what=what)
+        task = self._call(gazu.task.get_task_by_entity, shot, self._task_type, what=f"{what}'s task") or \
+            self._call(gazu.task.new_task, shot, self._task_type, what=f"{what}'s task")
+        self._tasks[shot["id"]] = task
+        return shot["id"]
+
+    def _versions(self, shot_id: str, job_hash: str) -> list[dict]:
+        comments = self._call(self._gazu.task.all_comments_for_task, self._tasks[shot_id], what="read versions")
+        return [c for c in comments if f"\njob_hash: {job_hash}\n" in f"\n{c.get('text') or ''}\n"
+                and (c.get("text") or "").startswith(_FIRST_LINE)]
+
+    def has_version(self, shot_id: str, job_hash: str) -> bool:
+        return any(comment.get("previews") for comment in self._versions(shot_id, job_hash))
+
+    def add_version(self, shot_id: str, release: ShotRelease) -> str:
+        gazu, task = self._gazu, self._tasks[shot_id]
+        what = f"add shot {release.name}'s version"
+        # A comment left without its movie by a publish that failed part-way is completed.
+        earlier = self._versions(shot_id, release.job_hash)
+        comment = earlier[0] if earlier else self._call(
+            gazu.task.add_comment, task, self._status, version_text(release), what=what)
+        self._call(gazu.task.add_preview, task, comment, str(release.movie), what=f"{what}'s movie")
+        return comment["id"]
+
+
+def version_text(release: ShotRelease) -> str:
+    """The comment that is a version: its data one ``key: value`` per line."""
+    lines = [_FIRST_LINE, *(f"{key}: {value}" for key, value in release.data().items()),
+             f"prompt: {release.description}"]
+    return "\n".join(lines)

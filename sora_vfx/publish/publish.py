@@ -1,0 +1,117 @@
+"""What a render publishes (``ShotRelease``, read from the manifest) and the publish loop."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..layout import frame_pattern
+from ..render.manifest import read_manifest
+from ..review.build import shot_movie
+from .tracker import Tracker, TrackerError
+
+log = logging.getLogger("sora_vfx")
+
+
+@dataclass(frozen=True)
+class ShotRelease:
+    """One rendered shot as a tracker gets it."""
+
+    name: str
+    sequence: str
+    frame_in: int  # head_in: the first rendered frame, handles included
+    frame_out: int  # tail_out
+    cut_in: int
+    cut_out: int
+    handles: int
+    record_in: str
+    record_out: str
+    description: str  # the prompt
+    movie: Path  # the review's preview movie
+    frames: str  # the EXR sequence, e.g. /renders/SH010/SH010.####.exr
+    seed: int
+    model: str
+    job_hash: str
+
+    def data(self) -> dict[str, Any]:
+        """What a version records besides its movie."""
+        return {"frames": self.frames, "seed": self.seed, "model": self.model, "job_hash": self.job_hash,
+                "frame_in": self.frame_in, "frame_out": self.frame_out}
+
+
+@dataclass
+class PublishReport:
+    """What a publish did: per shot ``added`` (a new version) or ``unchanged`` (this render's
+    version was there already)."""
+
+    where: str
+    shots: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": 1, "tracker": self.where,
+                "shots": [{"name": name, "result": result, "version": self.versions.get(name)}
+                          for name, result in self.shots.items()]}
+
+
+def releases_of(out_dir: Path, *, sequence: str | None = None) -> list[ShotRelease]:
+    """The rendered shots of ``OUT`` (every frame on disk), in edit order.
+
+    Raises:
+        ConfigError: no manifest, no rendered shot, or a shot without its review movie.
+    """
+    out_dir = Path(out_dir)
+    manifest = read_manifest(out_dir)
+    if manifest is None:
+        raise ConfigError(f"{out_dir}: no manifest.json: render into it first")
+    sequence = sequence or Path(manifest.edit).stem
+    releases, missing = [], []
+    for entry in manifest.shots:
+        if not entry.done or entry.spec is None or entry.job_hash is None:
+            log.info("publish: shot %s is not rendered (%s); left out", entry.name, entry.status)
+            continue
+        movie = shot_movie(out_dir, entry.name)
+        if not movie.is_file():
+            missing.append(entry.name)
+            continue
+        frames = entry.frames
+        releases.append(ShotRelease(
+            name=entry.name, sequence=sequence, frame_in=frames.first, frame_out=frames.last,
+            cut_in=frames.cut_in, cut_out=frames.cut_out, handles=frames.cut_in - frames.first,
+            record_in=entry.record_in, record_out=entry.record_out, description=entry.spec.prompt, movie=movie,
+            frames=str((out_dir / frame_pattern(entry.name)).resolve()), seed=entry.seed, model=entry.spec.model,
+            job_hash=entry.job_hash))
+    if missing:
+        raise ConfigError(f"{out_dir}: no preview movie for shot(s) {', '.join(missing)}: run `sora-vfx review "
+                          f"{out_dir}` first (publish sends the review's movies)")
+    if not releases:
+        raise ConfigError(f"{out_dir}: no rendered shot to publish")
+    return releases
+
+
+def publish_render(out_dir: Path, tracker: Tracker, *, sequence: str | None = None) -> PublishReport:
+    """Register every rendered shot, then add each shot's version unless the tracker has it.
+
+    Raises:
+        ConfigError: nothing to publish (``releases_of``).
+        TrackerError: the tracker failed; what was published stays, and a retry completes it.
+    """
+    releases = releases_of(out_dir, sequence=sequence)
+    report = PublishReport(tracker.where)
+    shot_ids = {release.name: tracker.ensure_shot(release) for release in releases}
+    for release in releases:
+        shot_id = shot_ids[release.name]
+        if tracker.has_version(shot_id, release.job_hash):
+            report.shots[release.name] = "unchanged"
+            log.info("publish: shot %s: version of job %s is there already", release.name, release.job_hash)
+            continue
+        report.versions[release.name] = tracker.add_version(shot_id, release)
+        report.shots[release.name] = "added"
+        log.info("publish: shot %s: added a version (job %s)", release.name, release.job_hash)
+    return report
+
+
+__all__ = ["PublishReport", "ShotRelease", "TrackerError", "publish_render", "releases_of"]
