@@ -83,8 +83,8 @@ def test_the_xml_points_at_each_sequences_first_frame(tmp_path):
 
 
 def test_an_unknown_format_is_refused_before_anything_is_written(tmp_path):
-    result = run("render", SAMPLES / "sequence_24fps.edl", "-o", tmp_path / "out", "--conform", "otio,aaf")
-    assert result.exit_code == 2 and "--conform aaf: choose from otio, xml, edl" in result.output
+    result = run("render", SAMPLES / "sequence_24fps.edl", "-o", tmp_path / "out", "--conform", "otio,mov")
+    assert result.exit_code == 2 and "--conform mov: choose from otio, xml, edl, aaf" in result.output
     assert not (tmp_path / "out").exists()
     with pytest.raises(ConfigError):
         conform_formats("mov", Path("cut.edl"))
