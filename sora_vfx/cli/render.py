@@ -67,7 +67,7 @@ def settings_options(command):
                      help="torch.compile the transformer's blocks (slow first shot, faster after)."),
         click.option("--conform", default=None, metavar="FORMATS",
                      help="Conform timelines to write: otio, xml (FCP 7 XML: Premiere, Resolve), edl (CMX 3600), "
-                          "comma-separated; OTIO always. Default: OTIO plus the edit's own format."),
+                          "aaf (Avid), comma-separated; OTIO always. Default: OTIO plus the edit's own format."),
         click.option("--quantize", default=None, type=click.Choice(("none", "int8", "fp8")),
                      help="Quantise the transformer's weights with torchao: int8, or fp8 on CUDA."),
         click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
