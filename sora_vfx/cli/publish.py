@@ -26,11 +26,12 @@ def publish(out: Path, tracker: str, project: str, sequence: str | None, task_ty
     prompt) and add one version per shot (its review movie, EXR sequence, seed, model, job hash).
     A version already published for the same job hash is not added again; a publish that failed
     part-way completes when run again."""
-    from ..publish import publish_render, releases_of
+    from ..publish import publish_releases, releases_of
     from ..publish.kitsu import from_environment
 
-    releases_of(out, sequence=sequence)  # nothing to publish fails before the tracker is asked
-    report = publish_render(out, from_environment(project, task_type=task_type), sequence=sequence)
+    # Read first: nothing to publish fails before the tracker is asked.
+    releases = releases_of(out, sequence=sequence)
+    report = publish_releases(releases, from_environment(project, task_type=task_type))
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return

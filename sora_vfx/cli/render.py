@@ -184,7 +184,7 @@ def render(as_json: bool, scheduler: str | None, workers: int | None, conform_on
             click.echo(f"{result.name:<16} {result.status:<9} {result.frames_written:>4} written "
                        f"{result.frames_reused:>4} kept  {result.seconds:6.1f} s"
                        + (f"  {result.error}" if result.error else ""))
-        click.echo(f"manifest: {report.manifest}\nconform:  {', '.join(map(str, report.conforms or [report.conform]))}")
+        click.echo(f"manifest: {report.manifest}\nconform:  {', '.join(map(str, report.conforms))}")
     if review is not None:
         review_after_render(review, out)
     if report.failed:

@@ -93,8 +93,7 @@ class Acceleration:
         return tuple(f"--{key}" if value is True else f"--{key}={value}" for key, value in values.items())
 
     def describe(self) -> str:
-        return ", ".join(f"{key} {value}" if value is not True else key for key, value in self.summary().items()) \
-            or "none"
+        return describe_speed(self.summary()) or "none"
 
     def check_device(self, device: torch.device) -> None:
         """Refuse what this device or install cannot run, before anything loads.
@@ -152,6 +151,12 @@ class Acceleration:
         if self.cache == "first-block":
             return FirstBlockCacheConfig(threshold=float(self.cache_value))
         return TaylorSeerCacheConfig(cache_interval=int(self.cache_value), use_lite_mode=True)
+
+
+def describe_speed(summary: dict[str, Any]) -> str:
+    """A ``summary()`` in words, as the log and the ``sora_vfx:speed`` header give it:
+    "cache first-block:0.1, compile"; "" when none is on."""
+    return ", ".join(key if value is True else f"{key} {value}" for key, value in sorted(summary.items()))
 
 
 def _parse_cache(text: str | None) -> tuple[str | None, float | None]:

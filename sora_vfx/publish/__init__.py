@@ -10,7 +10,8 @@ failed part-way is completed by running it again. Credentials come from the envi
 (``kitsu.from_environment``), never from the command line or a log.
 """
 
-from .publish import PublishReport, ShotRelease, publish_render, releases_of
+from .publish import PublishReport, ShotRelease, publish_releases, publish_render, releases_of
 from .tracker import Tracker, TrackerError
 
-__all__ = ["PublishReport", "ShotRelease", "Tracker", "TrackerError", "publish_render", "releases_of"]
+__all__ = ["PublishReport", "ShotRelease", "Tracker", "TrackerError", "publish_releases", "publish_render",
+           "releases_of"]

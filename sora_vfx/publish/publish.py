@@ -93,13 +93,21 @@ def releases_of(out_dir: Path, *, sequence: str | None = None) -> list[ShotRelea
 
 
 def publish_render(out_dir: Path, tracker: Tracker, *, sequence: str | None = None) -> PublishReport:
-    """Register every rendered shot, then add each shot's version unless the tracker has it.
+    """``publish_releases`` of every rendered shot of ``OUT`` (``releases_of``).
 
     Raises:
-        ConfigError: nothing to publish (``releases_of``).
+        ConfigError: nothing to publish.
         TrackerError: the tracker failed; what was published stays, and a retry completes it.
     """
-    releases = releases_of(out_dir, sequence=sequence)
+    return publish_releases(releases_of(out_dir, sequence=sequence), tracker)
+
+
+def publish_releases(releases: list[ShotRelease], tracker: Tracker) -> PublishReport:
+    """Register every shot, then add each shot's version unless the tracker has it.
+
+    Raises:
+        TrackerError: the tracker failed; what was published stays, and a retry completes it.
+    """
     report = PublishReport(tracker.where)
     shot_ids = {release.name: tracker.ensure_shot(release) for release in releases}
     for release in releases:
@@ -114,4 +122,4 @@ def publish_render(out_dir: Path, tracker: Tracker, *, sequence: str | None = No
     return report
 
 
-__all__ = ["PublishReport", "ShotRelease", "TrackerError", "publish_render", "releases_of"]
+__all__ = ["PublishReport", "ShotRelease", "TrackerError", "publish_releases", "publish_render", "releases_of"]

@@ -34,6 +34,7 @@ from ..imaging.images import read_display_frames
 from ..imaging.transform import OutputTransform
 from ..layout import frame_name, latents_path, shot_folder
 from ..models import LoadedModel
+from ..models.acceleration import describe_speed
 from ..models.memory import is_out_of_memory
 from ..seeds import cpu_generator
 from .plan import RenderSettings, ShotPlan, prepare_render
@@ -459,9 +460,8 @@ def _attributes(job: ShotJob, spec: RenderSpec, timecode: str) -> dict[str, Any]
         attributes["sora_vfx:continues"] = f"{spec.continues} frame {spec.continues_frame}"
     speed = spec.extra.get("speed")
     if speed:
-        # The speed options that made the frame (they change pixels): "cache first-block:0.1, compile".
-        attributes["sora_vfx:speed"] = ", ".join(key if value is True else f"{key} {value}"
-                                                 for key, value in sorted(speed.items()))
+        # The speed options that made the frame (they change pixels).
+        attributes["sora_vfx:speed"] = describe_speed(speed)
     chromaticities = get_converter().chromaticities(spec.colorspace)
     if chromaticities is not None:
         attributes["chromaticities"] = chromaticities

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +73,13 @@ class RenderReport:
     out_dir: Path
     results: list[ShotResult]
     manifest: Path
-    conform: Path
-    #: Every conform file written: ``conform`` (OTIO) first, then the editors' formats.
-    conforms: list[Path] = field(default_factory=list)
+    #: Every conform file written: the OTIO timeline first, then the editors' formats.
+    conforms: list[Path]
+
+    @property
+    def conform(self) -> Path:
+        """The OTIO conform timeline (``renders.otio``)."""
+        return self.conforms[0]
 
     @property
     def failed(self) -> list[ShotResult]:
@@ -88,7 +92,7 @@ class RenderReport:
             "out": str(self.out_dir),
             "manifest": str(self.manifest),
             "conform": str(self.conform),
-            "conforms": [str(path) for path in self.conforms or [self.conform]],
+            "conforms": [str(path) for path in self.conforms],
             "shots": [result.to_dict() for result in self.results],
         }
 
@@ -114,4 +118,4 @@ def finish_render(plan: RenderPlan, results: list[ShotResult]) -> RenderReport:
     conform = conform_timeline(edit.timeline, edit.clips, edit.jobs, out_dir, rendered=rendered, extra=extra)
     written = write_conforms(conform, out_dir, conform_formats(plan.settings.conform, edit.path), jobs=edit.jobs,
                              rendered=rendered)
-    return RenderReport(out_dir, results, manifest_path(out_dir), written[0], written)
+    return RenderReport(out_dir, results, manifest_path(out_dir), written)
