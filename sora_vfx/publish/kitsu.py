@@ -14,13 +14,12 @@ import os
 from typing import Any
 
 from ..errors import ConfigError
-from .publish import ShotRelease
+from .publish import VERSION_FIRST_LINE, ShotRelease
 from .tracker import TrackerError
 
 ENVIRONMENT = ("SORA_VFX_KITSU_URL", "SORA_VFX_KITSU_EMAIL", "SORA_VFX_KITSU_PASSWORD")
 #: The status a new version's comment sets on the task: "waiting for approval".
 VERSION_STATUS = "wfa"
-_FIRST_LINE = "sora_vfx render"
 
 
 def from_environment(project: str, *, task_type: str = "Compositing") -> KitsuTracker:
@@ -107,7 +106,7 @@ class KitsuTracker:
     def _versions(self, shot_id: str, job_hash: str) -> list[dict]:
         comments = self._call(self._gazu.task.all_comments_for_task, self._tasks[shot_id], what="read versions")
         return [c for c in comments if f"\njob_hash: {job_hash}\n" in f"\n{c.get('text') or ''}\n"
-                and (c.get("text") or "").startswith(_FIRST_LINE)]
+                and (c.get("text") or "").startswith(VERSION_FIRST_LINE)]
 
     def has_version(self, shot_id: str, job_hash: str) -> bool:
         return any(comment.get("previews") for comment in self._versions(shot_id, job_hash))
@@ -118,13 +117,6 @@ class KitsuTracker:
         # A comment left without its movie by a publish that failed part-way is completed.
         earlier = self._versions(shot_id, release.job_hash)
         comment = earlier[0] if earlier else self._call(
-            gazu.task.add_comment, task, self._status, version_text(release), what=what)
+            gazu.task.add_comment, task, self._status, release.version_text(), what=what)
         self._call(gazu.task.add_preview, task, comment, str(release.movie), what=f"{what}'s movie")
         return comment["id"]
-
-
-def version_text(release: ShotRelease) -> str:
-    """The comment that is a version: its data one ``key: value`` per line."""
-    lines = [_FIRST_LINE, *(f"{key}: {value}" for key, value in release.data().items()),
-             f"prompt: {release.description}"]
-    return "\n".join(lines)

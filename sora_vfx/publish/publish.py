@@ -15,6 +15,9 @@ from .tracker import Tracker, TrackerError
 
 log = logging.getLogger("sora_vfx")
 
+#: The first line of a version's text (:meth:`ShotRelease.version_text`).
+VERSION_FIRST_LINE = "sora_vfx render"
+
 
 @dataclass(frozen=True)
 class ShotRelease:
@@ -40,6 +43,13 @@ class ShotRelease:
         """What a version records besides its movie."""
         return {"frames": self.frames, "seed": self.seed, "model": self.model, "job_hash": self.job_hash,
                 "frame_in": self.frame_in, "frame_out": self.frame_out}
+
+    def version_text(self) -> str:
+        """The version's data as trackers keep it in a comment or description: a first line
+        that marks it as a sora_vfx render, then one ``key: value`` per line, then the prompt."""
+        lines = [VERSION_FIRST_LINE, *(f"{key}: {value}" for key, value in self.data().items()),
+                 f"prompt: {self.description}"]
+        return "\n".join(lines)
 
 
 @dataclass

@@ -26,24 +26,6 @@ from tests.test_schemas import check
 EDL = SAMPLES / "sequence_24fps.edl"
 
 
-@pytest.fixture(scope="module")
-def reviewed(tmp_path_factory, tiny_model):
-    """The sample edit rendered (tiny model, 32x32, handles 2) and reviewed: the movies publish sends."""
-    out = tmp_path_factory.mktemp("publish") / "out"
-    report = render_edit(read_edit(EDL, EditOptions(handles=2)), out, RenderSettings(steps=1, size=(32, 32)),
-                         model=tiny_model, progress=False)
-    assert not report.failed
-    build_review(out, ReviewSettings(), progress=False)
-    return out
-
-
-@pytest.fixture
-def copy(reviewed, tmp_path):
-    target = tmp_path / "out"
-    shutil.copytree(reviewed, target)
-    return target
-
-
 def environment(kitsu, **changes):
     values = {"SORA_VFX_KITSU_URL": kitsu.url, "SORA_VFX_KITSU_EMAIL": kitsu.email,
               "SORA_VFX_KITSU_PASSWORD": kitsu.password}
