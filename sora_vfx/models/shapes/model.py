@@ -87,13 +87,20 @@ def build_vae() -> torch.nn.Module:
     )
 
 
+#: Attention heads of the transformer and their width (3 x 32 = 96). Wan's rotary positions give
+#: each of x and y ``2 * (head_dim // 6)`` channels at frequencies from 1 down to 1/10000 a
+#: token: with 16-wide heads that is one usable frequency per axis, with 32-wide ones two, which
+#: is what places an object, and moves it, within the 4x4 tokens of a frame.
+HEADS, HEAD_DIM = 3, 32
+
+
 def build_transformer() -> torch.nn.Module:
     """Wan's diffusion transformer at a small size: 2x2 latent patches (16x16 pixels a token;
     Wan 2.2's first-frame image-to-video mode assumes 2x2), 6 layers of width 96."""
     from diffusers import WanTransformer3DModel
 
     return WanTransformer3DModel(
-        patch_size=(1, 2, 2), num_attention_heads=6, attention_head_dim=16, in_channels=LATENT_CHANNELS,
+        patch_size=(1, 2, 2), num_attention_heads=HEADS, attention_head_dim=HEAD_DIM, in_channels=LATENT_CHANNELS,
         out_channels=LATENT_CHANNELS, text_dim=TEXT_DIM, freq_dim=64, ffn_dim=384, num_layers=6,
         cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=64,
     )
@@ -105,7 +112,7 @@ def build_outpaint_transformer() -> torch.nn.Module:
     from diffusers import WanVACETransformer3DModel
 
     return WanVACETransformer3DModel(
-        patch_size=(1, 2, 2), num_attention_heads=6, attention_head_dim=16, in_channels=LATENT_CHANNELS,
+        patch_size=(1, 2, 2), num_attention_heads=HEADS, attention_head_dim=HEAD_DIM, in_channels=LATENT_CHANNELS,
         out_channels=LATENT_CHANNELS, text_dim=TEXT_DIM, freq_dim=64, ffn_dim=384, num_layers=6,
         cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=64,
         vace_layers=list(VACE_LAYERS), vace_in_channels=VACE_IN_CHANNELS,

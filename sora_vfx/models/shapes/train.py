@@ -73,9 +73,11 @@ class Recipe:
     vae_sample: bool = True  # decode posterior samples (a VAE) or means (an autoencoder)
     vae_object_weight: float = 2.0  # extra loss weight on pixels that an object covers
     clips: int = 2048
-    dit_steps: int = 4500
+    dit_steps: int = 5600
     dit_batch: int = 16
     dit_lr: float = 8e-4
+    dit_optimizer: str = "muon"  # Muon on the blocks' weight matrices, AdamW on the rest; or "adamw" on all
+    dit_sigma_shift: float = 4.0  # shift of the noise levels trained on; 0: the sampler's own
     dit_warmup: int = 100
     image_share: float = 0.3
     empty_caption_share: float = 0.1
@@ -217,15 +219,36 @@ def encode_dataset(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generato
     return torch.cat(latents), captions, torch.cat(masks)
 
 
-def _learn(module: torch.nn.Module, optimizer: torch.optim.Optimizer, ema: dict[str, torch.Tensor], decay: float,
-           weight: torch.Tensor, predicted: torch.Tensor, target: torch.Tensor) -> float:
+def dit_optimizers(modules: torch.nn.Module, recipe: Recipe) -> list[torch.optim.Optimizer]:
+    """The optimisers of the transformer stage: AdamW on every weight, or (``dit_optimizer="muon"``)
+    Muon on the weight matrices inside the transformer's and text encoder's blocks, with its
+    step sized as AdamW's (``match_rms_adamw``) so that one learning rate serves both, and AdamW
+    on the rest (embeddings, the timestep and text projections, the output, norms, biases)."""
+    if recipe.dit_optimizer == "adamw":
+        return [torch.optim.AdamW(modules.parameters(), lr=recipe.dit_lr, weight_decay=0.01)]
+    if recipe.dit_optimizer != "muon":
+        raise ValueError(f"dit_optimizer is adamw or muon, not {recipe.dit_optimizer!r}")
+    inside = ("transformer.blocks.", "text_encoder.encoder.block.")
+    matrices = {name: value for name, value in modules.named_parameters()
+                if value.ndim == 2 and name.startswith(inside)}
+    rest = [value for name, value in modules.named_parameters() if name not in matrices]
+    return [torch.optim.Muon(matrices.values(), lr=recipe.dit_lr, weight_decay=0.01, adjust_lr_fn="match_rms_adamw"),
+            torch.optim.AdamW(rest, lr=recipe.dit_lr, weight_decay=0.01)]
+
+
+def _learn(module: torch.nn.Module, optimizer: torch.optim.Optimizer | list[torch.optim.Optimizer],
+           ema: dict[str, torch.Tensor], decay: float, weight: torch.Tensor, predicted: torch.Tensor,
+           target: torch.Tensor) -> float:
     """One optimiser step on the ``weight``-ed squared error of ``predicted`` against
     ``target``; the EMA copy follows. Returns the loss."""
+    optimizers = optimizer if isinstance(optimizer, list) else [optimizer]
     loss = (weight * (predicted - target).pow(2)).sum() / weight.expand_as(predicted).sum()
-    optimizer.zero_grad(set_to_none=True)
+    for each in optimizers:
+        each.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
-    optimizer.step()
+    for each in optimizers:
+        each.step()
     with torch.no_grad():
         for name, value in module.state_dict().items():
             ema[name].lerp_(value, 1 - decay)
@@ -247,16 +270,16 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
     """
     transformer, text_encoder = pipeline.transformer, pipeline.text_encoder
     modules = torch.nn.ModuleDict({"transformer": transformer, "text_encoder": text_encoder}).train()
-    optimizer = torch.optim.AdamW(modules.parameters(), lr=recipe.dit_lr, weight_decay=0.01)
+    optimizers = dit_optimizers(modules, recipe)
     ema = {name: value.detach().clone() for name, value in modules.state_dict().items()}
-    shift = pipeline.scheduler.config.shift
+    shift = recipe.dit_sigma_shift or pipeline.scheduler.config.shift
     patch = transformer.config.patch_size
     count, _, full_length, height, width = latents.shape
     tokens_per_frame = (height // patch[1]) * (width // patch[2])
     short_steps = round(recipe.dit_steps * recipe.dit_short_share)
     started, losses = time.perf_counter(), []
     for step in range(recipe.dit_steps):
-        for group in optimizer.param_groups:
+        for group in (group for optimizer in optimizers for group in optimizer.param_groups):
             group["lr"] = recipe.dit_lr * _cosine(step, recipe.dit_steps, recipe.dit_warmup)
         frames = min(recipe.dit_short_latents, full_length) if step < short_steps else full_length
         index = torch.randint(count, (recipe.dit_batch,), generator=generator)
@@ -264,7 +287,8 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
         words = [captions[i] for i in index.tolist()]
         empty = torch.rand(recipe.dit_batch, generator=generator) < recipe.empty_caption_share
         words = ["" if drop else text for text, drop in zip(words, empty.tolist(), strict=True)]
-        # Sigmas drawn with the sampler's shift, so training sees noise levels as sampling does.
+        # Sigmas drawn with the sampler's shift, so training sees noise levels as sampling does (a
+        # larger one spends more samples at high noise, where the prompt alone decides the picture).
         u = torch.rand(recipe.dit_batch, generator=generator)
         sigma = shift * u / (1 + (shift - 1) * u)
         noise = torch.randn(clean.shape, generator=generator).to(recipe.device)
@@ -281,7 +305,7 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
         embeds = pipeline._get_t5_prompt_embeds(prompt=words, max_sequence_length=MAX_TOKENS, device=recipe.device)
         predicted = transformer(hidden_states=noisy, timestep=timestep, encoder_hidden_states=embeds,
                                 return_dict=False)[0]
-        losses.append(_learn(modules, optimizer, ema, recipe.ema, weight, predicted, noise - clean))
+        losses.append(_learn(modules, optimizers, ema, recipe.ema, weight, predicted, noise - clean))
         if step % 200 == 0 or step == recipe.dit_steps - 1:
             log(f"transformer {step + 1}/{recipe.dit_steps}: loss {np.mean(losses[-200:]):.4f}, "
                 f"{time.perf_counter() - started:.0f} s")
@@ -553,6 +577,12 @@ def save(pipeline: Any, folder: Path, recipe: Recipe, figures: dict[str, Any]) -
         module.eval()
     with quiet_progress_bars():
         pipeline.save_pretrained(folder, safe_serialization=True)
+    # A component loaded from a folder (a reused VAE stage, stage 3's t2v) remembers where it came
+    # from; that path would make a run that reuses a stage differ from one that does not.
+    for config in folder.glob("*/config.json"):
+        fields = json.loads(config.read_text())
+        if fields.pop("_name_or_path", None) is not None:
+            config.write_text(json.dumps(fields, indent=2, sort_keys=True) + "\n")
     (folder / SORA_VFX_JSON).write_text(json.dumps(OVERRIDES, indent=2) + "\n")
     (folder / "training.json").write_text(json.dumps({"recipe": asdict(recipe), "figures": figures}, indent=2) + "\n")
     (folder / "README.md").write_text(model_card(type(pipeline).__name__, recipe, figures))
@@ -634,7 +664,10 @@ pan in a quarter). Each stage is seeded on its own:
    their latents: the first share of the steps on each clip's first 9 frames (the VAE is causal,
    so those are exactly their latents), the rest on all 25; latent pixels an object touches
    weighted up; image-to-video (first latent frame clean) on a share of the samples, empty
-   captions on another, for guidance.
+   captions on another, for guidance. The weight matrices inside the transformer's and the text
+   encoder's blocks learn with Muon (`torch.optim.Muon`, its steps sized as AdamW's), the rest
+   with AdamW; noise levels are drawn with shift `dit_sigma_shift`, more of them high than the
+   sampler's own shift would give, since there the prompt alone decides where the object goes.
 {extra_stage}
 {fields}
 
