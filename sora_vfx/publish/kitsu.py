@@ -10,12 +10,10 @@ per line, with the ``job_hash`` that recognises it.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from ..errors import ConfigError
 from .publish import VERSION_FIRST_LINE, ShotRelease
-from .tracker import TrackerError
+from .tracker import TrackerError, credentials
 
 ENVIRONMENT = ("SORA_VFX_KITSU_URL", "SORA_VFX_KITSU_EMAIL", "SORA_VFX_KITSU_PASSWORD")
 #: The status a new version's comment sets on the task: "waiting for approval".
@@ -28,11 +26,7 @@ def from_environment(project: str, *, task_type: str = "Compositing") -> KitsuTr
     Raises:
         ConfigError: a variable is missing. TrackerError: Kitsu is down or refuses them.
     """
-    missing = [name for name in ENVIRONMENT if not os.environ.get(name)]
-    if missing:
-        raise ConfigError(f"publishing to Kitsu needs {', '.join(missing)} in the environment "
-                          "(credentials are never taken from the command line)")
-    url, email, password = (os.environ[name] for name in ENVIRONMENT)
+    url, email, password = credentials("Kitsu", ENVIRONMENT)
     return KitsuTracker(url, email, password, project=project, task_type=task_type)
 
 

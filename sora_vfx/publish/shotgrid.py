@@ -16,14 +16,12 @@ next publish uploads it.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import ConfigError
 from .publish import ShotRelease
-from .tracker import TrackerError
+from .tracker import TrackerError, credentials
 
 ENVIRONMENT = ("SORA_VFX_SHOTGRID_URL", "SORA_VFX_SHOTGRID_SCRIPT", "SORA_VFX_SHOTGRID_KEY")
 #: The File/Link field a Version's movie is uploaded to; the site transcodes it for review.
@@ -54,11 +52,7 @@ def from_environment(project: str, *, connect: Callable[..., Any] | None = None)
     Raises:
         ConfigError: a variable is missing. TrackerError: the site is down or refuses them.
     """
-    missing = [name for name in ENVIRONMENT if not os.environ.get(name)]
-    if missing:
-        raise ConfigError(f"publishing to ShotGrid needs {', '.join(missing)} in the environment "
-                          "(credentials are never taken from the command line)")
-    url, script, key = (os.environ[name] for name in ENVIRONMENT)
+    url, script, key = credentials("ShotGrid", ENVIRONMENT)
     return ShotGridTracker(url, script, key, project=project, connect=connect)
 
 

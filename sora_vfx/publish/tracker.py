@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Protocol
 
-from ..errors import SoraVfxError
+from ..errors import ConfigError, SoraVfxError
 
 if TYPE_CHECKING:
     from .publish import ShotRelease
@@ -12,6 +13,19 @@ if TYPE_CHECKING:
 
 class TrackerError(SoraVfxError):
     """The tracker is down, refused the credentials or refused a request (exit 2)."""
+
+
+def credentials(tracker: str, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The values of the environment variables ``names``, in order, for publishing to ``tracker``.
+
+    Raises:
+        ConfigError: one or more are missing or empty (all of them named).
+    """
+    missing = [name for name in names if not os.environ.get(name)]
+    if missing:
+        raise ConfigError(f"publishing to {tracker} needs {', '.join(missing)} in the environment "
+                          "(credentials are never taken from the command line)")
+    return tuple(os.environ[name] for name in names)
 
 
 class Tracker(Protocol):

@@ -98,6 +98,11 @@ class Recipe:
     outpaint_short_share: float = 0.6  # share of the steps on each clip's first 9 frames
     device: str = "cpu"
 
+    def __post_init__(self) -> None:
+        # Checked here, so that a mistyped --set fails before the VAE stage, not after it.
+        if self.dit_optimizer not in ("muon", "adamw"):
+            raise ValueError(f"dit_optimizer is muon or adamw, not {self.dit_optimizer!r}")
+
     def scaled(self, budget: float) -> Recipe:
         """The same recipe with every step and clip count times ``budget`` (at least 2)."""
         counts = ("vae_crop_steps", "vae_full_steps", "clips", "dit_steps", "dit_warmup", "outpaint_clips",
@@ -226,8 +231,6 @@ def dit_optimizers(modules: torch.nn.Module, recipe: Recipe) -> list[torch.optim
     on the rest (embeddings, the timestep and text projections, the output, norms, biases)."""
     if recipe.dit_optimizer == "adamw":
         return [torch.optim.AdamW(modules.parameters(), lr=recipe.dit_lr, weight_decay=0.01)]
-    if recipe.dit_optimizer != "muon":
-        raise ValueError(f"dit_optimizer is adamw or muon, not {recipe.dit_optimizer!r}")
     inside = ("transformer.blocks.", "text_encoder.encoder.block.")
     matrices = {name: value for name, value in modules.named_parameters()
                 if value.ndim == 2 and name.startswith(inside)}
@@ -236,12 +239,10 @@ def dit_optimizers(modules: torch.nn.Module, recipe: Recipe) -> list[torch.optim
             torch.optim.AdamW(rest, lr=recipe.dit_lr, weight_decay=0.01)]
 
 
-def _learn(module: torch.nn.Module, optimizer: torch.optim.Optimizer | list[torch.optim.Optimizer],
-           ema: dict[str, torch.Tensor], decay: float, weight: torch.Tensor, predicted: torch.Tensor,
-           target: torch.Tensor) -> float:
-    """One optimiser step on the ``weight``-ed squared error of ``predicted`` against
+def _learn(module: torch.nn.Module, optimizers: list[torch.optim.Optimizer], ema: dict[str, torch.Tensor],
+           decay: float, weight: torch.Tensor, predicted: torch.Tensor, target: torch.Tensor) -> float:
+    """One step of each optimiser on the ``weight``-ed squared error of ``predicted`` against
     ``target``; the EMA copy follows. Returns the loss."""
-    optimizers = optimizer if isinstance(optimizer, list) else [optimizer]
     loss = (weight * (predicted - target).pow(2)).sum() / weight.expand_as(predicted).sum()
     for each in optimizers:
         each.zero_grad(set_to_none=True)
@@ -287,8 +288,8 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
         words = [captions[i] for i in index.tolist()]
         empty = torch.rand(recipe.dit_batch, generator=generator) < recipe.empty_caption_share
         words = ["" if drop else text for text, drop in zip(words, empty.tolist(), strict=True)]
-        # Sigmas drawn with the sampler's shift, so training sees noise levels as sampling does (a
-        # larger one spends more samples at high noise, where the prompt alone decides the picture).
+        # Sigmas drawn with a shift as the sampler spaces its steps: the recipe's, or the sampler's
+        # own (a larger one spends more samples at high noise, where the prompt alone decides the picture).
         u = torch.rand(recipe.dit_batch, generator=generator)
         sigma = shift * u / (1 + (shift - 1) * u)
         noise = torch.randn(clean.shape, generator=generator).to(recipe.device)
@@ -517,7 +518,7 @@ def train_outpaint_transformer(pipeline: Any, data, recipe: Recipe, generator: t
             embeds = pipeline._get_t5_prompt_embeds(prompt=words, max_sequence_length=MAX_TOKENS, device=recipe.device)
         predicted = transformer(hidden_states=noisy, timestep=sigma * 1000, encoder_hidden_states=embeds,
                                 control_hidden_states=context, return_dict=False)[0]
-        losses.append(_learn(transformer, optimizer, ema, recipe.ema, weight, predicted, noise - clean))
+        losses.append(_learn(transformer, [optimizer], ema, recipe.ema, weight, predicted, noise - clean))
         if step % 200 == 0 or step == recipe.outpaint_steps - 1:
             log(f"outpaint {step + 1}/{recipe.outpaint_steps}: loss {np.mean(losses[-200:]):.4f}, "
                 f"{time.perf_counter() - started:.0f} s")
@@ -701,8 +702,13 @@ def main(argv: list[str] | None = None) -> None:
     recipe = Recipe(seed=args.seed, threads=args.threads, device=args.device)
     for item in args.set:
         field_name, _, value = item.partition("=")
+        if field_name not in Recipe.__dataclass_fields__:
+            parser.error(f"--set {item}: no recipe field {field_name!r}")
         kind = type(getattr(recipe, field_name))
-        recipe = Recipe(**{**asdict(recipe), field_name: (value == "True") if kind is bool else kind(value)})
+        try:
+            recipe = Recipe(**{**asdict(recipe), field_name: (value == "True") if kind is bool else kind(value)})
+        except ValueError as error:
+            parser.error(f"--set {item}: {error}")
     if args.budget != 1.0:
         recipe = recipe.scaled(args.budget)
 
