@@ -41,7 +41,7 @@ from quality import write_edl  # noqa: E402
 from sora_vfx.editorial import EditOptions, read_edit  # noqa: E402
 from sora_vfx.models import load_model  # noqa: E402
 from sora_vfx.models.acceleration import Acceleration  # noqa: E402
-from sora_vfx.models.fullsize import SIZES, write_model  # noqa: E402
+from sora_vfx.models.fullsize import full_sizes, write_model  # noqa: E402
 from sora_vfx.models.loader import from_pretrained_safely  # noqa: E402
 from sora_vfx.models.tiny import cache_root  # noqa: E402
 from sora_vfx.render import RenderSettings, render_edit  # noqa: E402
@@ -131,7 +131,9 @@ def sora_run(folder: Path, speed: Acceleration, device: torch.device, work: Path
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default=",".join(SIZES), help=f"comma-separated: {', '.join(SIZES)}")
+    sizes = list(full_sizes())
+    parser.add_argument("--models", default="wan2.1-1.3b,wan2.1-14b,ltx-video-2b",
+                        help=f"comma-separated: {', '.join(sizes)}")
     parser.add_argument("--sizes", default="480p", help="comma-separated: 480p, 720p")
     parser.add_argument("--frames", type=int, default=81)
     parser.add_argument("--steps", type=int, default=10,
@@ -145,10 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.models.split(",") if name.strip()]
     labels = [label.strip() for label in args.options.split(",") if label.strip()]
-    problems = [f"model {name!r}" for name in names if name not in SIZES]
+    problems = [f"model {name!r}" for name in names if name not in sizes]
     problems += [f"option set {label!r}" for label in labels if label not in OPTION_SETS]
     if problems:
-        parser.error(f"unknown {', '.join(problems)}; models: {', '.join(SIZES)}; "
+        parser.error(f"unknown {', '.join(problems)}; models: {', '.join(sizes)}; "
                      f"option sets: {', '.join(OPTION_SETS)}")
     if args.quick:
         device, sizes, args.frames, args.steps = torch.device("cpu"), ["quick"], 17, 2

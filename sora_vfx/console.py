@@ -80,12 +80,16 @@ def quiet_progress_bars() -> Iterator[None]:
 @contextlib.contextmanager
 def quiet_transformers() -> Iterator[None]:
     """Importing the Stable Diffusion pipelines makes transformers warn that torchvision is
-    missing (image processors we never use); keep that off stderr."""
+    missing (image processors we never use), and diffusers warns that its guiders (HunyuanVideo
+    1.5's guidance) are experimental each time one is made; keep both off stderr."""
+    from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
-    level = transformers_logging.get_verbosity()
-    transformers_logging.set_verbosity_error()
+    levels = [(module, module.get_verbosity()) for module in (transformers_logging, diffusers_logging)]
+    for module, _level in levels:
+        module.set_verbosity_error()
     try:
         yield
     finally:
-        transformers_logging.set_verbosity(level)
+        for module, level in levels:
+            module.set_verbosity(level)

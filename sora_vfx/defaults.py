@@ -22,7 +22,7 @@ GUIDANCE = 5.0
 #: Denoising steps when neither the user, the style nor the model folder sets them.
 STEPS = 30
 #: How a shot longer than the model's frame limit joins its windows (``render.windows``).
-WINDOW_METHODS = ("context", "continue", "crossfade")
+WINDOW_METHODS = ("context", "continue", "crossfade", "forcing")
 WINDOWS = "context"
 #: How the model's display-referred picture becomes scene-linear (``imaging.transform``).
 OUTPUT_TRANSFORMS = ("inverse-view", "srgb")

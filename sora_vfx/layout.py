@@ -3,6 +3,7 @@
 ```
 OUT/<shot>/<shot>.<frame:04d>.exr    every frame head_in..tail_out
 OUT/<shot>/<shot>.latents.safetensors  a shot's denoised latents, until its frames are decoded
+OUT/<shot>/<shot>.wav                the shot's sound, where its model makes sound
 OUT/manifest.json                    one entry per shot (render.manifest)
 OUT/renders.otio                     the conform timeline
 OUT/review/                          dailies page and movies (review)
@@ -27,6 +28,7 @@ REVIEW_FOLDER = "review"
 FRAME_EXTENSION = ".exr"
 FRAME_PADDING = 4
 LATENTS_SUFFIX = ".latents.safetensors"
+SOUND_SUFFIX = ".wav"
 #: Names in OUT that belong to the output itself, so no shot folder may take them. Hidden
 #: names (a leading ".") are the output's temporaries and staging folders.
 RESERVED_NAMES = (MANIFEST_NAME, CONFORM_NAME, *EDITOR_CONFORM_NAMES.values(), REVIEW_FOLDER)
@@ -55,6 +57,11 @@ def frame_name(shot: str, frame: int) -> str:
 def latents_path(out_dir: Path, shot: str) -> Path:
     """``OUT/<shot>/<shot>.latents.safetensors``: a shot's latents, kept while it is decoded."""
     return shot_folder(out_dir, shot) / f"{shot}{LATENTS_SUFFIX}"
+
+
+def sound_path(out_dir: Path, shot: str) -> Path:
+    """The shot's sound (head_in..tail_out), where its model makes sound."""
+    return shot_folder(out_dir, shot) / f"{shot}{SOUND_SUFFIX}"
 
 
 def frame_path(out_dir: Path, shot: str, frame: int) -> Path:

@@ -208,6 +208,14 @@ def test_review_json_of_a_failed_shot(rendered, tmp_path):
     assert (failed["status"], failed["movie"], failed["error"]) == ("failed", None, error)
 
 
+def test_models_json():
+    result = run("models", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    check("models", document)
+    assert {"Wan", "LTX-2", "HunyuanVideo 1.5", "SkyReels-V2"} <= {family["name"] for family in document["families"]}
+
+
 def test_schemas_catch_wrong_documents(rendered):
     out, render_document = rendered
     manifest = manifest_of(out)

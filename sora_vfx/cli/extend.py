@@ -23,7 +23,7 @@ from .options import parse_size
               help="Where the plate sits with --to-size/--to-aspect: center, left, top-right, ...")
 @click.option("--model", default="tiny", show_default=True,
               help="'shapes' (built in, trained: fills the whole shot at once), 'tiny' (built in, random weights, "
-                   "frame by frame), or a local diffusers folder: a video outpainting pipeline (WanVACEPipeline) "
+                   "frame by frame), or a local diffusers folder: a video outpainting pipeline (VACE) "
                    "or an image inpainting one.")
 @click.option("--prompt", default="", help="What the border shows.")
 @click.option("--negative-prompt", default="", help="What it should not show.")

@@ -28,6 +28,7 @@ COMMAND_MODULES = {
     "verify": "sora_vfx.cli.review",
     "eval": "sora_vfx.cli.eval",
     "publish": "sora_vfx.cli.publish",
+    "models": "sora_vfx.cli.models",
 }
 
 

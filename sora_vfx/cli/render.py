@@ -48,7 +48,9 @@ def settings_options(command):
                      help="Frames per model call for long shots (default: the model's limit)."),
         click.option("--windows", "windows", type=click.Choice(WINDOW_METHODS), default=None,
                      help="How long shots join their windows: context (denoised as one, default), continue "
-                          "(each window from the end of the one before) or crossfade (independent windows)."),
+                          "(each window from the end of the one before), crossfade (independent windows) or "
+                          "forcing (the model carries the shot itself; `sora-vfx models` lists who can). A model that "
+                          "cannot uses its own, else crossfade."),
         click.option("--output-transform", "output_transform", type=click.Choice(OUTPUT_TRANSFORMS), default=None,
                      help="How the model's picture becomes scene-linear: inverse-view (default: the inverse of "
                           "--display/--view, so display white is a highlight) or srgb (sRGB texture, white is 1.0)."),
@@ -70,6 +72,12 @@ def settings_options(command):
                           "aaf (Avid), comma-separated; OTIO always. Default: OTIO plus the edit's own format."),
         click.option("--quantize", default=None, type=click.Choice(("none", "int8", "fp8")),
                      help="Quantise the transformer's weights with torchao: int8, or fp8 on CUDA."),
+        click.option("--reference-render", "reference_render", type=click.Path(path_type=Path), default=None,
+                     metavar="OUT",
+                     help="A render of the same edit whose frames a video-to-video model remakes (an HDR model: "
+                          "an SDR render, remade as scene-linear HDR light)."),
+        click.option("--no-audio", "no_audio", is_flag=True, default=False,
+                     help="Do not write the sound of models that make it (OUT/<shot>/<shot>.wav)."),
         click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
                      help="Project config (default: sora_vfx.toml beside the edit or here)."),
     ]
@@ -108,6 +116,8 @@ def settings_from_options(options: dict, edit: Path) -> RenderSettings:
             compile=bool(_first(options.pop("compile_"), config.render.get("compile"), False)),
             quantize=_first(options.pop("quantize"), config.render.get("quantize"))),
         conform=options.pop("conform") or None,
+        audio=not options.pop("no_audio", False),
+        reference_render=options.pop("reference_render", None),
         styles=config.styles,
     )
 

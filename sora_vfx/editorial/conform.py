@@ -12,7 +12,7 @@ import opentimelineio as otio
 
 from ..errors import ConfigError, RenderError
 from ..files import write_atomically
-from ..layout import CONFORM_NAME, EDITOR_CONFORM_NAMES, FRAME_EXTENSION, FRAME_PADDING, shot_folder
+from ..layout import CONFORM_NAME, EDITOR_CONFORM_NAMES, FRAME_EXTENSION, FRAME_PADDING, shot_folder, sound_path
 from .shotjob import ShotJob
 from .shots import NUMBERED
 
@@ -103,6 +103,47 @@ def conform_timeline(
     return conformed
 
 
+#: The name of the audio track that plays the shots' sound in the conform.
+SOUND_TRACK = "sora_vfx sound"
+
+
+def add_sound_track(timeline: otio.schema.Timeline, jobs: list[ShotJob], out_dir: Path, *,
+                    sounded: set[str]) -> None:
+    """Add an audio track playing each ``sounded`` shot's sound (``OUT/<shot>/<shot>.wav``,
+    head_in..tail_out) under its clip: at the clip's record time, the cut's part of the sound,
+    so that handles stay available as they do for the frames. Shots whose clips overlap on
+    other video tracks keep the sound of the first; nothing is added when no shot has sound."""
+    by_name = {job.name: job for job in jobs}
+    placed: list[tuple[otio.opentime.RationalTime, ShotJob]] = []
+    for clip in timeline.find_clips():
+        shot = (clip.metadata.get("sora_vfx") or {}).get("shot")
+        if shot in sounded and shot in by_name and isinstance(clip.parent(), otio.schema.Track) \
+                and clip.parent().kind == otio.schema.TrackKind.Video:
+            placed.append((clip.range_in_parent().start_time, by_name[shot]))
+    if not placed:
+        return
+    track = otio.schema.Track(name=SOUND_TRACK, kind=otio.schema.TrackKind.Audio)
+    end = None
+    for start, job in sorted(placed, key=lambda item: item[0].to_seconds()):
+        rate = job.fps
+        start = start.rescaled_to(rate)
+        if end is not None and start < end:
+            continue
+        gap = start - (end if end is not None else otio.opentime.RationalTime(0, rate))
+        if gap.value > 0:
+            track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(duration=gap)))
+        reference = otio.schema.ExternalReference(
+            target_url=sound_path(out_dir, job.name).resolve().as_uri(),
+            available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
+                                                    otio.opentime.RationalTime(job.frame_count, rate)))
+        track.append(otio.schema.Clip(
+            name=job.name, media_reference=reference, metadata={"sora_vfx": {"shot": job.name, "sound": True}},
+            source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(job.cut_in - job.head_in, rate),
+                                                 otio.opentime.RationalTime(job.duration, rate))))
+        end = start + otio.opentime.RationalTime(job.duration, rate)
+    timeline.tracks.append(track)
+
+
 def write_conform(timeline: otio.schema.Timeline, path: Path) -> Path:
     """Write the conform timeline as an .otio file, atomically.
 
@@ -126,6 +167,8 @@ def editor_timeline(conformed: otio.schema.Timeline, jobs: list[ShotJob], *, ren
     """
     edl, aaf = kind == "edl", kind == "aaf"
     timeline = copy.deepcopy(conformed)
+    # The editors' formats carry the pictures; the sound track is OTIO's (renders.otio).
+    timeline.tracks[:] = [track for track in timeline.tracks if track.name != SOUND_TRACK]
     by_name = {job.name: job for job in jobs}
     _place_record_start(timeline, jobs)
     if edl and timeline.global_start_time is not None:

@@ -80,6 +80,8 @@ class FarmRender:
     memory: str = "auto"  # each node sizes its own plan unless one was chosen
     speed: tuple[str, ...] = ()  # the speed options as ``render`` arguments (they decide the pixels)
     conform: str | None = None  # conform formats besides OTIO (--conform); None: the edit's own
+    audio: bool = True  # write the sound of models that make it (--no-audio: False)
+    reference_render: Path | None = None  # the render a video-to-video model remakes
     inputs: tuple[Path, ...] = ()  # files the tasks read besides the edit: references, LoRAs
     model_folder: Path | None = None
 
@@ -172,6 +174,8 @@ def farm_render(*, plan: RenderPlan, reading: EditOptions, config: Path | None =
         memory=settings.memory,
         speed=settings.speed.arguments(),
         conform=settings.conform,
+        audio=settings.audio,
+        reference_render=absolute(settings.reference_render) if settings.reference_render else None,
         inputs=tuple(sorted(inputs)),
         model_folder=model_folder,
     )
@@ -442,6 +446,8 @@ def _render_args(render: FarmRender) -> list[str]:
     fixed += [f"--memory={render.memory}"] if render.memory != "auto" else []
     fixed += list(render.speed)
     fixed += [f"--conform={render.conform}"] if render.conform else []
+    fixed += [] if render.audio else ["--no-audio"]
+    fixed += [f"--reference-render={render.reference_render}"] if render.reference_render else []
     for arg in fixed:
         if "{{" in arg:
             raise FarmError(f"option {arg!r} holds '{{{{', which Open Job Description reads as a placeholder")

@@ -6,7 +6,10 @@ them to the working space:
 - ``inverse-view`` (default): the picture is what a display/view of the OCIO config shows, and
   OCIO's inverse of that view takes it to the working space, so display white becomes the
   scene-linear highlight the view maps to white (128 in ACEScg for the pinned config's ACES 2.0 SDR view);
-- ``srgb``: the picture is sRGB texture (``srgb_tx``), as sora_vfx did before: white is 1.0.
+- ``srgb``: the picture is sRGB texture (``srgb_tx``), as sora_vfx did before: white is 1.0;
+- ``scene-linear``: the model itself draws scene-linear light (LTX-2 HDR), in its own colour
+  space (``source``): converted to the working space as it is, never clipped at 1.0 and with
+  no inverse view (the model chooses this, not the user).
 
 Pixels given to a model (a plate's filmed frames, a reference EXR, a previous shot's frame)
 go the other way, through the same view forward, so that what goes in and what comes out agree.
@@ -31,6 +34,8 @@ from sora_vfx.imaging.color import ColorConverter, get_converter
 MAX_SCENE_VALUE = 65504.0
 #: The colour space of ``srgb``: the picture as sRGB texture.
 SRGB_TEXTURE = "srgb_tx"
+#: The transform of a model that draws scene-linear light itself.
+SCENE_LINEAR = "scene-linear"
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,13 @@ class OutputTransform:
     display: str = ""
     view: str = ""
     config: str = ""
+    #: ``scene-linear``: the colour space of the model's light.
+    source: str = ""
+
+    def for_scene_linear(self, source: str) -> OutputTransform:
+        """This transform for a model that draws scene-linear light in ``source``; the display
+        and view stay, for pictures given back to a model."""
+        return OutputTransform(SCENE_LINEAR, self.display, self.view, self.config, source)
 
     @classmethod
     def resolve(cls, kind: str | None = None, *, display: str | None = None, view: str | None = None,
@@ -71,11 +83,15 @@ class OutputTransform:
         if kind == "srgb":
             return cls("srgb")
         return cls(kind, str(header.get("sora_vfx:display") or ""), str(header.get("sora_vfx:view") or ""),
-                   str(header.get("sora_vfx:ocio_config") or ""))
+                   str(header.get("sora_vfx:ocio_config") or ""), str(header.get("sora_vfx:model_colorspace") or ""))
 
     def to_scene(self, picture: np.ndarray, colorspace: str) -> np.ndarray:
         """The model's picture (..., 3) in [0, 1] as scene-linear float32 in ``colorspace``,
         finite and within ``MAX_SCENE_VALUE``."""
+        if self.kind == SCENE_LINEAR:
+            linear = self._converter().convert(np.asarray(picture, dtype=np.float32), src=self.source, dst=colorspace)
+            return np.clip(np.nan_to_num(linear, nan=0.0, posinf=MAX_SCENE_VALUE, neginf=-MAX_SCENE_VALUE),
+                           -MAX_SCENE_VALUE, MAX_SCENE_VALUE)
         clipped = np.clip(picture, 0.0, 1.0)
         if self.kind == "srgb":
             return get_converter().convert(clipped, src=SRGB_TEXTURE, dst=colorspace)
@@ -101,10 +117,14 @@ class OutputTransform:
         if self.kind != "srgb":
             attributes.update({"sora_vfx:display": self.display, "sora_vfx:view": self.view,
                                "sora_vfx:ocio_config": self.config})
+        if self.kind == SCENE_LINEAR:
+            attributes["sora_vfx:model_colorspace"] = self.source
         return attributes
 
     def describe(self) -> str:
         """E.g. "inverse of sRGB - Display / ACES 2.0 - SDR 100 nits (Rec.709)" or "sRGB texture"."""
+        if self.kind == SCENE_LINEAR:
+            return f"the model's scene-linear {self.source}"
         return "sRGB texture" if self.kind == "srgb" else f"inverse of {self.display} / {self.view}"
 
     def _converter(self) -> ColorConverter:

@@ -1,7 +1,7 @@
 """Local diffusers video pipelines (safetensors only), the built-in tiny models and the trained
 ``shapes`` model."""
 
-from sora_vfx.models.families import FAMILIES, SORA_VFX_JSON, VIDEO_FAMILIES, Family, family_of
+from sora_vfx.models.families import SORA_VFX_JSON, Family, families, family_of, video_families
 from sora_vfx.models.folders import (
     BUILTIN_NAMES,
     IMAGE_VARIANTS,
@@ -17,12 +17,10 @@ from sora_vfx.models.tiny import TINY_MODEL_VERSION, build_tiny_pipeline, ensure
 
 __all__ = [
     "BUILTIN_NAMES",
-    "FAMILIES",
     "IMAGE_VARIANTS",
     "SORA_VFX_JSON",
     "TINY_MODEL_VERSION",
     "TINY_NAMES",
-    "VIDEO_FAMILIES",
     "Family",
     "LoadedModel",
     "ModelFolder",
@@ -30,6 +28,7 @@ __all__ = [
     "check_model_folder",
     "describe_model",
     "ensure_tiny_model",
+    "families",
     "family_of",
     "folder_fingerprint",
     "load_model",
@@ -37,4 +36,5 @@ __all__ = [
     "pick_dtype",
     "read_model_overrides",
     "resolve_model",
+    "video_families",
 ]

@@ -110,23 +110,27 @@ class Acceleration:
         if self.attention:
             check_attention_backend(self.attention)
 
-    def quantization_config(self) -> Any:
-        """diffusers' quantisation config of ``quantize`` for the transformer; None without."""
+    def quantization_config(self, transformers: tuple[str, ...] = ("transformer",)) -> Any:
+        """diffusers' quantisation config of ``quantize`` for the pipeline's ``transformers``
+        (its family's denoisers: two experts in some); None without."""
         if not self.quantize:
             return None
         from diffusers import PipelineQuantizationConfig, TorchAoConfig
         from torchao.quantization import Float8WeightOnlyConfig, Int8WeightOnlyConfig
 
         config = Int8WeightOnlyConfig() if self.quantize == "int8" else Float8WeightOnlyConfig()
-        return PipelineQuantizationConfig(quant_mapping={"transformer": TorchAoConfig(config)})
+        return PipelineQuantizationConfig(quant_mapping={name: TorchAoConfig(config) for name in transformers})
 
-    def apply(self, pipeline: Any) -> None:
-        """Turn on the cache, attention backend and compilation on a loaded pipeline."""
-        transformer = getattr(pipeline, "transformer", None)
-        if transformer is None:
-            if not self.is_default:
-                raise ModelError(f"{type(pipeline).__name__} has no transformer: speed options do not apply to it")
-            return
+    def apply(self, pipeline: Any, transformers: tuple[str, ...] = ("transformer",)) -> None:
+        """Turn on the cache, attention backend and compilation on each of a loaded pipeline's
+        ``transformers`` (its family's denoisers) that it has."""
+        present = [getattr(pipeline, name) for name in transformers if getattr(pipeline, name, None) is not None]
+        if not present and not self.is_default:
+            raise ModelError(f"{type(pipeline).__name__} has no transformer: speed options do not apply to it")
+        for transformer in present:
+            self._apply(transformer)
+
+    def _apply(self, transformer: Any) -> None:
         if self.attention:
             transformer.set_attention_backend(self.attention)
         if self.cache:

@@ -5,11 +5,11 @@ image conditioning) runs on the whole shot's latents; only its transformer is wr
 (``WindowedTransformer``), so that the transformer sees overlapping windows of frames and
 their predictions are joined where windows overlap (``blend_weights``: each frame from the
 window whose middle is nearest, every window seeing its neighbours' frames). The shot is then
-decoded as one stream (``decode_stream``): a causal video VAE such as Wan's decodes latent
-frame after latent frame, carrying its cache, so the frames come out exactly as one decode of
-the whole shot would give them, with the memory of one latent frame. A VAE that cannot stream
-(or tiles its frames) decodes overlapping windows instead (``decode_window``). Memory stays at
-about one window of transformer activations plus the whole shot's latents.
+decoded by its family's hooks: as one stream where a causal VAE decodes latent frame after
+latent frame carrying its cache (``Family.decode_stream``: the frames of one decode of the
+whole shot, with the memory of one latent frame), else in overlapping windows
+(``Family.decode_window``). Memory stays at about one window of transformer activations plus
+the whole shot's latents.
 
 This needs a family whose transformer takes latents with frames on one axis and, where the
 timestep is given per token, tokens in frame order: ``Family.context_axis``.
@@ -17,13 +17,10 @@ timestep is given per token, tokens in frame order: ``Family.context_axis``.
 
 from __future__ import annotations
 
-import inspect
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 import torch
 
 from sora_vfx.models.acceleration import window_cache_context
@@ -92,7 +89,7 @@ class WindowedTransformer:
                                      **kwargs)
         if self._weights is None:
             self._weights = blend_weights(self._windows, frames)
-        # Per-token timesteps (Wan 2.2's first-frame conditioning) list the tokens frame by frame.
+        # Per-token timesteps (first-frame conditioning) list the tokens frame by frame.
         tokens_per_frame = timestep.shape[-1] // frames if timestep.ndim == 2 else None
         blended: torch.Tensor | None = None
         for (start, length), weight in zip(self._windows, self._weights, strict=True):
@@ -124,12 +121,13 @@ class WindowedTransformer:
 
 
 @contextmanager
-def windowed_transformers(pipeline: Any, windows: Sequence[LatentWindow], *, axis: int = 2) -> Iterator[list]:
-    """Wrap the pipeline's transformers (``transformer`` and Wan 2.2's ``transformer_2``) for
-    the duration of the block; yields the wrappers."""
+def windowed_transformers(pipeline: Any, windows: Sequence[LatentWindow], *, axis: int = 2,
+                          names: Sequence[str] = ("transformer",)) -> Iterator[list]:
+    """Wrap the pipeline's transformers (``names``: its family's ``transformers``, two experts
+    in some) for the duration of the block; yields the wrappers."""
     wrapped = []
     originals = {}
-    for name in ("transformer", "transformer_2"):
+    for name in names:
         module = getattr(pipeline, name, None)
         if module is None:
             continue
@@ -143,88 +141,3 @@ def windowed_transformers(pipeline: Any, windows: Sequence[LatentWindow], *, axi
     finally:
         for name, module in originals.items():
             object.__setattr__(pipeline, name, module)
-
-
-def can_stream(pipeline: Any, latents: torch.Tensor) -> bool:
-    """Whether ``decode_stream`` can decode these latents: a causal VAE with a frame cache that
-    decodes frame by frame (diffusers' ``AutoencoderKLWan``), not tiling frames this size."""
-    vae = getattr(pipeline, "vae", None)
-    decoder = getattr(vae, "decoder", None)
-    if vae is None or decoder is None or not all(hasattr(vae, name) for name in ("clear_cache", "post_quant_conv")):
-        return False
-    if "first_chunk" not in inspect.signature(decoder.forward).parameters:
-        return False
-    if getattr(vae.config, "patch_size", None) is not None and not hasattr(sys.modules[type(vae).__module__],
-                                                                           "unpatchify"):
-        return False
-    if getattr(vae, "use_tiling", False):
-        scale = int(getattr(vae, "spatial_compression_ratio", 8))
-        height, width = latents.shape[-2:]
-        if width > vae.tile_sample_min_width // scale or height > vae.tile_sample_min_height // scale:
-            return False
-    return True
-
-
-def decode_stream(pipeline: Any, latents: torch.Tensor) -> Iterator[tuple[int, np.ndarray]]:
-    """Decode a shot's latents frame after frame: yields (index of the first frame, frames), the
-    frames float32 (n, height, width, 3) display sRGB in [0, 1].
-
-    The VAE's decoder runs one latent frame at a time with its causal cache, as its own
-    ``decode`` does for a whole shot, so the frames are those of one decode of every latent
-    (and bit-identical to it) while memory holds one latent frame's activations.
-    """
-    vae = pipeline.vae
-    patch = getattr(vae.config, "patch_size", None)
-    # The VAE's own module undoes its patching (Wan 2.2), as its decode does.
-    unpatchify = getattr(sys.modules[type(vae).__module__], "unpatchify", None) if patch is not None else None
-    first = 0
-    vae.clear_cache()
-    try:
-        # Inference mode per latent frame, never across a yield: the caller's mode stays its own.
-        with torch.inference_mode():
-            hidden = vae.post_quant_conv(_unnormalised(vae, latents))
-        for index in range(hidden.shape[2]):
-            with torch.inference_mode():
-                vae._conv_idx = [0]
-                video = vae.decoder(hidden[:, :, index:index + 1], feat_cache=vae._feat_map, feat_idx=vae._conv_idx,
-                                    first_chunk=index == 0)
-                if unpatchify is not None:
-                    video = unpatchify(video, patch_size=patch)
-                video = torch.clamp(video, min=-1.0, max=1.0)
-                frames = np.asarray(pipeline.video_processor.postprocess_video(video, output_type="np")[0],
-                                    dtype=np.float32)
-            yield first, np.ascontiguousarray(frames)
-            first += len(frames)
-    finally:
-        vae.clear_cache()
-
-
-def decode_window(pipeline: Any, latents: torch.Tensor, start: int, length: int, *, warmup: int = 1) -> np.ndarray:
-    """Decode latent frames ``start .. start + length - 1`` of a shot to display-referred frames.
-
-    The Wan VAE decodes causally: a window's first latent frame is decoded as if it were the
-    shot's first. Where the window starts inside the shot, ``warmup`` latent frames before it
-    are decoded too and their frames dropped, so every frame kept was decoded with history.
-
-    Returns:
-        float32 (frames, height, width, 3) in [0, 1], ``(length - 1) * temporal + 1`` frames.
-    """
-    vae = pipeline.vae
-    temporal = int(pipeline.vae_scale_factor_temporal)
-    warmup = min(warmup, start)
-    with torch.inference_mode():
-        video = vae.decode(_unnormalised(vae, latents[:, :, start - warmup:start + length]), return_dict=False)[0]
-        frames = pipeline.video_processor.postprocess_video(video, output_type="np")[0]
-    return np.ascontiguousarray(np.asarray(frames, dtype=np.float32)[warmup * temporal:])
-
-
-def _unnormalised(vae: Any, latents: torch.Tensor) -> torch.Tensor:
-    """Denoised latents on the VAE's device and dtype, un-normalised with its latent mean and
-    std exactly as the Wan pipelines do before ``vae.decode`` (dividing by 1 / std), so that a
-    window decodes bit for bit as the pipeline's own call would."""
-    config = vae.config
-    latents = latents.to(device=vae.device, dtype=vae.dtype)
-    mean = torch.tensor(config.latents_mean).view(1, config.z_dim, 1, 1, 1).to(latents.device, latents.dtype)
-    inverse_std = 1.0 / torch.tensor(config.latents_std).view(1, config.z_dim, 1, 1, 1).to(latents.device,
-                                                                                          latents.dtype)
-    return latents / inverse_std + mean

@@ -15,7 +15,7 @@ from typing import Any
 
 from sora_vfx.errors import ModelError
 from sora_vfx.models.families import LIMIT_KEYS, SORA_VFX_JSON, Family, family_of
-from sora_vfx.models.tiny import ensure_tiny_model
+from sora_vfx.models.tiny import TINY_PIPELINES, ensure_tiny_model
 
 TINY_NAMES = {"tiny": "t2v", "tiny-i2v": "i2v"}
 #: The trained models that ship inside the package, by name: their folder under ``SHAPES_DIR``.
@@ -65,6 +65,23 @@ def resolve_model(model: str, *, cache_dir: Path | None = None, check_diffusers:
     kind = family.kind_of(class_name)
     limits = {**family.limits(), **read_model_overrides(folder)}
     return ModelFolder(name, folder, class_name, family, kind, limits)
+
+
+def builtin_models() -> list[dict[str, Any]]:
+    """The names ``--model`` takes besides a folder, each with its family and kind, and
+    whether it is here (the tiny models are built on first use; the shapes ones ship)."""
+    rows = []
+    for name, kind in TINY_NAMES.items():
+        family = family_of(TINY_PIPELINES[kind], check_diffusers=False)
+        rows.append({"name": name, "family": family.name, "kind": kind, "present": True})
+    for name, kind in SHAPES_NAMES.items():
+        index = SHAPES_DIR / SHAPES_NAMES[name] / "model_index.json"
+        try:
+            family = family_of(json.loads(index.read_text())["_class_name"], check_diffusers=False).name
+        except (OSError, ValueError, KeyError, ModelError):
+            family = ""
+        rows.append({"name": name, "family": family, "kind": kind, "present": index.is_file()})
+    return rows
 
 
 def named_folder(model: str) -> tuple[str, Path]:
@@ -117,7 +134,8 @@ def check_model_folder(folder: Path) -> str:
         # A [module, class] pair names pipeline code shipped in the folder: never run it.
         raise ModelError(f"{index_path}: `_class_name` has to name a diffusers pipeline, not {class_name!r}")
     for key, value in index.items():
-        if isinstance(value, list) and len(value) == 2 and value[0] not in (None, *_SAFE_LIBRARIES):
+        if isinstance(value, list) and len(value) == 2 and value[0] not in (None, *_SAFE_LIBRARIES) \
+                and not _is_diffusers_pipeline_module(value[0]):
             raise ModelError(
                 f"{index_path}: component {key} comes from {value[0]!r}; only "
                 f"{' and '.join(_SAFE_LIBRARIES)} components are loaded"
@@ -135,6 +153,20 @@ def check_model_folder(folder: Path) -> str:
         raise ModelError(f"{index_path}: {class_name} needs {', '.join(missing)}, which the folder gives as "
                          f"null; a pipeline folder names each component's library and class")
     return class_name
+
+
+def _is_diffusers_pipeline_module(library: Any) -> bool:
+    """Whether a component's library is a pipeline folder of diffusers itself: diffusers saves
+    a component defined beside its pipeline (LTX-2's text connectors) as ``["ltx2", class]``.
+    Any other name would make diffusers look for code in the model folder."""
+    import importlib.util
+
+    if not isinstance(library, str) or not library.isidentifier():
+        return False
+    try:
+        return importlib.util.find_spec(f"diffusers.pipelines.{library}") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _required_components(class_name: str) -> tuple[list[str], list[str]]:

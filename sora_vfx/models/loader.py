@@ -8,6 +8,7 @@ Nothing is downloaded and no code shipped with a model is ever run.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import sys
 import types
@@ -22,9 +23,9 @@ import torch
 from sora_vfx.console import quiet_progress_bars, quiet_transformers
 from sora_vfx.errors import ModelError
 from sora_vfx.models.acceleration import Acceleration
-from sora_vfx.models.context import can_stream, decode_stream, decode_window, windowed_transformers
+from sora_vfx.models.context import windowed_transformers
 from sora_vfx.models.cpu import route_conv3d_to_onednn
-from sora_vfx.models.families import Family, FrameRule, LatentLayout
+from sora_vfx.models.families import Family, FrameRule, LatentLayout, family_of
 from sora_vfx.models.folders import ModelFolder, folder_fingerprint, resolve_model
 from sora_vfx.models.memory import (
     apply_plan,
@@ -188,19 +189,24 @@ class LoadedModel:
         """What ``generate`` needs besides the prompt, e.g. ("image",) for image-to-video."""
         return self.family.conditioning(self.kind) if self.family else ()
 
-    def check_inputs(self, num_frames: int, height: int, width: int) -> None:
-        """Raise ModelError unless this model can render these frames in one call."""
+    def check_inputs(self, num_frames: int, height: int, width: int, *, whole_shot: bool = False) -> None:
+        """Raise ModelError unless this model can render these frames in one call
+        (``whole_shot``: a call that renders a long shot in windows itself, past ``max_frames``)."""
         if height <= 0 or width <= 0 or height % self.size_multiple or width % self.size_multiple:
             multiple = self.size_multiple
             raise ModelError(
                 f"`height` and `width` have to be divisible by {multiple} but are {height} and {width}."
             )
+        smallest = self.family.size.min_size if self.family else 1
+        if min(height, width) < smallest:
+            raise ModelError(f"`height` and `width` have to be at least {smallest} for {self.name} but are "
+                             f"{height} and {width}.")
         if num_frames < 1 or self.round_up_frames(num_frames) != num_frames:
             raise ModelError(
                 f"`num_frames` has to be {self.frame_rule} but is {num_frames}; "
                 f"the next valid count is {self.round_up_frames(max(num_frames, 1))}."
             )
-        if num_frames > self.max_frames:
+        if num_frames > self.max_frames and not whole_shot:
             raise ModelError(
                 f"`num_frames` has to be at most {self.max_frames} for {self.name} but is {num_frames}; "
                 "render longer shots in windows."
@@ -225,6 +231,10 @@ class LoadedModel:
         image: Any = None,
         latents: torch.Tensor | None = None,
         callback: Any = None,
+        frame_rate: float | None = None,
+        extras: dict[str, Any] | None = None,
+        whole_shot: tuple[int, int] | None = None,
+        reference_video: np.ndarray | None = None,
     ) -> np.ndarray:
         """Render one window of frames.
 
@@ -232,19 +242,44 @@ class LoadedModel:
             image: first frame for i2v models (PIL image, tensor, or float HxWx3 array in [0, 1]).
             latents: initial noise; when None it is drawn from ``generator``.
             callback: the pipeline's ``callback_on_step_end`` (it gets and may replace ``latents``).
+            frame_rate: the edit's frames per second, for families that condition on it.
+            extras: filled with what the call gave besides frames (``Family.extra_outputs``,
+                e.g. "audio").
+            whole_shot: (window, overlap) frames: render all ``num_frames`` in one call that
+                carries the shot from window to window itself (``Family.native_window_method``).
+            reference_video: float (num_frames, height, width, 3) pictures in [0, 1] that a
+                video-to-video kind (``hdr``) remakes.
         Returns:
             float32 array (num_frames, height, width, 3), display-referred sRGB in [0, 1].
         Raises:
             ModelError: bad size or frame count, or an image given to/missing from the model.
         """
-        self.check_inputs(num_frames, height, width)
+        self.check_inputs(num_frames, height, width, whole_shot=whole_shot is not None)
+        call_frames, long_arguments = num_frames, {}
+        if whole_shot is not None:
+            call_frames, long_arguments = self.family.long_call(frames=num_frames, window=whole_shot[0],
+                                                                overlap=whole_shot[1])
         kwargs = self._call_arguments(
-            prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames, height=height, width=width,
+            prompt=prompt, negative_prompt=negative_prompt, num_frames=call_frames, height=height, width=width,
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, generator=generator,
-            image=image, latents=latents, output_type="np")
+            image=image, latents=latents, output_type="np", frame_rate=frame_rate, reference_video=reference_video)
+        kwargs.update(long_arguments)
         if callback is not None:
+            if "callback_on_step_end" not in inspect.signature(self.pipeline.__call__).parameters:
+                raise ModelError(f"model {self.name} ({type(self.pipeline).__name__}) takes no step callback: "
+                                 "it cannot hold known frames")
             kwargs.update(callback_on_step_end=callback, callback_on_step_end_tensor_inputs=["latents"])
-        frames = np.asarray(self.pipeline(**kwargs).frames[0], dtype=np.float32)
+        # Seeded from the call's generator: a pipeline that also draws from torch's global
+        # generator (SkyReels-V2's re-noising) gives the same pixels on every run and node.
+        with torch.random.fork_rng(devices=_rng_devices(self.device)):
+            torch.manual_seed(generator.initial_seed())
+            output = self.pipeline(**kwargs)
+        frames = np.asarray(output.frames[0], dtype=np.float32)
+        if frames.shape[0] == call_frames > num_frames:
+            frames = frames[:num_frames]
+        if extras is not None:
+            extras.update(self.family.extra_outputs(self.pipeline, output, num_frames=num_frames,
+                                                    frame_rate=frame_rate))
         if frames.shape[0] != num_frames:
             # The frame rule (its family record or sora_vfx.json) does not match the model.
             raise ModelError(
@@ -291,18 +326,19 @@ class LoadedModel:
             num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
             generator=torch.Generator("cpu"), image=image, latents=latents, output_type="latent",
             video=video, mask=mask)
-        with windowed_transformers(self.pipeline, windows, axis=self.family.context_axis):
+        with windowed_transformers(self.pipeline, windows, axis=self.family.context_axis,
+                                   names=self.family.transformers):
             result = self.pipeline(**kwargs).frames
         return result.detach().to("cpu", torch.float32)
 
     def streams_decode(self, latents: torch.Tensor) -> bool:
         """Whether ``decode_stream`` can decode these latents (else ``decode`` in windows)."""
-        return can_stream(self.pipeline, latents)
+        return self.family.can_stream(self.pipeline, latents)
 
     def decode_stream(self, latents: torch.Tensor) -> Iterator[tuple[int, np.ndarray]]:
         """Decode ``denoise``'s result frame after frame, exactly as one decode of the whole shot:
         yields (index of the first frame, float32 frames (n, height, width, 3) in [0, 1])."""
-        return decode_stream(self.pipeline, latents)
+        return self.family.decode_stream(self.pipeline, latents)
 
     def decode(self, latents: torch.Tensor, start: int, length: int) -> np.ndarray:
         """Decode latent frames ``start .. start + length - 1`` of ``denoise``'s result.
@@ -310,13 +346,15 @@ class LoadedModel:
         Returns:
             float32 (``(length - 1) * temporal + 1``, height, width, 3), display sRGB in [0, 1].
         """
-        return decode_window(self.pipeline, latents, start, length)
+        return self.family.decode_window(self.pipeline, latents, start, length)
 
     def _call_arguments(self, *, prompt: str, negative_prompt: str | None, image: Any, latents: torch.Tensor | None,
-                        video: Any = None, mask: Any = None, **fixed: Any) -> dict[str, Any]:
+                        video: Any = None, mask: Any = None, frame_rate: float | None = None,
+                        reference_video: np.ndarray | None = None, **fixed: Any) -> dict[str, Any]:
         """The pipeline call's arguments: ``fixed`` plus the image (image-to-video), the video
         and mask (outpainting: float (1, frames, height, width, 3) arrays in [0, 1], the mask 1
-        where the model draws), noise and prompt as this model takes them."""
+        where the model draws), noise and prompt as this model takes them, made the family's
+        (``Family.call_arguments``)."""
         kwargs: dict[str, Any] = dict(fixed)
         if "video" in self.conditioning:
             if video is None or mask is None:
@@ -325,6 +363,13 @@ class LoadedModel:
             kwargs.update(video=video, mask=mask)
         elif video is not None or mask is not None:
             raise ModelError(f"model {self.name} takes no `video` or `mask`.")
+        if "reference_video" in self.conditioning:
+            if reference_video is None:
+                raise ModelError(f"model {self.name} remakes a reference video ({type(self.pipeline).__name__}) "
+                                 "and needs one: render with --reference-render")
+            kwargs["reference_video"] = np.ascontiguousarray(reference_video, dtype=np.float32)
+        elif reference_video is not None:
+            raise ModelError(f"model {self.name} takes no reference video.")
         if "image" in self.conditioning:
             if image is None:
                 raise ModelError(f"model {self.name} is image-to-video and needs an `image` (first frame).")
@@ -341,7 +386,7 @@ class LoadedModel:
             kwargs.update(prompt=prompt, negative_prompt=negative_prompt)
         else:
             kwargs.update(prompt_embeds=embeds[0], negative_prompt_embeds=embeds[1])
-        return kwargs
+        return self.family.call_arguments(self.pipeline, kwargs, frame_rate=frame_rate) if self.family else kwargs
 
     def encode_prompt(self, prompt: str, negative_prompt: str | None) -> tuple[Any, Any] | None:
         """Prompt and negative embeddings, cached per (prompt, negative) so shots sharing a
@@ -363,20 +408,25 @@ class LoadedModel:
             if count in params:
                 kwargs[count] = 1
         if "max_sequence_length" in params:
-            # encode_prompt's own default can differ from __call__'s (Wan: 226 vs 512).
+            # encode_prompt's own default can differ from __call__'s (226 against 512 in some).
             kwargs["max_sequence_length"] = self.max_sequence_length or _call_default(
                 self.pipeline, "max_sequence_length"
             )
         with torch.no_grad():
             result = encode(**kwargs)
         if not (isinstance(result, tuple) and len(result) == 2 and all(torch.is_tensor(t) for t in result)):
-            # Families that also return attention masks (LTX) take plain prompts instead.
+            # Families that also return attention masks take plain prompts instead.
             self._cache_prompts = False
             return None
         if len(self._prompt_cache) >= _PROMPT_CACHE_SIZE:
             self._prompt_cache.pop(next(iter(self._prompt_cache)))
         self._prompt_cache[key] = result
         return result
+
+
+def _rng_devices(device: torch.device) -> list:
+    """The accelerators whose generator a call may draw from besides the CPU's."""
+    return [device] if torch.device(device).type == "cuda" else []
 
 
 def _supports_prompt_embeds(pipeline: Any) -> bool:
@@ -443,13 +493,15 @@ def load_model(
     vae_dtype = getattr(torch, found.family.vae_dtype) if found.family.vae_dtype else dtype
     if vae_dtype != dtype:
         load_dtype = {"default": dtype, "vae": vae_dtype}
-    pipeline = from_pretrained_safely(found.folder, load_dtype, quantization=acceleration.quantization_config())
+    pipeline = from_pretrained_safely(found.folder, load_dtype,
+                                      quantization=acceleration.quantization_config(_denoisers(found)))
     _allow_missing_ftfy(pipeline)
     loaded = _loaded(found, pipeline, torch_device, dtype)
     plan = memory
     if memory == "auto":
         width, height = render_size or loaded.default_size
-        needs = estimate_needs(pipeline, frames=window or loaded.max_frames, height=height, width=width, dtype=dtype)
+        needs = estimate_needs(pipeline, found.family, frames=window or loaded.max_frames, height=height,
+                               width=width, dtype=dtype)
         free = free_memory(torch_device)
         plan = choose_plan(needs, free, device=torch_device)
         log.info("model %s: memory plan %s (%s; %s free on %s)", found.name, plan, needs.describe(),
@@ -469,7 +521,7 @@ def load_model(
         routed = sum(route_conv3d_to_onednn(c) for c in pipeline.components.values() if isinstance(c, torch.nn.Module))
         if routed:
             log.debug("%s: %d 3D convolutions run through oneDNN on the CPU", found.name, routed)
-    acceleration.apply(pipeline)
+    acceleration.apply(pipeline, found.family.transformers)
     if not acceleration.is_default:
         log.info("model %s: speed options: %s", found.name, acceleration.describe())
     pipeline.set_progress_bar_config(disable=True)
@@ -479,6 +531,17 @@ def load_model(
 
 #: A model described but not loaded lives on no device: "meta" makes any use of it fail.
 NO_DEVICE = torch.device("meta")
+
+
+def _denoisers(found: ModelFolder) -> tuple[str, ...]:
+    """The family's denoisers that this folder holds (``model_index.json`` names them)."""
+    try:
+        index = json.loads((found.folder / "model_index.json").read_text())
+    except (OSError, ValueError):
+        return found.family.transformers[:1]
+    present = tuple(name for name in found.family.transformers
+                    if isinstance(index.get(name), list) and index[name][0] is not None)
+    return present or found.family.transformers[:1]
 
 
 def describe_model(model: str, *, cache_dir: Path | None = None) -> LoadedModel:
@@ -536,38 +599,18 @@ def from_pretrained_safely(folder: Path, dtype: Any, *, quantization: Any = None
             )
     except Exception as exc:  # any failure inside diffusers/transformers is a bad model folder
         raise ModelError(f"cannot load model {folder}: {type(exc).__name__}: {exc}") from exc
-    correct_vae_factors(pipeline)
-    return pipeline
-
-
-def correct_vae_factors(pipeline: Any) -> Any:
-    """Take the VAE's compression from its config where the pipeline guessed it.
-
-    diffusers' ``WanVACEPipeline`` (and ``WanVideoToVideoPipeline``) count the VAE's
-    down-sampling stages for its compression, which misses the 2x2 patch folding of Wan 2.2's
-    residual VAE (``patch_size``): such a VAE compresses 8x while the pipeline assumes 4x and
-    draws latents of the wrong size. ``WanPipeline`` reads ``vae.config.scale_factor_*``; so
-    does this, for every pipeline that has both. Returns the pipeline.
-    """
-    from diffusers.video_processor import VideoProcessor
-
-    config = getattr(getattr(pipeline, "vae", None), "config", None)
-    changed = False
-    for attribute, key in (("vae_scale_factor_spatial", "scale_factor_spatial"),
-                           ("vae_scale_factor_temporal", "scale_factor_temporal")):
-        value = getattr(config, key, None)
-        if isinstance(value, int) and isinstance(getattr(pipeline, attribute, None), int) \
-                and getattr(pipeline, attribute) != value:
-            object.__setattr__(pipeline, attribute, value)
-            changed = True
-    if changed and isinstance(getattr(pipeline, "video_processor", None), VideoProcessor):
-        pipeline.video_processor = VideoProcessor(vae_scale_factor=pipeline.vae_scale_factor_spatial)
+    try:
+        family = family_of(type(pipeline).__name__, check_diffusers=False)
+    except ModelError:
+        family = None  # an image pipeline (plate extension): nothing to mend
+    if family is not None:
+        family.after_load(pipeline)
     return pipeline
 
 
 def _allow_missing_ftfy(pipeline: Any) -> None:
     """Some diffusers pipeline modules call ``ftfy.fix_text`` without checking that ftfy is
-    installed (Wan image-to-video in 0.42); make them skip it, as the others do."""
+    installed (an image-to-video one in 0.42); make them skip it, as the others do."""
     module = sys.modules.get(type(pipeline).__module__)
     if module is None or hasattr(module, "ftfy"):
         return

@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError, ModelError
+from .families import Family
 
 log = logging.getLogger("sora_vfx")
 
@@ -140,33 +141,25 @@ def weight_bytes(components: Mapping[str, Any], dtype: torch.dtype | None = None
     return sizes
 
 
-def working_bytes(pipeline: Any, *, frames: int, height: int, width: int, dtype: torch.dtype) -> int:
+def working_bytes(pipeline: Any, family: Family, *, frames: int, height: int, width: int, dtype: torch.dtype) -> int:
     """Activations of one transformer call over ``frames`` frames at ``height`` x ``width``, or
     of the VAE's decode, whichever is larger, by estimate: the tokens times the widest layer's
     features, a few times over (attention through a fused kernel is linear in the tokens).
-    Families whose transformer config lacks the sizes it reads get an eighth of the
-    transformer's weights."""
+    The family reads its transformer's config (``Family.transformer_geometry``); where that
+    says nothing, an eighth of the transformer's weights."""
     transformer = getattr(pipeline, "transformer", None)
-    config = getattr(transformer, "config", None)
-    spatial = _first_int(pipeline, ("vae_scale_factor_spatial", "vae_spatial_compression_ratio"), 8)
-    temporal = _first_int(pipeline, ("vae_scale_factor_temporal", "vae_temporal_compression_ratio"), 4)
-    heads = getattr(config, "num_attention_heads", None)
-    head_dim = getattr(config, "attention_head_dim", None)
-    if not (heads and head_dim):
+    geometry = family.transformer_geometry(getattr(transformer, "config", None))
+    spatial = family.spatial_compression(pipeline)
+    temporal = family.temporal_compression(pipeline)
+    if geometry is None:
         weights = weight_bytes({"transformer": transformer}, dtype).get("transformer", 0)
         return weights // 8
-    patch = getattr(config, "patch_size", (1, 2, 2))
-    if isinstance(patch, int):  # LTX-Video: patch_size and patch_size_t
-        patch_t, patch_h, patch_w = int(getattr(config, "patch_size_t", 1) or 1), patch, patch
-    else:
-        patch_t, patch_h, patch_w = (1, *tuple(patch))[-3:]
+    patch_t, patch_h, patch_w = geometry.patch
     latent_frames = (frames - 1) // temporal + 1
     tokens = (latent_frames // patch_t) * (height // spatial // patch_h) * (width // spatial // patch_w)
-    inner = heads * head_dim
-    ffn = getattr(config, "ffn_dim", None) or 4 * inner
     element = torch.empty((), dtype=dtype).element_size()
     # q, k, v, the attention output and two residual streams, plus the feed-forward's middle twice.
-    transformer_bytes = tokens * (6 * inner + 2 * ffn) * element
+    transformer_bytes = tokens * (6 * geometry.inner + 2 * geometry.ffn) * element
     # The VAE decodes one latent frame (``temporal`` frames) at a time at full size, its first
     # stage's channels wide, some eight tensors alive; tiling on accelerators bounds it further.
     vae_config = getattr(getattr(pipeline, "vae", None), "config", None)
@@ -175,18 +168,11 @@ def working_bytes(pipeline: Any, *, frames: int, height: int, width: int, dtype:
     return max(transformer_bytes, vae_bytes)
 
 
-def _first_int(owner: Any, names: tuple[str, ...], default: int) -> int:
-    for name in names:
-        value = getattr(owner, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return default
-
-
-def estimate_needs(pipeline: Any, *, frames: int, height: int, width: int, dtype: torch.dtype) -> MemoryNeeds:
-    """``MemoryNeeds`` of a loaded (or ``meta``) pipeline rendering windows of ``frames``."""
+def estimate_needs(pipeline: Any, family: Family, *, frames: int, height: int, width: int,
+                   dtype: torch.dtype) -> MemoryNeeds:
+    """``MemoryNeeds`` of a loaded (or ``meta``) pipeline of ``family`` rendering windows of ``frames``."""
     return MemoryNeeds(weight_bytes(pipeline.components, dtype),
-                       working_bytes(pipeline, frames=frames, height=height, width=width, dtype=dtype))
+                       working_bytes(pipeline, family, frames=frames, height=height, width=width, dtype=dtype))
 
 
 _OFFLOAD_FOLDERS: list[Path] = []
@@ -231,16 +217,25 @@ def apply_plan(pipeline: Any, plan: str, device: torch.device) -> None:
     if plan == "balanced":
         pipeline.enable_model_cpu_offload(device=device)
         return
+    from diffusers.hooks import apply_group_offloading
+
     cuda = device.type == "cuda"
-    pipeline.enable_group_offload(
-        onload_device=device, offload_device=torch.device("cpu"), offload_type="block_level",
-        num_blocks_per_group=1, use_stream=cuda, record_stream=cuda, non_blocking=cuda,
-        offload_to_disk_path=None if device.type != "cpu" else str(_offload_folder()),
-        exclude_modules=[name for name in ON_DEVICE_UNDER_LOW if name in pipeline.components])
-    for name in ON_DEVICE_UNDER_LOW:
-        component = pipeline.components.get(name)
-        if isinstance(component, torch.nn.Module):
+    # On the CPU the blocks wait on disk, each component in a folder of its own: the files are
+    # named after the blocks, so two experts of one architecture would overwrite each other's.
+    disk = _offload_folder() if device.type == "cpu" else None
+    for name, component in pipeline.components.items():
+        if not isinstance(component, torch.nn.Module):
+            continue
+        if name in ON_DEVICE_UNDER_LOW:
             component.to(device)
+            continue
+        options = dict(onload_device=device, offload_device=torch.device("cpu"), offload_type="block_level",
+                       num_blocks_per_group=1, use_stream=cuda, record_stream=cuda, non_blocking=cuda,
+                       offload_to_disk_path=None if disk is None else str(disk / name))
+        if hasattr(component, "enable_group_offload"):
+            component.enable_group_offload(**options)
+        else:
+            apply_group_offloading(module=component, **options)
 
 
 def is_out_of_memory(error: BaseException) -> bool:

@@ -20,6 +20,7 @@ import torch
 from sora_vfx.console import quiet_progress_bars
 from sora_vfx.errors import ModelError
 from sora_vfx.models.families import SORA_VFX_JSON
+from sora_vfx.models.tokenizer import byte_level_tokenizer
 
 if TYPE_CHECKING:
     from diffusers import DiffusionPipeline
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 # so that no cache keeps serving an older tiny model.
 TINY_MODEL_VERSION = "2"
 TINY_KINDS = ("t2v", "i2v")
+#: The diffusers class each kind of tiny model is.
+TINY_PIPELINES = {"t2v": "WanPipeline", "i2v": "WanImageToVideoPipeline"}
 
 # Limits the loader reads back from the saved folder's sora_vfx.json. max_frames is small so
 # that long shots exercise the renderer's windows, as they would with a real model.
@@ -43,46 +46,10 @@ TINY_LIMITS: dict[str, Any] = {
     "vae_tiling": False,
 }
 
-_SPECIAL_TOKENS = ("<pad>", "</s>", "<unk>")
 _Z_DIM = 8
 _TEXT_DIM = 32
 # Leftover temporary folders older than this belong to killed processes.
 _STALE_TMP_SECONDS = 3600
-
-
-def byte_level_tokenizer(
-    special_tokens: tuple[str, ...] = _SPECIAL_TOKENS,
-    *,
-    eos: str = "</s>",
-    bos: str | None = None,
-    pad: str = "<pad>",
-    unk: str = "<unk>",
-    model_max_length: int | None = None,
-):
-    """A tokenizer built in code, nothing downloaded: every byte is a token, so every prompt
-    encodes differently. ``special_tokens`` come first in the vocabulary; each prompt ends
-    with ``eos`` (and starts with ``bos`` when given), as T5 and CLIP prompts do.
-
-    Saved as a plain ``PreTrainedTokenizerFast`` (``CLIPTokenizer`` would rebuild its own BPE
-    on load). The tiny models and the tests' tiny LTX/CogVideoX/AnimateDiff models use it.
-    """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
-
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    vocab = {token: i for i, token in enumerate([*special_tokens, *alphabet])}
-    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token=unk))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    # T5 appends </s>; Wan tokenizes with add_special_tokens=True and expects it.
-    marks = [bos] if bos else []
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single=" ".join([*marks, "$A", eos]), special_tokens=[(t, vocab[t]) for t in (*marks, eos)]
-    )
-    extra = {"bos_token": bos} if bos else {}
-    if model_max_length is not None:
-        extra["model_max_length"] = model_max_length
-    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token=pad, eos_token=eos, unk_token=unk, **extra)
 
 
 def _tiny_text_encoder(vocab_size: int):

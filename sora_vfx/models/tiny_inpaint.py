@@ -15,11 +15,11 @@ import torch
 
 from sora_vfx.console import quiet_transformers
 from sora_vfx.models.tiny import (
-    byte_level_tokenizer,
     cache_root,
     is_saved_model,
     save_model_once,
 )
+from sora_vfx.models.tokenizer import byte_level_tokenizer
 
 if TYPE_CHECKING:
     from diffusers import DiffusionPipeline

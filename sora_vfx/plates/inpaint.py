@@ -18,7 +18,8 @@ import torch
 
 from ..console import quiet_transformers
 from ..errors import ModelError
-from ..models.families import IMAGE_INPAINTING
+from ..models.families import families_with_kind
+from ..models.families.image_inpainting import IMAGE_INPAINTING
 from ..models.folders import check_model_folder, folder_fingerprint, read_model_overrides
 from ..models.loader import from_pretrained_safely, pick_device, pick_dtype
 from ..models.tiny_inpaint import ensure_tiny_inpaint_model
@@ -113,9 +114,9 @@ def working_size(default_size: tuple[int, int], multiple: int, width: int, heigh
 
 def is_video_outpainting(model: str) -> bool:
     """Whether ``model`` names a video outpainting model (a built-in's outpainting twin, or a
-    folder holding a ``WanVACEPipeline``) rather than an image inpainting one; reads only the
-    folder's ``model_index.json``."""
-    from ..models.families import OUTPAINT
+    folder holding a video family's outpainting pipeline) rather than an image inpainting one;
+    reads only the folder's ``model_index.json``."""
+    from ..models.families import video_kind
     from ..models.folders import OUTPAINT_VARIANTS, named_folder
 
     if model in OUTPAINT_VARIANTS:
@@ -123,7 +124,7 @@ def is_video_outpainting(model: str) -> bool:
     if model == TINY_NAME:
         return False
     class_name = check_model_folder(named_folder(model)[1])
-    return any(marker in class_name for marker in OUTPAINT.markers)
+    return video_kind(class_name) == "outpaint"
 
 
 def _check_inpainting(folder: Path, class_name: str) -> None:
@@ -140,9 +141,9 @@ def _check_inpainting(folder: Path, class_name: str) -> None:
         kind = "a video pipeline without a mask" if video else "not an inpainting pipeline"
         raise ModelError(
             f"{folder}: {class_name} is {kind}; plate extension needs a video outpainting pipeline "
-            f"(WanVACEPipeline) or an image inpainting one (StableDiffusionInpaintPipeline, "
-            f"StableDiffusionXLInpaintPipeline, FluxFillPipeline, ...) whose call takes "
-            f"{', '.join(IMAGE_INPAINTING.call_arguments)}"
+            f"({' or '.join(families_with_kind('outpaint'))}) or an image inpainting one "
+            f"(StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline, FluxFillPipeline, ...) whose "
+            f"call takes {', '.join(IMAGE_INPAINTING.required_arguments)}"
         )
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,10 +23,10 @@ from ..editorial import Edit
 from ..editorial.conform import conform_formats
 from ..editorial.links import continuation_order, continued_frame, with_predecessors
 from ..editorial.shotjob import ShotJob
-from ..errors import ConfigError, RenderError
+from ..errors import ConfigError, ImagingError, RenderError
 from ..files import ensure_writable_folder
 from ..imaging import get_converter
-from ..imaging.exr import check_compression, is_complete_frame
+from ..imaging.exr import check_compression, is_complete_frame, read_exr_header
 from ..imaging.images import read_reference_image
 from ..imaging.transform import OutputTransform
 from ..layout import frame_path, paths_leading_outside
@@ -67,6 +69,10 @@ class RenderSettings:
     speed: Acceleration = field(default_factory=Acceleration)
     #: Conform formats besides OTIO ("xml,edl"); None: the edit's own (``editorial.conform``).
     conform: str | None = None
+    #: Write the sound of models that make it (``OUT/<shot>/<shot>.wav``); never changes pixels.
+    audio: bool = True
+    #: A render of the same edit whose frames a video-to-video model remakes (LTX-2 HDR).
+    reference_render: Path | None = None
     styles: dict[str, Style] = field(default_factory=lambda: dict(BUILTIN_STYLES))
 
     def summary(self) -> dict[str, object]:
@@ -76,6 +82,8 @@ class RenderSettings:
             "guidance": self.guidance, "style": self.style, "colorspace": self.colorspace,
             "compression": self.compression, "windows": self.windows, "output_transform": self.output_transform,
             "display": self.display, "view": self.view, "memory": self.memory, "speed": self.speed.summary(),
+            "audio": self.audio,
+            "reference_render": str(self.reference_render) if self.reference_render else None,
         }
 
 
@@ -96,6 +104,8 @@ class ShotPlan:
     model: str = defaults.MODEL
     force: bool = False
     writer_threads: int = 2
+    #: Write the shot's sound where its model makes sound.
+    audio: bool = True
 
     @property
     def name(self) -> str:
@@ -211,16 +221,62 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model
             max_window=max_window, window_overlap=overlap, colorspace=colorspace, compression=settings.compression,
             windows=_window_method(settings.windows, shot_model),
             continues=None if previous is None else (previous, continued_frame(by_name[job.continues], job)),
-            transform=transform, extra={"speed": settings.speed.summary()} if not settings.speed.is_default else None,
+            transform=_shot_transform(transform, shot_model), extra=_extra(settings, shot_model, job),
         )
         specs[job.name] = spec
         plan = ShotPlan(job, spec, out_dir, None if job.continues else _reference(shot_model, job, spec, width, height),
-                        model=name, force=settings.force, writer_threads=settings.writer_threads)
+                        model=name, force=settings.force, writer_threads=settings.writer_threads,
+                        audio=settings.audio)
         if job.name in wanted_names or not _rendered(plan):
             shots.append(plan)
         else:
             log.info("shot %s: used from disk by the shot(s) that continue it", job.name)
     return RenderPlan(edit, out_dir, settings, models, shots)
+
+
+def _extra(settings: RenderSettings, model: LoadedModel, job: ShotJob) -> dict[str, Any]:
+    """What else decides a shot's pixels: the speed options, the edit's frame rate where the
+    model's family conditions on it, and the render a video-to-video model remakes."""
+    extra: dict[str, Any] = {}
+    if not settings.speed.is_default:
+        extra["speed"] = settings.speed.summary()
+    if model.family is not None and model.family.frame_rate_conditioned:
+        extra["frame_rate"] = str(Fraction(job.rate))
+    if "reference_video" in model.conditioning:
+        extra["reference_render"] = _reference_render(settings.reference_render, model, job)
+    return extra
+
+
+def _shot_transform(transform: OutputTransform, model: LoadedModel) -> OutputTransform:
+    """The output transform of the shot's model: the render's, unless the model draws
+    scene-linear light itself (``Family.output_colorspace``)."""
+    source = model.family.output_colorspace(model.kind) if model.family else None
+    return transform.for_scene_linear(get_converter().resolve(source)) if source else transform
+
+
+def _reference_render(folder: Path | None, model: LoadedModel, job: ShotJob) -> dict[str, str]:
+    """The render of the same shot that ``model`` remakes: its folder and the job hash of its
+    frames (a new reference render re-renders the shot).
+
+    Raises:
+        ConfigError: no reference render given, or the shot is not complete in it.
+    """
+    if folder is None:
+        raise ConfigError(f"model {model.name} remakes a render of each shot (an SDR render, as HDR): render the "
+                          "edit first, then give that output folder as --reference-render")
+    hashes = set()
+    for frame in job.frames:
+        path = frame_path(folder, job.name, frame)
+        try:
+            header = read_exr_header(path)
+        except ImagingError as exc:
+            raise ConfigError(f"--reference-render {folder}: shot {job.name} frame {frame} is not there ({exc}); "
+                              "render the shot there first, with the same handles") from None
+        hashes.add(str(header.get("sora_vfx:job_hash") or ""))
+    if len(hashes) != 1 or "" in hashes:
+        raise ConfigError(f"--reference-render {folder}: shot {job.name}'s frames come from {len(hashes)} renders; "
+                          "render it there again")
+    return {"folder": str(Path(folder).resolve()), "job_hash": hashes.pop()}
 
 
 def _rendered(shot: ShotPlan) -> bool:
@@ -229,14 +285,20 @@ def _rendered(shot: ShotPlan) -> bool:
 
 
 def _window_method(requested: str, model: LoadedModel) -> str:
-    """The window method a shot renders with. ``context`` needs a family that can denoise a shot
-    as one (``LoadedModel.context_windows``); ``continue`` that too, or a model that starts from
-    an image. A model that cannot renders long shots with ``crossfade``."""
-    able = model.context_windows or (requested == "continue" and "image" in model.conditioning)
-    if requested != "crossfade" and not able:
-        log.info("model %s cannot render windows with %r; its long shots cross-fade", model.name, requested)
-        return "crossfade"
-    return requested
+    """The window method a shot renders with: the one requested where the model can (its
+    family's ``window_methods``; ``continue`` also needs a model that holds latents or starts
+    from an image), else the family's own (``native_window_method``), ``context``, or
+    ``crossfade``, which every model can."""
+    family = model.family
+    methods = family.window_methods() if family else ("crossfade",)
+    able = requested in methods and (requested != "continue" or model.context_windows
+                                     or "image" in model.conditioning)
+    if able:
+        return requested
+    fallback = (family.native_window_method if family else None) or \
+        ("context" if model.context_windows else "crossfade")
+    log.info("model %s cannot render windows with %r; its long shots use %r", model.name, requested, fallback)
+    return fallback
 
 
 def _select_shots(jobs: list[ShotJob], wanted: list[str] | None) -> list[ShotJob]:

@@ -6,12 +6,14 @@ that is already a complete EXR with the same ``job_hash``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
 import time
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -29,16 +31,17 @@ from ..editorial.shotjob import ShotJob
 from ..errors import RenderError, SoraVfxError
 from ..files import remove_stale_temporaries, write_atomically
 from ..imaging import FrameWriter, get_converter, is_complete_frame
-from ..imaging.exr import clean_stale_temp_files
+from ..imaging.exr import clean_stale_temp_files, read_exr_header
 from ..imaging.images import read_display_frames
-from ..imaging.transform import OutputTransform
-from ..layout import frame_name, latents_path, shot_folder
-from ..models import LoadedModel
+from ..imaging.wav import write_wav
+from ..layout import frame_name, frame_path, latents_path, shot_folder, sound_path
+from ..models import Family, LoadedModel
 from ..models.acceleration import describe_speed
 from ..models.memory import is_out_of_memory
 from ..seeds import cpu_generator
 from .plan import RenderSettings, ShotPlan, prepare_render
 from .report import RenderReport, ShotResult, finish_render
+from .sound import ShotSound
 from .spec import RenderSpec
 from .windows import Window, WindowBlender, plan_windows
 
@@ -172,7 +175,10 @@ def _release_memory(model: LoadedModel) -> None:
 def _render_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], bar: Progress) -> int:
     job, spec = shot.job, shot.spec
     model.set_loras([(path, scale) for path, scale, _digest in spec.loras])
-    made = _WINDOW_METHODS[spec.windows](shot, model, missing, _first_image(shot))
+    sound = ShotSound(job.frame_count, Fraction(job.rate)) if shot.audio and "audio" in model.family.outputs \
+        else None
+    inputs = _Inputs(_first_image(shot), _reference_video(shot, model), sound)
+    made = _WINDOW_METHODS[spec.windows](shot, model, missing, inputs)
     timecodes = _frame_timecodes(job)
     transform = spec.transform
     written = 0
@@ -195,6 +201,11 @@ def _render_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], bar: P
         error = future.exception()
         if error is not None:
             raise error
+    if sound is not None and sound.complete:
+        write_wav(sound_path(shot.out_dir, job.name), sound.audio())
+    elif len(missing) == job.frame_count:
+        # Every frame is new: any sound beside them is from another render of the shot.
+        sound_path(shot.out_dir, job.name).unlink(missing_ok=True)
     return written
 
 
@@ -202,7 +213,17 @@ def _render_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], bar: P
 Frames = Iterator[tuple[int, np.ndarray, list[Window]]]
 
 
-def _crossfade_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], image: np.ndarray | None) -> Frames:
+@dataclass(frozen=True)
+class _Inputs:
+    """What a shot's windows are made from besides its spec: the image it starts from, the
+    pictures of the render it remakes (video-to-video), and where the sound they make goes."""
+
+    image: np.ndarray | None
+    video: np.ndarray | None
+    sound: ShotSound | None
+
+
+def _crossfade_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], inputs: _Inputs) -> Frames:
     """Each window denoised and decoded on its own, from its slice of the shot's noise."""
     job, spec = shot.job, shot.spec
     windows = shot_windows(shot, model)
@@ -212,12 +233,13 @@ def _crossfade_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], ima
     for index in needed:
         window = windows[index]
         call_frames = model.round_up_frames(window.length)
-        rgb = _generate(model, spec, call_frames, seed=_window_seed(spec.seed, index), image=image,
-                        latents=None if noise is None else _noise_for(noise, model, window, call_frames))
+        rgb = _generate(model, spec, call_frames, seed=_window_seed(spec.seed, index), image=inputs.image,
+                        latents=None if noise is None else _noise_for(noise, model, window, call_frames),
+                        inputs=inputs, window=window)
         yield from _covered(blender, windows, index, rgb[: window.length])
 
 
-def _context_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], image: np.ndarray | None) -> Frames:
+def _context_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], inputs: _Inputs) -> Frames:
     """The whole shot denoised as one in context windows, its latents kept until every frame
     is on disk, then decoded as one stream (or in cross-faded windows where the VAE cannot)."""
     job, spec = shot.job, shot.spec
@@ -232,7 +254,7 @@ def _context_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], image
                 windows=latent_windows, prompt=spec.prompt, negative_prompt=spec.negative_prompt or None,
                 num_frames=windows[-1].end, height=spec.height, width=spec.width,
                 num_inference_steps=spec.steps, guidance_scale=spec.guidance,
-                latents=noise.to(model.device, model.dtype), image=image)
+                latents=noise.to(model.device, model.dtype), image=inputs.image)
         _write_latents(shot, latents)
     if model.streams_decode(latents):
         # One causal decode of the whole shot, frame after frame, up to the last frame needed.
@@ -251,7 +273,7 @@ def _context_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], image
             yield from _covered(blender, windows, index, model.decode(latents, *latent_windows[index]))
 
 
-def _continued_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], image: np.ndarray | None) -> Frames:
+def _continued_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], inputs: _Inputs) -> Frames:
     """Window after window, each carrying on from the one before: an image-to-video model
     starts from its last frame; any other holds its last latent frames fixed."""
     job, spec = shot.job, shot.spec
@@ -262,60 +284,93 @@ def _continued_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], ima
     # Each window needs the one before it: render up to the last that holds a missing frame.
     last = _windows_holding(windows, job, missing)[-1]
     blender = WindowBlender(windows, order=list(range(last + 1)))
-    previous: tuple[Window, np.ndarray, torch.Tensor] | None = None
+    previous: tuple[Window, np.ndarray, torch.Tensor | None] | None = None
     for index in range(last + 1):
         window = windows[index]
         window_noise = _noise_for(noise, model, window, window.length)
-        start_image, held = image, None
+        start_image, held = inputs.image, None
         if previous is not None:
             before, before_rgb, before_latents = previous
             if from_image:
                 start_image = before_rgb[window.start - before.start]
             else:
                 shared = (before.end - window.start - 1) // temporal + 1
-                held = before_latents[:, :, (window.start - before.start) // temporal:][:, :, :shared]
+                axis = model.family.context_axis
+                held = before_latents.narrow(axis, (window.start - before.start) // temporal, shared)
         final: list[torch.Tensor] = []
+        # An image-to-video model starts from the frame itself: no latents to hold or keep.
+        hold = None if from_image else _HoldLatents(model.family, held, window_noise, final)
         rgb = _generate(model, spec, window.length, seed=_window_seed(spec.seed, index), image=start_image,
-                        latents=window_noise, callback=_HoldLatents(held, window_noise, final))
-        previous = (window, rgb, final[0])
+                        latents=window_noise, callback=hold, inputs=inputs, window=window)
+        previous = (window, rgb, final[0] if final else None)
         yield from _covered(blender, windows, index, rgb)
 
 
 class _HoldLatents:
-    """A pipeline step callback that keeps the first latent frames on a known path: after each
-    step they are the known latents noised to the next step's level (flow matching:
-    ``sigma * noise + (1 - sigma) * known``), so the last step leaves them exactly known and the
-    model denoises the rest to fit. Also records the final latents in ``final``."""
+    """A pipeline step callback that keeps the first latent frames on a known path, the way the
+    model's family holds them (``Family.hold_known_latents``: after the last step they are
+    exactly known), so the model denoises the rest to fit. Also records the final latents in
+    ``final``."""
 
-    def __init__(self, known: torch.Tensor | None, noise: torch.Tensor, final: list[torch.Tensor]):
-        self.known, self.noise, self.final = known, noise, final
+    def __init__(self, family: Family, known: torch.Tensor | None, noise: torch.Tensor, final: list[torch.Tensor]):
+        self.family, self.known, self.noise, self.final = family, known, noise, final
 
     def __call__(self, pipeline: Any, step: int, timestep: Any, values: dict[str, Any]) -> dict[str, Any]:
         latents = values["latents"]
         if self.known is not None:
-            frames = self.known.shape[2]
-            sigma = float(pipeline.scheduler.sigmas[step + 1])
-            known = self.known.to(latents.device, latents.dtype)
-            noise = self.noise[:, :, :frames].to(latents.device, latents.dtype)
-            latents = latents.clone()
-            latents[:, :, :frames] = sigma * noise + (1.0 - sigma) * known
+            latents = self.family.hold_known_latents(pipeline, step, latents, self.known, self.noise)
         if step == len(pipeline.scheduler.timesteps) - 1:
             self.final[:] = [latents.detach().to("cpu", torch.float32)]
         return {"latents": latents}
 
 
-_WINDOW_METHODS = {"context": _context_frames, "continue": _continued_frames, "crossfade": _crossfade_frames}
+def _native_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], inputs: _Inputs) -> Frames:
+    """The whole shot in one call that carries it from window to window itself (the family's
+    ``native_window_method``, e.g. diffusion forcing): windows of the shot's window length,
+    each carrying ``window_overlap`` frames (both on the model's frame rule) of the one before."""
+    job, spec = shot.job, shot.spec
+    frames = model.round_up_frames(job.frame_count)
+    window = min(spec.max_window, frames)
+    overlap = model.round_up_frames(spec.window_overlap)
+    whole = Window(0, frames)
+    rgb = _generate(model, spec, frames, seed=spec.seed, image=inputs.image, latents=None, inputs=inputs,
+                    window=whole, whole_shot=(window, overlap))
+    covering = [whole]
+    for index in range(job.frame_count):
+        yield index, rgb[index], covering
+
+
+_WINDOW_METHODS = {"context": _context_frames, "continue": _continued_frames, "crossfade": _crossfade_frames,
+                   "forcing": _native_frames}
 
 
 def _generate(model: LoadedModel, spec: RenderSpec, num_frames: int, *, seed: int, image: np.ndarray | None,
-              latents: torch.Tensor | None, callback: Any = None) -> np.ndarray:
+              latents: torch.Tensor | None, inputs: _Inputs, window: Window, callback: Any = None,
+              whole_shot: tuple[int, int] | None = None) -> np.ndarray:
+    """One call of the model for ``window`` of the shot: given the window's part of the render
+    it remakes, if any; the sound it made, if any, goes to the shot's sound at the window's place."""
+    extras: dict[str, Any] = {}
+    video = None
+    if inputs.video is not None:
+        # Past the shot's last frame (a call rounded up to the frame rule), its last picture holds.
+        video = inputs.video[np.minimum(np.arange(window.start, window.start + num_frames), len(inputs.video) - 1)]
     with torch.inference_mode():
-        return model.generate(
+        rgb = model.generate(
             prompt=spec.prompt, negative_prompt=spec.negative_prompt or None,
             num_frames=num_frames, height=spec.height, width=spec.width,
             num_inference_steps=spec.steps, guidance_scale=spec.guidance,
             generator=cpu_generator(seed), image=image, latents=latents, callback=callback,
+            frame_rate=_frame_rate(spec), extras=extras, whole_shot=whole_shot, reference_video=video,
         )
+    if inputs.sound is not None and "audio" in extras:
+        inputs.sound.add(window.start, min(window.length, num_frames), extras["audio"])
+    return rgb
+
+
+def _frame_rate(spec: RenderSpec) -> float | None:
+    """The edit's frame rate where the spec records it: for families that condition on it."""
+    rate = spec.extra.get("frame_rate")
+    return None if rate is None else float(Fraction(rate))
 
 
 def _covered(blender: WindowBlender, windows: list[Window], index: int, frames: np.ndarray) -> Frames:
@@ -364,6 +419,30 @@ def _first_image(shot: ShotPlan) -> np.ndarray | None:
         raise RenderError(f"shot {spec.shot} continues shot {spec.continues}, but its frame {spec.continues_frame} "
                           f"is not rendered ({path} is missing or from another render); render {spec.continues} first")
     return read_display_frames([path], colorspace=spec.colorspace)[0]
+
+
+def _reference_video(shot: ShotPlan, model: LoadedModel) -> np.ndarray | None:
+    """The pictures of the render a video-to-video model remakes (``--reference-render``): the
+    shot's frames there, head_in..tail_out, as the pictures their model drew; None for other models.
+
+    Raises:
+        RenderError: the frames changed since the render was planned, or have another size.
+    """
+    reference = shot.spec.extra.get("reference_render")
+    if "reference_video" not in model.conditioning or not reference:
+        return None
+    job, spec = shot.job, shot.spec
+    paths = [frame_path(Path(reference["folder"]), job.name, frame) for frame in job.frames]
+    if not all(is_complete_frame(path, job_hash=reference["job_hash"]) for path in paths):
+        raise RenderError(f"shot {job.name}: its frames in --reference-render {reference['folder']} changed since "
+                          "this render began; render again")
+    pictures = read_display_frames(paths, colorspace=read_exr_header(paths[0]).get("oiio:ColorSpace") or
+                                   spec.colorspace)
+    if pictures.shape[1:3] != (spec.height, spec.width):
+        raise RenderError(f"shot {job.name}: its frames in --reference-render {reference['folder']} are "
+                          f"{pictures.shape[2]}x{pictures.shape[1]}, the render {spec.width}x{spec.height}: "
+                          "render both at one --size")
+    return pictures
 
 
 def _read_latents(shot: ShotPlan) -> torch.Tensor | None:
@@ -453,8 +532,7 @@ def _attributes(job: ShotJob, spec: RenderSpec, timecode: str) -> dict[str, Any]
         "sora_vfx:cut_in": job.cut_in,
         "sora_vfx:cut_out": job.cut_out,
         "sora_vfx:windows": spec.windows,
-        **OutputTransform(spec.output_transform, spec.display, spec.view,
-                          get_converter().config_uri).header_attributes(),
+        **dataclasses.replace(spec.transform, config=get_converter().config_uri).header_attributes(),
     }
     if spec.continues:
         attributes["sora_vfx:continues"] = f"{spec.continues} frame {spec.continues_frame}"

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..editorial.conform import conform_formats, conform_timeline, write_conforms
-from ..layout import frame_pattern
+from ..editorial.conform import add_sound_track, conform_formats, conform_timeline, write_conforms
+from ..layout import frame_pattern, sound_path
 from .manifest import FrameRange, ManifestEntry, ShotStatus, manifest_path, merge_manifest
 from .plan import RenderPlan, ShotPlan
 
@@ -116,6 +116,8 @@ def finish_render(plan: RenderPlan, results: list[ShotResult]) -> RenderReport:
     extra = {entry.name: {"job_hash": entry.job_hash, "status": entry.status} for entry in current}
     rendered = {entry.name for entry in current if entry.done}
     conform = conform_timeline(edit.timeline, edit.clips, edit.jobs, out_dir, rendered=rendered, extra=extra)
+    add_sound_track(conform, edit.jobs, out_dir,
+                    sounded={name for name in rendered if sound_path(out_dir, name).is_file()})
     written = write_conforms(conform, out_dir, conform_formats(plan.settings.conform, edit.path), jobs=edit.jobs,
                              rendered=rendered)
     return RenderReport(out_dir, results, manifest_path(out_dir), written)

@@ -63,7 +63,8 @@ class RenderSpec:
     @property
     def transform(self) -> OutputTransform:
         """The output transform this spec's frames are written with."""
-        return OutputTransform(self.output_transform, self.display, self.view)
+        return OutputTransform(self.output_transform, self.display, self.view,
+                               source=str(self.extra.get("model_colorspace", "")))
 
     @property
     def last_frame(self) -> int:
@@ -186,5 +187,6 @@ def build_spec(
         output_transform=transform.kind if transform else "srgb",
         display=transform.display if transform else "",
         view=transform.view if transform else "",
-        extra=dict(extra or {}),
+        # Only a model that draws scene-linear light names its colour space: other specs keep their hashes.
+        extra={**(extra or {}), **({"model_colorspace": transform.source} if transform and transform.source else {})},
     )

@@ -3,6 +3,7 @@ edit movie. A frame that is missing or unreadable becomes a slate, never an exce
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from fractions import Fraction
@@ -14,13 +15,16 @@ import numpy as np
 from ..editorial.rates import FrameRate, from_timecode, to_timecode
 from ..errors import ImagingError, ReviewError, SoraVfxError
 from ..imaging import read_exr_header, read_exr_pixels
-from ..layout import frame_from_pattern
+from ..imaging.wav import Audio, read_wav
+from ..layout import frame_from_pattern, sound_path
 from ..render.manifest import ManifestEntry
 from .burnins import BurnInLayout, bottom_bar, compose, slate, top_bar
 from .display import DisplayTransform, preview_size, resize
 from .movies import PRORES_HQ, MovieWriter
 from .provenance import SigningIdentity, manifest_definition, sign_file
 from .report import MOVIES_FOLDER, THUMBS_FOLDER, ShotReview, Thumbnail
+
+log = logging.getLogger("sora_vfx")
 
 MOVIE_WIDTH = (480, 1920)  # smallest and largest preview movie width
 THUMB_WIDTH = (160, 320)
@@ -110,8 +114,21 @@ class ShotFrames:
                               f"cut {self.cut_in}-{self.cut_out}")
         self.count = self.last - self.first + 1
         self.rate = rate_of(entry)
+        self.sound = self._read_sound()
         self.generation = generation_of(entry)
         self.colorspace = entry.colorspace
+
+    def _read_sound(self) -> Audio | None:
+        """The shot's sound (``OUT/<shot>/<shot>.wav``, from its first frame), where its model
+        made any; a damaged file is reported and the movies go without it."""
+        path = sound_path(self.out_dir, self.name)
+        if not path.is_file():
+            return None
+        try:
+            return read_wav(path)
+        except ImagingError as exc:
+            log.warning("review: shot %s: its sound is left out: %s", self.name, exc)
+            return None
 
     def frame_path(self, frame: int) -> Path:
         """The frame's file: the manifest's ``frames.pattern`` with its ``#`` run as the padded number."""
@@ -207,7 +224,7 @@ class ShotFrames:
     def _open_movie(self, staging: Path, size: tuple[int, int]):
         layout = BurnInLayout.for_picture(*preview_size(*size, min_width=MOVIE_WIDTH[0], max_width=MOVIE_WIDTH[1]))
         writer = MovieWriter(staging / MOVIES_FOLDER / f"{self.safe_name}.mp4", size=layout.frame_size,
-                             rate=self.rate.rate, metadata=movie_tags(self.name, self.generation))
+                             rate=self.rate.rate, metadata=movie_tags(self.name, self.generation), audio=self.sound)
         return writer, layout, top_bar(layout, self.name, ai_mark=self.ai_mark)
 
     def _open_daily(self, staging: Path, size: tuple[int, int]) -> MovieWriter:
@@ -217,7 +234,7 @@ class ShotFrames:
         return MovieWriter(staging / MOVIES_FOLDER / f"{self.safe_name}.mov", size=(width, height),
                            rate=self.rate.rate, metadata=movie_tags(self.name, self.generation),
                            movie_format=PRORES_HQ, timecode=self._timecode(self.first),
-                           reel=str(self.entry.job.reel or "") or None)
+                           reel=str(self.entry.job.reel or "") or None, audio=self.sound)
 
     def _thumbnail(self, staging: Path, thumbnail: Thumbnail, picture: np.ndarray | None,
                    problem: str | None) -> None:

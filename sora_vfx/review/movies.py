@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ReviewError
+from ..imaging.wav import Audio
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,15 @@ class MovieFormat:
     pix_fmt: str
     container: str
     suffix: str
+    #: The encoder of a shot's sound, where it has any.
+    audio_codec: str
 
 
 # Previews are watched, not graded: a fast preset keeps review cheap after every render, and
 # CRF 18 is visually lossless for this kind of material.
-H264 = MovieFormat("libx264", {"preset": "veryfast", "crf": "18"}, "yuv420p", "mp4", ".mp4")
+H264 = MovieFormat("libx264", {"preset": "veryfast", "crf": "18"}, "yuv420p", "mp4", ".mp4", "aac")
 #: ProRes 422 HQ (profile 3), Apple's vendor tag, as Avid and Resolve expect it.
-PRORES_HQ = MovieFormat("prores_ks", {"profile": "3", "vendor": "apl0"}, "yuv422p10le", "mov", ".mov")
+PRORES_HQ = MovieFormat("prores_ks", {"profile": "3", "vendor": "apl0"}, "yuv422p10le", "mov", ".mov", "pcm_s24le")
 
 
 def check_encoder(movie_format: MovieFormat = H264) -> None:
@@ -57,11 +60,12 @@ class MovieWriter:
         metadata: container tags such as title and comment.
         movie_format: ``H264`` (default) or ``PRORES_HQ``.
         timecode: the first frame's timecode (and ``reel``, the tape name), in a timecode track.
+        audio: the sound that starts with the first frame (AAC in previews, 24-bit PCM in dailies).
     """
 
     def __init__(self, path: Path, *, size: tuple[int, int], rate: Fraction,
                  metadata: Mapping[str, str] | None = None, movie_format: MovieFormat = H264,
-                 timecode: str | None = None, reel: str | None = None) -> None:
+                 timecode: str | None = None, reel: str | None = None, audio: Audio | None = None) -> None:
         import av
 
         self.path = Path(path)
@@ -89,6 +93,12 @@ class MovieWriter:
             context.color_trc = av.video.reformatter.ColorTrc.IEC61966_2_1
             for key, value in (metadata or {}).items():
                 self._container.metadata[key] = value
+            self._audio = audio
+            layout = {1: "mono", 2: "stereo"}.get(audio.samples.shape[1]) if audio is not None else None
+            if audio is not None and layout is None:
+                raise ReviewError(f"{audio.samples.shape[1]} sound channels; movies take mono or stereo")
+            self._audio_stream = None if audio is None else self._container.add_stream(
+                movie_format.audio_codec, rate=audio.sample_rate, layout=layout)
         except Exception as exc:
             self.abort()
             raise ReviewError(f"cannot write {self.path}: {exc}") from exc
@@ -116,16 +126,29 @@ class MovieWriter:
             raise ReviewError(f"cannot write {self.path}: {exc}") from exc
 
     def close(self) -> Path:
-        """Flush the encoder and move the movie to its final name."""
+        """Flush the encoder, add the sound, and move the movie to its final name."""
         try:
             for packet in self._stream.encode():
                 self._container.mux(packet)
+            if self._audio_stream is not None:
+                self._write_audio()
             self._container.close()
             self._temp.replace(self.path)
         except Exception as exc:
             self.abort()
             raise ReviewError(f"cannot write {self.path}: {exc}") from exc
         return self.path
+
+    def _write_audio(self) -> None:
+        """The whole sound in one frame: PyAV's encoder cuts it into the codec's frame size."""
+        import av
+
+        audio = self._audio
+        planar = np.ascontiguousarray(audio.samples.T, dtype=np.float32)
+        frame = av.AudioFrame.from_ndarray(planar, format="fltp", layout=self._audio_stream.layout.name)
+        frame.sample_rate, frame.pts = audio.sample_rate, 0
+        for packet in [*self._audio_stream.encode(frame), *self._audio_stream.encode()]:
+            self._container.mux(packet)
 
     def abort(self) -> None:
         """Close the container after a failure and remove the partial movie; never raises."""

@@ -7,27 +7,38 @@ from types import SimpleNamespace
 import pytest
 
 from sora_vfx.errors import ModelError
-from sora_vfx.models import FAMILIES, VIDEO_FAMILIES, family_of
-from sora_vfx.models.families import (
-    ANIMATEDIFF,
-    COGVIDEOX,
-    IMAGE_INPAINTING,
-    LIMIT_KEYS,
-    LTX_VIDEO,
-    WAN,
-    FrameRule,
-)
+from sora_vfx.models import families, family_of, video_families
+from sora_vfx.models.families import LIMIT_KEYS, FrameRule, family_named
+from sora_vfx.models.families.animatediff import ANIMATEDIFF
+from sora_vfx.models.families.cogvideox import COGVIDEOX
+from sora_vfx.models.families.hunyuan_video15 import HUNYUAN_VIDEO_15
+from sora_vfx.models.families.image_inpainting import IMAGE_INPAINTING
+from sora_vfx.models.families.ltx2 import LTX_2
+from sora_vfx.models.families.ltx_video import LTX_VIDEO
+from sora_vfx.models.families.skyreels_v2 import SKYREELS_V2
+from sora_vfx.models.families.wan import WAN
 
-# The limits each family had before the records existed: a change here changes renders.
+# The limits of each family: the first four as they were before the records existed (a change
+# here changes renders), the 2026 ones as their pipelines and model cards give them.
 KNOWN_LIMITS = {
     "Wan": (81, 4, 1, 16, (832, 480)),
+    "LTX-2": (481, 8, 1, 32, (768, 512)),
     "LTX-Video": (161, 8, 1, 32, (704, 480)),
+    "HunyuanVideo 1.5": (121, 4, 1, 16, (848, 480)),
+    "SkyReels-V2": (97, 4, 1, 16, (960, 544)),
     "CogVideoX": (49, 8, 1, 16, (720, 480)),
     "AnimateDiff": (16, 1, 0, 8, (512, 512)),
 }
 
 
-@pytest.mark.parametrize("family", VIDEO_FAMILIES, ids=lambda f: f.name)
+def test_the_registry_lists_the_builtin_families_in_order():
+    assert [family.name for family in families()] == [*KNOWN_LIMITS, "image inpainting"]
+    assert family_named("LTX-2") is LTX_2
+    with pytest.raises(ModelError, match="no model family 'Sora'; families: Wan, LTX-2, "):
+        family_named("Sora")
+
+
+@pytest.mark.parametrize("family", video_families(), ids=lambda f: f.name)
 def test_video_limits(family):
     assert family.limits() == dict(zip(LIMIT_KEYS, KNOWN_LIMITS[family.name], strict=True))
     rule = family.frames
@@ -61,23 +72,55 @@ def test_frame_rule(rule, asked, valid, words):
         ("CogVideoXPipeline", COGVIDEOX, "t2v"),
         ("CogVideoXImageToVideoPipeline", COGVIDEOX, "i2v"),
         ("AnimateDiffPipeline", ANIMATEDIFF, "t2v"),
+        ("LTX2Pipeline", LTX_2, "t2v"),
+        ("LTX2ImageToVideoPipeline", LTX_2, "i2v"),
+        ("LTX2HDRPipeline", LTX_2, "hdr"),
+        ("HunyuanVideo15Pipeline", HUNYUAN_VIDEO_15, "t2v"),
+        ("HunyuanVideo15ImageToVideoPipeline", HUNYUAN_VIDEO_15, "i2v"),
+        ("SkyReelsV2DiffusionForcingPipeline", SKYREELS_V2, "t2v"),
+        ("SkyReelsV2DiffusionForcingImageToVideoPipeline", SKYREELS_V2, "i2v"),
     ],
 )
 def test_family_and_kind_of_a_class(class_name, family, kind):
     assert family_of(class_name) is family
     assert family.kind_of(class_name) == kind
-    assert family.conditioning(kind) == {"i2v": ("image",), "outpaint": ("video", "mask")}.get(kind, ())
+    expected = {"i2v": ("image",), "outpaint": ("video", "mask"), "hdr": ("reference_video",)}.get(kind, ())
+    assert family.conditioning(kind) == expected
+
+
+def test_ltx2_is_never_taken_for_ltx_video():
+    """LTX-2's classes start with LTX-Video's prefix; the longest prefix owns a class, so even an
+    LTX-2 class that no family renders with is refused rather than read as LTX-Video 0.9."""
+    import diffusers
+
+    ltx2_classes = [name for name in dir(diffusers) if name.startswith("LTX2") and "Pipeline" in name]
+    assert {"LTX2Pipeline", "LTX2ImageToVideoPipeline", "LTX2HDRPipeline", "LTX2LatentUpsamplePipeline"} <= set(
+        ltx2_classes)
+    for name in ltx2_classes:
+        if name in LTX_2.classes:
+            assert family_of(name) is LTX_2
+            continue
+        with pytest.raises(ModelError) as refused:
+            family_of(name)
+        assert str(refused.value) == (f"pipeline not supported: {name}; the LTX-2 family renders shots with "
+                                      "LTX2Pipeline, LTX2ImageToVideoPipeline, LTX2HDRPipeline")
 
 
 def test_accepted_classes_are_what_they_were():
-    """Prefix, "Pipeline" in the name, and part of diffusers: the rule before the records."""
+    """Prefix, "Pipeline" in the name, and part of diffusers: the rule before the records, for
+    the families that had one; the longest prefix wins; 2026 families list their classes."""
     import diffusers
 
     prefixes = {"Wan": WAN, "LTX": LTX_VIDEO, "CogVideoX": COGVIDEOX, "AnimateDiff": ANIMATEDIFF}
+    listed = {name: family for family in (LTX_2, SKYREELS_V2) for name in family.classes}
     for name in dir(diffusers):
+        if name.startswith(("LTX2", "SkyReelsV2", "HunyuanVideo15")):
+            continue
         expected = next((f for p, f in prefixes.items() if name.startswith(p) and "Pipeline" in name), None)
-        accepted = [family for family in VIDEO_FAMILIES if family.accepts(name, check_diffusers=False)]
+        accepted = [family for family in video_families() if family.accepts(name, check_diffusers=False)]
         assert accepted == ([expected] if expected else []), name
+    for name, family in listed.items():
+        assert family_of(name) is family
 
 
 @pytest.mark.parametrize("class_name", ["StableDiffusionPipeline", "WanNotARealPipeline", "WanTransformer3DModel"])
@@ -85,7 +128,8 @@ def test_an_unknown_class_lists_the_supported_families(class_name):
     with pytest.raises(ModelError) as refused:
         family_of(class_name)
     assert str(refused.value) == (
-        f"pipeline not supported: {class_name}, supported video families: Wan, LTX-Video, CogVideoX, AnimateDiff"
+        f"pipeline not supported: {class_name}, supported video families: Wan, LTX-2, LTX-Video, HunyuanVideo 1.5, "
+        "SkyReels-V2, CogVideoX, AnimateDiff"
     )
 
 
@@ -95,7 +139,7 @@ def test_a_planning_driver_does_not_ask_diffusers():
 
 def test_temporal_compression_reads_the_familys_attribute():
     pipeline = SimpleNamespace(vae_scale_factor_temporal=4, vae_temporal_compression_ratio=8)
-    assert [f.temporal_compression(pipeline) for f in VIDEO_FAMILIES] == [4, 8, 4, 1]
+    assert [f.temporal_compression(pipeline) for f in video_families()] == [4, 8, 8, 4, 4, 4, 1]
     assert WAN.temporal_compression(None) == 1  # a described model has no pipeline
     assert WAN.temporal_compression(SimpleNamespace(vae_scale_factor_temporal=0)) == 1
 
@@ -109,11 +153,11 @@ def test_only_wan_shares_one_noise_per_shot():
     assert (layout.channels, layout.temporal, layout.spatial) == (16, 4, 8)
     assert WAN.latent_layout(pipeline, "i2v") == layout
     assert WAN.latent_layout(SimpleNamespace(), "t2v") is None
-    assert all(f.latent_layout(pipeline, "t2v") is None for f in FAMILIES if f is not WAN)
+    assert all(f.latent_layout(pipeline, "t2v") is None for f in families() if f is not WAN)
 
 
 def test_vae_dtype():
-    assert {f.name: f.vae_dtype for f in FAMILIES if f.vae_dtype} == {"Wan": "float32"}
+    assert {f.name: f.vae_dtype for f in families() if f.vae_dtype} == {"Wan": "float32", "SkyReels-V2": "float32"}
 
 
 def test_image_inpainting_sizes_come_from_the_pipeline():
@@ -130,3 +174,18 @@ def test_image_inpainting_sizes_come_from_the_pipeline():
     assert IMAGE_INPAINTING.missing_arguments(["prompt", "image", "height", "width"]) == [
         "mask_image", "generator", "output_type"
     ]
+
+
+def test_sora_vfx_models_lists_every_family_with_its_rules():
+    from click.testing import CliRunner
+
+    from sora_vfx.cli.main import main
+
+    result = CliRunner().invoke(main, ["models"])
+    assert result.exit_code == 0, result.output
+    for family in families():
+        assert f"\n{family.name}\n" in f"\n{result.output}"
+    assert "  rules:     frames 8k+1 up to 481, sides multiples of 32, at least 64, default 768x512\n" in result.output
+    assert "  windows:   forcing, continue, crossfade\n" in result.output  # SkyReels-V2
+    assert "  outputs:   frames, audio\n" in result.output  # LTX-2
+    assert "  shapes           Wan t2v\n" in result.output

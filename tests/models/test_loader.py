@@ -220,7 +220,7 @@ def test_pickle_beside_safetensors_is_ignored(model, cache, tmp_path):
     ("index", "message"),
     [
         ({"class_name": "StableDiffusionPipeline"}, "pipeline not supported: StableDiffusionPipeline, "
-         "supported video families: Wan, LTX-Video, CogVideoX, AnimateDiff"),
+         "supported video families: Wan, LTX-2, LTX-Video, HunyuanVideo 1.5, SkyReels-V2, CogVideoX, AnimateDiff"),
         ({"class_name": "WanNotARealPipeline"}, "pipeline not supported: WanNotARealPipeline"),
         ({"class_name": ["my_pipeline", "WanPipeline"]}, "`_class_name` has to name a diffusers pipeline"),
         ({"vae": ["my_module", "MyVAE"]}, "component vae comes from 'my_module'"),

@@ -14,7 +14,7 @@ from sora_vfx.cli.main import main
 from sora_vfx.editorial import EditOptions, read_edit
 from sora_vfx.errors import ConfigError, ModelError
 from sora_vfx.imaging import read_exr_pixels
-from sora_vfx.models import load_model
+from sora_vfx.models import family_of, load_model
 from sora_vfx.models.fullsize import build_pipeline
 from sora_vfx.models.memory import (
     MemoryNeeds,
@@ -34,9 +34,13 @@ CUDA = torch.device("cuda")
 @pytest.fixture(scope="module")
 def needs_480p():
     """What each full-size model needs for 81 frames at 832x480, sized on the meta device."""
-    return {name: estimate_needs(build_pipeline(name, device="meta"), frames=81, height=480, width=832,
-                                 dtype=torch.bfloat16)
-            for name in ("wan2.1-1.3b", "wan2.1-14b", "ltx-video-2b")}
+    return {name: estimate(build_pipeline(name, device="meta"), frames=81, height=480, width=832)
+            for name in ("wan2.1-1.3b", "wan2.1-14b", "ltx-video-2b", "wan2.2-a14b")}
+
+
+def estimate(pipeline, **size) -> MemoryNeeds:
+    """``estimate_needs`` with the pipeline's own family record, as ``load_model`` asks it."""
+    return estimate_needs(pipeline, family_of(type(pipeline).__name__), dtype=torch.bfloat16, **size)
 
 
 def test_a_14b_model_gets_group_offload_on_24_gb_and_stays_on_device_on_141(needs_480p):
@@ -49,6 +53,18 @@ def test_a_14b_model_gets_group_offload_on_24_gb_and_stays_on_device_on_141(need
     assert choose_plan(needs, 141 * GiB, device=CUDA) == "fast"
 
 
+def test_both_experts_of_wan22_a14b_count_and_balanced_holds_one(needs_480p):
+    needs = needs_480p["wan2.2-a14b"]
+    experts = needs.weights["transformer"], needs.weights["transformer_2"]
+    assert experts[0] == experts[1] == needs_480p["wan2.1-14b"].weights["transformer"]
+    # balanced moves each expert to the card only while it runs: the card holds one of them.
+    assert needs.of_plan("balanced") == experts[0] + needs.working
+    assert needs.of_plan("fast") == needs.of_plan("balanced") + experts[1] + needs.weights["text_encoder"] \
+        + needs.weights["vae"]
+    assert choose_plan(needs, 72 * GiB, device=CUDA) == "balanced"
+    assert choose_plan(needs, 141 * GiB, device=CUDA) == "fast"
+
+
 def test_smaller_models_fit_smaller_cards(needs_480p):
     assert choose_plan(needs_480p["wan2.1-1.3b"], 24 * GiB, device=CUDA) == "fast"
     assert choose_plan(needs_480p["wan2.1-1.3b"], 12 * GiB, device=CUDA) == "low"
@@ -57,8 +73,8 @@ def test_smaller_models_fit_smaller_cards(needs_480p):
 
 def test_bigger_frames_need_more_memory():
     pipeline = build_pipeline("wan2.1-14b", device="meta")
-    small = estimate_needs(pipeline, frames=81, height=480, width=832, dtype=torch.bfloat16)
-    large = estimate_needs(pipeline, frames=81, height=720, width=1280, dtype=torch.bfloat16)
+    small = estimate(pipeline, frames=81, height=480, width=832)
+    large = estimate(pipeline, frames=81, height=720, width=1280)
     assert large.working > 2 * small.working and large.weights == small.weights
 
 

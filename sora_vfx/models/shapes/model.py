@@ -136,7 +136,7 @@ def assemble(components: dict[str, Any], kind: str) -> Any:
     if kind == "outpaint":
         from diffusers import WanVACEPipeline
 
-        from sora_vfx.models.loader import correct_vae_factors
+        from sora_vfx.models.families.wan import correct_vae_factors
 
         return correct_vae_factors(WanVACEPipeline(**components))
     from diffusers import WanImageToVideoPipeline
