@@ -18,7 +18,7 @@ import torch
 
 from ..console import quiet_transformers
 from ..errors import ModelError
-from ..models.families import families_with_kind
+from ..models.families import pipelines_of_kind
 from ..models.families.image_inpainting import IMAGE_INPAINTING
 from ..models.folders import check_model_folder, folder_fingerprint, read_model_overrides
 from ..models.loader import from_pretrained_safely, pick_device, pick_dtype
@@ -141,7 +141,7 @@ def _check_inpainting(folder: Path, class_name: str) -> None:
         kind = "a video pipeline without a mask" if video else "not an inpainting pipeline"
         raise ModelError(
             f"{folder}: {class_name} is {kind}; plate extension needs a video outpainting pipeline "
-            f"({' or '.join(families_with_kind('outpaint'))}) or an image inpainting one "
+            f"({' or '.join(pipelines_of_kind('outpaint'))}) or an image inpainting one "
             f"(StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline, FluxFillPipeline, ...) whose "
             f"call takes {', '.join(IMAGE_INPAINTING.required_arguments)}"
         )

@@ -110,9 +110,16 @@ def video_kind(class_name: str) -> Kind | None:
     return family.kind_of(class_name)
 
 
-def families_with_kind(kind: str) -> list[str]:
-    """Names of the registered families that have pipelines of ``kind``."""
-    return [family.name for family in families() if any(rule.kind == kind for rule in family.kinds)]
+def pipelines_of_kind(kind: str) -> list[str]:
+    """The pipeline classes of ``kind`` the registered families name, for messages: a family's
+    listed classes of that kind, or its prefix with the kind's marker (``WanVACEPipeline``)."""
+    found = []
+    for family in families():
+        for rule in (rule for rule in family.kinds if rule.kind == kind):
+            listed = [name for name in family.classes if family.kind_of(name) == kind]
+            found += listed or [f"{family.class_prefix}{marker}Pipeline" for marker in rule.markers
+                                if family.class_prefix]
+    return found
 
 
 def _with_origin(family: Family, origin: str) -> Family:
