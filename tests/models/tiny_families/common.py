@@ -13,13 +13,14 @@ def text_tokenizer():
     return byte_level_tokenizer(model_max_length=MAX_TOKENS)
 
 
-def t5_encoder(vocab_size: int):
+def t5_encoder(vocab_size: int, width: int = TEXT_DIM):
+    """A one-layer T5 encoder ``width`` wide, random weights from the global generator."""
     from transformers import T5Config, T5EncoderModel
 
     return T5EncoderModel(
         T5Config(
             vocab_size=vocab_size,
-            d_model=TEXT_DIM,
+            d_model=width,
             d_kv=8,
             d_ff=64,
             num_layers=1,

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from sora_vfx.models.tokenizer import byte_level_tokenizer
+from tests.models.tiny_families.common import t5_encoder
 
 # Widths shared by an encoder and the transformer input that reads it.
 _TEXT_DIM = 32  # Qwen2.5-VL hidden size = transformer text_embed_dim
@@ -120,24 +121,8 @@ def _text_encoder(vocab_size: int):
 
 
 def _glyph_encoder(vocab_size: int):
-    from transformers import T5Config, T5EncoderModel
-
     torch.manual_seed(0)
-    config = T5Config(
-        vocab_size=vocab_size,
-        d_model=_GLYPH_DIM,
-        d_kv=8,
-        d_ff=64,
-        num_layers=1,
-        num_heads=4,
-        relative_attention_num_buckets=8,
-        relative_attention_max_distance=32,
-        dropout_rate=0.0,
-        pad_token_id=0,
-        eos_token_id=1,
-        decoder_start_token_id=0,
-    )
-    return T5EncoderModel(config)
+    return t5_encoder(vocab_size, width=_GLYPH_DIM)
 
 
 def _image_encoder():
