@@ -112,7 +112,7 @@ class Acceleration:
 
     def quantization_config(self, transformers: tuple[str, ...] = ("transformer",)) -> Any:
         """diffusers' quantisation config of ``quantize`` for the pipeline's ``transformers``
-        (its family's denoisers: two experts in some); None without."""
+        (its family's denoisers: two experts in some; one a folder lacks is skipped); None without."""
         if not self.quantize:
             return None
         from diffusers import PipelineQuantizationConfig, TorchAoConfig

@@ -8,7 +8,6 @@ Nothing is downloaded and no code shipped with a model is ever run.
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import sys
 import types
@@ -494,7 +493,7 @@ def load_model(
     if vae_dtype != dtype:
         load_dtype = {"default": dtype, "vae": vae_dtype}
     pipeline = from_pretrained_safely(found.folder, load_dtype,
-                                      quantization=acceleration.quantization_config(_denoisers(found)))
+                                      quantization=acceleration.quantization_config(found.family.transformers))
     _allow_missing_ftfy(pipeline)
     loaded = _loaded(found, pipeline, torch_device, dtype)
     plan = memory
@@ -531,17 +530,6 @@ def load_model(
 
 #: A model described but not loaded lives on no device: "meta" makes any use of it fail.
 NO_DEVICE = torch.device("meta")
-
-
-def _denoisers(found: ModelFolder) -> tuple[str, ...]:
-    """The family's denoisers that this folder holds (``model_index.json`` names them)."""
-    try:
-        index = json.loads((found.folder / "model_index.json").read_text())
-    except (OSError, ValueError):
-        return found.family.transformers[:1]
-    present = tuple(name for name in found.family.transformers
-                    if isinstance(index.get(name), list) and index[name][0] is not None)
-    return present or found.family.transformers[:1]
 
 
 def describe_model(model: str, *, cache_dir: Path | None = None) -> LoadedModel:

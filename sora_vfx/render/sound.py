@@ -24,6 +24,7 @@ class ShotSound:
         self._samples: np.ndarray | None = None
         self._rate = 0
         self._covered = 0  # samples from the shot's start that hold sound
+        self._gap = False  # a window left out (kept from an earlier run): the sound stays incomplete
 
     def add(self, first_frame: int, frames: int, audio: Audio) -> None:
         """The sound of a window of ``frames`` frames starting at the shot's ``first_frame``;
@@ -35,9 +36,8 @@ class ShotSound:
             raise ValueError(f"window sound at {audio.sample_rate} Hz in a shot at {self._rate} Hz")
         start = self._sample(first_frame)
         window = audio.lasting(frames, self.fps).samples[: len(self._samples) - start]
-        if start > self._covered:
-            # A window that leaves a gap (it was kept from an earlier run): the sound stays incomplete.
-            self._covered = -1
+        if self._gap or start > self._covered:
+            self._gap = True
             return
         overlap = max(0, min(self._covered - start, len(window)))
         if overlap:
@@ -50,7 +50,7 @@ class ShotSound:
     @property
     def complete(self) -> bool:
         """Whether every sample of the shot came from a window added here."""
-        return self._samples is not None and self._covered >= len(self._samples)
+        return self._samples is not None and not self._gap and self._covered >= len(self._samples)
 
     def audio(self) -> Audio:
         """The shot's sound, exactly ``frames`` / ``fps`` long."""

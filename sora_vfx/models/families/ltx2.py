@@ -56,17 +56,9 @@ class LTX2Family(Family):
 
 
 def _as_samples(audio: Any) -> np.ndarray:
-    """The first video's sound as float32 (samples, channels), whatever form the call gave."""
-    import torch
-
-    values = audio[0] if isinstance(audio, list | tuple) or getattr(audio, "ndim", 0) == 3 else audio
-    if torch.is_tensor(values):
-        values = values.detach().float().cpu().numpy()
-    values = np.asarray(values, dtype=np.float32)
-    if values.ndim == 1:
-        values = values[:, None]
-    # (channels, samples) as the vocoder makes it; a few channels, many samples.
-    return np.ascontiguousarray(values.T if values.shape[0] < values.shape[1] else values)
+    """The first video's sound as float32 (samples, channels): the call gives a tensor (videos,
+    channels, samples) whatever its ``output_type``."""
+    return np.ascontiguousarray(audio[0].detach().float().cpu().numpy().T)
 
 
 # --- full size (benchmarks/gpu.py) -----------------------------------------------------------
