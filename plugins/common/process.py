@@ -60,32 +60,18 @@ def render_command(*, executable: str, edit: str, out: str, model: str | None = 
                    handles: int | None = None, shots: list[str] | None = None) -> list[str]:
     """``sora-vfx render EDIT -o OUT --json`` with the options that are set."""
     command = [executable, "render", os.path.abspath(edit), "-o", os.path.abspath(out)]
-    command += _options(model=model, style=style, size=size, steps=steps, handles=handles,
+    command += options_list(model=model, style=style, size=size, steps=steps, handles=handles,
                         shots=",".join(shots) if shots else None)
     return command + ["--json"]
 
 
 def shots_command(*, executable: str, edit: str, handles: int | None = None) -> list[str]:
     """``sora-vfx shots EDIT --json``: the shot jobs, fast, without rendering."""
-    return [executable, "shots", os.path.abspath(edit)] + _options(handles=handles) + ["--json"]
+    return [executable, "shots", os.path.abspath(edit)] + options_list(handles=handles) + ["--json"]
 
 
-def extend_command(*, executable: str, plate: str, out: str, pad: str | None = None,
-                   to_size: str | None = None, model: str | None = None,
-                   extra: list[str] | None = None) -> list[str]:
-    """``sora-vfx extend PLATE -o OUT (--pad L,R,B,T | --to-size WxH) --json``."""
-    pad = "".join((pad or "").split())
-    to_size = "".join((to_size or "").split())
-    if bool(pad) == bool(to_size):
-        raise ShimError("give either the padding (left,right,bottom,top in pixels, e.g. 256,256,0,0) "
-                        "or a size to extend to (e.g. 2048x1152), not both")
-    command = [executable, "extend", plate, "-o", os.path.abspath(out)]
-    command += ["--pad", pad] if pad else ["--to-size", to_size]
-    command += _options(model=model) + list(extra or ())
-    return command + ["--json"]
-
-
-def _options(**values) -> list[str]:
+def options_list(**values) -> list[str]:
+    """``--name value`` for each value that is set (not None, not blank); ``_`` becomes ``-``."""
     options: list[str] = []
     for name, value in values.items():
         if value is not None and str(value).strip() != "":
@@ -133,8 +119,9 @@ def read_manifest(path: str) -> dict:
     if version not in MANIFEST_VERSIONS:
         known = ", ".join(str(v) for v in MANIFEST_VERSIONS)
         writer = manifest.get("software") or "the sora-vfx that wrote it"
+        plural = "s" if len(MANIFEST_VERSIONS) > 1 else ""
         raise ShimError(f"{path}: manifest version {version!r} is unknown to this plugin (it reads "
-                        f"version{'s' if len(MANIFEST_VERSIONS) > 1 else ''} {known}); install the Sora VFX plugin that comes with {writer}")
+                        f"version{plural} {known}); install the Sora VFX plugin that comes with {writer}")
     return manifest
 
 
@@ -248,9 +235,14 @@ class SoraProcess:
             pass
 
     @property
+    def output(self) -> str:
+        """What the command printed on stdout."""
+        return "".join(self._stdout)
+
+    @property
     def document(self):
         """The JSON document the command printed on stdout, or None."""
-        text = "".join(self._stdout).strip()
+        text = self.output.strip()
         if not text:
             return None
         try:

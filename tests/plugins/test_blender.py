@@ -255,9 +255,9 @@ def test_strip_names_become_valid_unique_shot_names(timeline_module):
 def test_overlapping_or_negative_strips_are_refused(timeline_module):
     strip = timeline_module.ShotStrip
     with pytest.raises(ValueError, match="starts before frame 0"):
-        timeline_module.timeline_from_strips([strip("A", 1, -3, 5)], fps=24, name="t")
+        timeline_module.timeline_from_strips([strip("A", 1, -3, 5)], fps=24, name="t", exported_from="test")
     with pytest.raises(ValueError, match="no strips"):
-        timeline_module.timeline_from_strips([], fps=24, name="t")
+        timeline_module.timeline_from_strips([], fps=24, name="t", exported_from="test")
 
 
 def test_timecode_frames(timeline_module):

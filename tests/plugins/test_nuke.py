@@ -6,7 +6,6 @@ The plugin folder is the packaged one (``packaged/nuke``, see conftest.py), as o
 from __future__ import annotations
 
 import json
-import os
 import runpy
 import signal
 import sys
@@ -14,12 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS
-
 from . import fake_nuke
 
 SORA_VFX = str(Path(sys.executable).with_name("sora-vfx"))
-BEACHBALL = CORPUS / "plates" / "beachball" / "singlepart.####.exr"
 TINY_EDL = """\
 TITLE: NUKE SHIM
 FCM: NON-DROP FRAME
@@ -78,15 +74,16 @@ def test_init_makes_no_ui(nuke, nuke_dir):
     assert nuke.menus == {} and nuke.messages == [] and nuke.panels == [] and nuke.nodes == []
 
 
-def test_menu_adds_both_commands(nuke, nuke_dir):
+def test_menu_adds_the_nodes_and_the_edit_command(nuke, nuke_dir):
     from sora_vfx_nuke import process
 
     assert Path(process.__file__).parent == nuke_dir / "sora_vfx_nuke"  # the packaged copy, not plugins/
     runpy.run_path(str(nuke_dir / "menu.py"))
-    from sora_vfx_nuke import actions
+    from sora_vfx_nuke import actions, nodes
 
     menu = fake_nuke.menu("Nuke").findItem("Sora VFX")
-    assert menu.findItem("Extend plate...") is actions.extend_selected_plate
+    assert menu.findItem("SoraGenerate") is nodes.create_generate
+    assert menu.findItem("SoraExtend") is nodes.create_extend
     assert menu.findItem("Render shots from edit...") is actions.render_edit
 
 
@@ -110,25 +107,6 @@ def test_command_lines(nuke, tmp_path):
         "sora-vfx", "render", edit, "-o", out, "--model", "tiny", "--size", "32x32", "--steps", "2",
         "--handles", "0", "--json"]
     assert process.shots_command(executable="sora-vfx", edit=edit) == ["sora-vfx", "shots", edit, "--json"]
-    assert process.extend_command(executable="x", plate="p.####.exr", out=out, pad=" 8, 8,0,0 ") == [
-        "x", "extend", "p.####.exr", "-o", out, "--pad", "8,8,0,0", "--json"]
-    assert process.extend_command(executable="x", plate="p.exr", out=out, to_size="2048x1152")[5:7] == [
-        "--to-size", "2048x1152"]
-    for pad, size in (("", ""), ("8,8,0,0", "100x100")):
-        with pytest.raises(process.ShimError, match="either the padding"):
-            process.extend_command(executable="x", plate="p.exr", out=out, pad=pad, to_size=size)
-
-
-def test_plate_patterns(nuke):
-    from sora_vfx_nuke import actions, process
-
-    assert actions.plate_with_range("/p/plate.####.exr", 1001, 1100) == "/p/plate.1001-1100####.exr"
-    assert actions.plate_with_range("/p/plate.%04d.exr", 1, 8) == "/p/plate.1-8%04d.exr"
-    assert actions.plate_with_range("/p/still.exr", 1, 1) == "/p/still.exr"
-    assert actions.plate_name("/p/A001_C002.%04d.exr") == "A001_C002"
-    assert actions.plate_name("/p/still.exr") == "still"
-    assert process.frame_paths("/o/a.####.exr", 9, 10) == ["/o/a.0009.exr", "/o/a.0010.exr"]
-    assert process.frame_paths("/o/a.%05d.exr", 1, 1) == ["/o/a.00001.exr"]
 
 
 def test_host_python_settings_do_not_reach_sora_vfx(nuke):
@@ -264,69 +242,3 @@ def test_an_unknown_manifest_version_is_refused(nuke, tmp_path, fake_sora_vfx, m
         f"Sora VFX: Render shots: {out / 'manifest.json'}: manifest version 3 is unknown to this plugin "
         "(it reads versions 1, 2); install the Sora VFX plugin that comes with sora_vfx fake"]
     assert read_nodes(nuke) == []
-
-
-# --- extend plate ------------------------------------------------------------------------
-
-def select_plate(first: int, last: int, colorspace: str = fake_nuke.DEFAULT_COLORSPACE) -> fake_nuke.Node:
-    plate = fake_nuke.nodes.Read()
-    plate["file"].setValue(str(BEACHBALL))
-    for knob, value in (("first", first), ("last", last), ("origfirst", first), ("origlast", last)):
-        plate[knob].setValue(value)
-    plate["colorspace"].setValue(colorspace)
-    plate.setXYpos(100, 200)
-    plate.selected = True
-    return plate
-
-
-def test_extend_needs_a_selected_read(nuke):
-    from sora_vfx_nuke import actions
-
-    assert actions.extend_selected_plate() is None
-    assert nuke.messages == ["Sora VFX: Extend plate: select the Read node of the plate to extend."]
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not BEACHBALL.parent.is_dir(), reason="shared corpus plate not present")
-def test_extend_plate_creates_a_read_beside_the_source(nuke, commands, tmp_path):
-    from sora_vfx_nuke import actions
-
-    source = select_plate(1, 2)
-    out = tmp_path / "extended"
-    nuke.panel_answers = {actions.PAD: "16,16,0,0", actions.OUTPUT: str(out), actions.STEPS: "2"}
-    actions.extend_selected_plate().join(timeout=600)
-
-    assert nuke.messages == []
-    plate_range = str(BEACHBALL).replace("####", "1-2####")
-    assert commands == [[SORA_VFX, "extend", plate_range, "-o", str(out), "--pad", "16,16,0,0",
-                         "--model", "tiny", "--steps", "2", "--json"]]
-    (read,) = read_nodes(nuke)[1:]
-    assert read.name() == f"{source.name()}_ext"
-    assert read["file"].value() == f"{out}/singlepart_ext.####.exr"
-    assert (read["first"].value(), read["last"].value()) == (1, 2)
-    assert (read["origfirst"].value(), read["origlast"].value()) == (1, 2)
-    assert read["colorspace"].value() == fake_nuke.DEFAULT_COLORSPACE  # same colour as the plate
-    assert read["label"].value() == "extended 16,16,0,0\nmask: mask"
-    assert (read.xpos(), read.ypos()) == (source.xpos() + actions.NODE_SPACING, source.ypos())
-    assert sorted(os.listdir(out)) == ["singlepart_ext.0001.exr", "singlepart_ext.0002.exr"]
-
-    import OpenImageIO as oiio
-
-    spec = oiio.ImageInput.open(str(out / "singlepart_ext.0001.exr")).spec()
-    assert "mask" in list(spec.channelnames)
-    assert (spec.full_width, spec.full_height) == (2048 + 32, 1556)
-
-
-def test_failing_extend_shows_the_error(nuke, commands, tmp_path):
-    from sora_vfx_nuke import actions
-
-    select_plate(1, 2, colorspace="ACEScg")
-    nuke.panel_answers = {actions.PAD: "16,16", actions.OUTPUT: str(tmp_path / "ext")}
-    actions.extend_selected_plate().join(timeout=120)
-
-    plate_range = str(BEACHBALL).replace("####", "1-2####")
-    assert commands == [[SORA_VFX, "extend", plate_range, "-o", str(tmp_path / "ext"), "--pad", "16,16",
-                         "--model", "tiny", "--plate-colorspace", "ACEScg", "--json"]]
-    assert len(nuke.messages) == 1 and nuke.messages[0].startswith("Sora VFX: Extend plate: sora-vfx: error: ")
-    assert "16,16" in nuke.messages[0]
-    assert read_nodes(nuke)[1:] == []

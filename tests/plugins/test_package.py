@@ -12,7 +12,8 @@ from tests.conftest import ROOT
 from .conftest import run_package
 
 PLUGINS = ROOT / "plugins"
-COMMON = PLUGINS / "common" / "process.py"
+COMMON = PLUGINS / "common"
+COMMON_FILES = ("process.py", "timeline.py")
 HOST_PACKAGES = {"nuke": "sora_vfx_nuke", "blender": "sora_vfx_blender"}
 
 
@@ -21,17 +22,20 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 
 def test_both_hosts_run_the_one_common_source(packaged):
+    assert sorted(p.name for p in COMMON.glob("*.py")) == list(COMMON_FILES)
     for host, package in HOST_PACKAGES.items():
-        assert (packaged / host / package / "process.py").read_bytes() == COMMON.read_bytes()
-        assert not (PLUGINS / host / package / "process.py").exists()  # no hand-kept copy in the sources
+        for name in COMMON_FILES:
+            assert (packaged / host / package / name).read_bytes() == (COMMON / name).read_bytes()
+            assert not (PLUGINS / host / package / name).exists()  # no hand-kept copy in the sources
     assert sorted(tree(packaged)) == [
         ".sora_vfx_plugins",
         "blender/sora_vfx-0.1.0.zip",
         *(f"blender/sora_vfx_blender/{name}" for name in (
             "__init__.py", "blender_manifest.toml", "operators.py", "preferences.py", "process.py", "timeline.py")),
-        "nuke/init.py", "nuke/menu.py",
+        "nuke/init.py", "nuke/menu.py", "nuke/sora_render.py",
         *(f"nuke/sora_vfx_nuke/{name}" for name in (
-            "__init__.py", "actions.py", "background.py", "menu.py", "process.py")),
+            "__init__.py", "actions.py", "background.py", "jobs.py", "knobs.py", "menu.py", "nodes.py",
+            "process.py", "runs.py", "timeline.py")),
     ]
 
 
@@ -53,7 +57,7 @@ def copy_sources(tmp_path: Path) -> Path:
 
 def test_a_copy_of_the_common_source_in_a_host_is_refused(tmp_path):
     sources = copy_sources(tmp_path)
-    shutil.copyfile(COMMON, sources / "nuke" / "sora_vfx_nuke" / "process.py")
+    shutil.copyfile(COMMON / "process.py", sources / "nuke" / "sora_vfx_nuke" / "process.py")
     result = run_package(tmp_path / "out", script=sources / "package.py")
     assert result.returncode == 1 and not (tmp_path / "out").exists()
     assert "plugins/nuke/sora_vfx_nuke/process.py must not exist: packaging copies plugins/common/process.py" \
@@ -91,14 +95,14 @@ def test_hosts_never_import_torch_or_sora_vfx(packaged):
 
 def test_common_and_nuke_code_parse_as_nukes_python(packaged):
     # Nuke 13 runs Python 3.7 (no walrus, no positional-only parameters, no match).
-    for path in [COMMON, *sorted((packaged / "nuke").rglob("*.py"))]:
+    for path in [*sorted(COMMON.glob("*.py")), *sorted((packaged / "nuke").rglob("*.py"))]:
         ast.parse(path.read_text(), filename=str(path), feature_version=(3, 7))
 
 
 def test_the_plugins_read_the_manifest_version_sora_vfx_writes():
     from sora_vfx.render.manifest import MANIFEST_VERSION, READABLE_VERSIONS
 
-    spec = importlib.util.spec_from_file_location("sora_vfx_plugins_common_process", COMMON)
+    spec = importlib.util.spec_from_file_location("sora_vfx_plugins_common_process", COMMON / "process.py")
     process = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(process)
     assert MANIFEST_VERSION in process.MANIFEST_VERSIONS

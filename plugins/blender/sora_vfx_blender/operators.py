@@ -78,6 +78,8 @@ def collect_strips(scene, channels: set[int]) -> list[ShotStrip]:
             strip_name=strip.name, channel=strip.channel, start=strip.frame_final_start,
             end=strip.frame_final_end, source_start=int(strip.frame_offset_start), media_path=media,
             metadata=metadata,
+            host_metadata={"blender": {"strip": strip.name, "channel": strip.channel,
+                                       "frame_start": strip.frame_final_start}},
         ))
     return found
 
@@ -276,7 +278,7 @@ class SEQUENCER_OT_sora_render_timeline(_SoraRenderOperator, bpy.types.Operator)
             if not strips:
                 where = f"channel(s) {self.channels}" if self.channels else "the sequencer"
                 raise ShimError(f"no strips to render on {where} (sound and muted strips are left out)")
-            timeline = timeline_from_strips(strips, fps=scene_fps(scene), name=scene.name)
+            timeline = timeline_from_strips(strips, fps=scene_fps(scene), name=scene.name, exported_from="blender")
         except (ShimError, ValueError) as exc:
             self.report({"ERROR"}, f"Sora VFX: {exc}")
             return {"CANCELLED"}

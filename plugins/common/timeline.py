@@ -1,9 +1,11 @@
-"""Sequencer strips to an OpenTimelineIO timeline, and edit timecodes back to frames.
+"""Shots laid out on a host's timeline to an OpenTimelineIO timeline, and edit timecodes back to frames.
 
-Written as plain OTIO JSON: opentimelineio is not importable inside Blender, and sora-vfx reads
-the file with the real library. One video track per channel; strips become clips whose
-``metadata["sora_vfx"]`` carries the shot name and the strip's ``sora_*`` custom properties;
-the space between strips becomes gaps, so a clip's record time is its strip's frame.
+Host-neutral (one source, copied into each host's package by ``plugins/package.py``). Written as
+plain OTIO JSON: opentimelineio is not importable inside Blender or Nuke, and sora-vfx reads the
+file with the real library. One video track per channel; strips (Blender's sequencer strips, a
+Nuke node's one shot) become clips whose ``metadata["sora_vfx"]`` carries the shot name and its
+settings (prompt, seed, ...); the space between strips becomes gaps, so a clip's record time is
+its strip's frame.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class ShotStrip:
     source_start: int = 0  # frames of the media skipped before ``start``
     media_path: str | None = None
     metadata: dict = field(default_factory=dict)
+    #: The host's own record of where the shot came from, e.g. ``{"blender": {"strip": ...}}``.
+    host_metadata: dict = field(default_factory=dict)
     name: str = ""  # the shot name, set by ``assign_shot_names``
 
     @property
@@ -76,8 +80,7 @@ def _item(schema: str, name: str, source_range: dict, metadata: dict) -> dict:
 
 
 def _clip(strip: ShotStrip, rate: float) -> dict:
-    metadata = {"sora_vfx": {"shot": strip.name, **strip.metadata},
-                "blender": {"strip": strip.strip_name, "channel": strip.channel, "frame_start": strip.start}}
+    metadata = {"sora_vfx": {"shot": strip.name, **strip.metadata}, **strip.host_metadata}
     clip = _item("Clip.2", strip.strip_name, _range(strip.source_start, strip.duration, rate), metadata)
     if strip.media_path:
         reference = {"OTIO_SCHEMA": "ExternalReference.1", "metadata": {}, "name": "",
@@ -91,7 +94,7 @@ def _clip(strip: ShotStrip, rate: float) -> dict:
     return clip
 
 
-def timeline_from_strips(strips: list[ShotStrip], *, fps: float, name: str) -> dict:
+def timeline_from_strips(strips: list[ShotStrip], *, fps: float, name: str, exported_from: str) -> dict:
     """An OTIO timeline (as JSON data) starting at frame 0: one track per channel, bottom channel first.
 
     Raises:
@@ -117,7 +120,7 @@ def timeline_from_strips(strips: list[ShotStrip], *, fps: float, name: str) -> d
         tracks.append(track)
     stack = _item("Stack.1", "tracks", None, {})
     stack.update({"color": None, "children": tracks})
-    return {"OTIO_SCHEMA": "Timeline.1", "metadata": {"sora_vfx": {"exported_from": "blender"}}, "name": name,
+    return {"OTIO_SCHEMA": "Timeline.1", "metadata": {"sora_vfx": {"exported_from": exported_from}}, "name": name,
             "global_start_time": _time(0, fps), "tracks": stack}
 
 
