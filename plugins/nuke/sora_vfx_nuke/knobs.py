@@ -70,13 +70,15 @@ _TRANSFORM = (
     KnobDef("String_Knob", "display", "display", "", tooltip="OCIO display; empty: the config's"),
     KnobDef("String_Knob", "view", "view", "", tooltip="OCIO view; empty: the display's", new_line=False),
 )
-_RESULT = (
+_OUTPUT = (
     KnobDef("Text_Knob", "results_divider", "", ""),
     KnobDef("File_Knob", "output_folder", "output folder", "",
             tooltip="Where versions go (OUT/v001, OUT/v002, ...); empty: sora/<node name> beside the script"),
     _button("render", "Render", "runs.render", "Render a new version with sora-vfx (in the background)"),
     KnobDef("Enumeration_Knob", "version", "version", NO_VERSION, (NO_VERSION,),
             tooltip="The version the node shows; every render adds one", new_line=False),
+)
+_STATE = (
     KnobDef("Text_Knob", "status", "status", "not rendered", read_only=True),
     KnobDef("String_Knob", "last_inputs_hash", "", "", hidden=True),
     KnobDef("String_Knob", "last_version", "", "", hidden=True),
@@ -109,9 +111,10 @@ GENERATE_KNOBS = (
     KnobDef("Double_Knob", "fps", "fps", 24.0, tooltip="Frame rate of a prompt shot"),
     KnobDef("String_Knob", "colorspace", "colour space", "ACEScg", tooltip="Colour space of the EXRs"),
     *_TRANSFORM,
-    *_RESULT,
+    *_OUTPUT,
     _button("submit_to_farm", "Submit to farm", "runs.submit_to_farm",
             "Write an OpenJD job bundle and submit it with $SORA_VFX_FARM_SUBMIT", new_line=False),
+    *_STATE,
 )
 
 EXTEND_KNOBS = (
@@ -138,7 +141,8 @@ EXTEND_KNOBS = (
     KnobDef("Int_Knob", "first", "first", 1001, new_line=False),
     KnobDef("Int_Knob", "last", "last", 1100, new_line=False),
     *_TRANSFORM,
-    *_RESULT,
+    *_OUTPUT,
+    *_STATE,
 )
 
 KNOBS = {GENERATE: GENERATE_KNOBS, EXTEND: EXTEND_KNOBS}
