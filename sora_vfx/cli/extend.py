@@ -32,6 +32,10 @@ from .options import parse_size
 @click.option("--guidance", type=float, default=5.0, show_default=True, help="Guidance scale.")
 @click.option("--blend", type=click.IntRange(min=0), default=0, show_default=True,
               help="Feather this many pixels of the seam, on the generated side only.")
+@click.option("--mask", default=None, metavar="MATTE",
+              help="Filmed pixels to generate too (a rig, a boom, a soft edge): a matte (its alpha, else its first "
+                   "channel) over the plate, a frame per plate frame or one for all; 1 = generated, 0 = kept bit "
+                   "for bit. The output's mask channel holds it.")
 @click.option("--static", is_flag=True, help="Locked-off plate: generate once, reuse on every frame.")
 @click.option("--per-frame", is_flag=True,
               help="Run a video outpainting model on each frame alone, from the same noise (as image models do).")

@@ -8,7 +8,7 @@ never pass through here on their way to the output.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import OpenImageIO as oiio
@@ -17,6 +17,7 @@ from ..errors import ImagingError
 from ..imaging.transform import OutputTransform
 from .geometry import Box, Layout, distance_to
 from .inpaint import InpaintModel
+from .matte import matte_box
 
 #: Filters: a non-negative one going down (no halo of negative light around the plate), a
 #: mild cubic going up.
@@ -48,6 +49,8 @@ class Border:
     model_input: np.ndarray  # what the model saw (sRGB), for debugging and tests
     model_mask: np.ndarray
     model_output: np.ndarray
+    #: Generated pixels over the plate where a matte asks for them (``matte_patches``).
+    patches: list[tuple[Box, np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 def _resize(pixels: np.ndarray, width: int, height: int, filtername: str) -> np.ndarray:
@@ -90,6 +93,36 @@ def build_canvas(layout: Layout, filmed: Box, rgb: np.ndarray) -> tuple[np.ndarr
         target[..., :3] = np.nan_to_num(rgb[rows, cols, :3].astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
         target[..., 3] = 1.0
     return canvas, visible.shifted(-display.x, -display.y)
+
+
+def apply_matte(canvas: np.ndarray, layout: Layout, matte: np.ndarray | None) -> np.ndarray:
+    """The canvas the model sees: filmed pixels under the matte (``plates.matte``) become unknown,
+    to be generated like the border. The canvas given is left as it is (its filmed pixels feather
+    the seam)."""
+    if matte is None:
+        return canvas
+    display = layout.display
+    region = layout.plate_display.shifted(-display.x, -display.y).slices(Box(0, 0, display.width, display.height))
+    seen = canvas.copy()
+    seen[region] *= (1.0 - matte)[..., None]
+    return seen
+
+
+def matte_patches(*, layout: Layout, generated: np.ndarray, matte: np.ndarray | None,
+                  ) -> list[tuple[Box, np.ndarray, np.ndarray]]:
+    """The model's ``generated`` frame (in the plate's colour space) at plate resolution over the
+    matte's extent: (box relative to the display origin, RGB, the matte's weights) or nothing."""
+    if matte is None:
+        return []
+    extent = matte_box(matte)
+    if extent.empty:
+        return []
+    display = layout.display
+    box = extent.shifted(layout.plate_display.x - display.x, layout.plate_display.y - display.y)
+    source = oiio.ImageBuf(np.ascontiguousarray(generated, dtype=np.float32))
+    rgb = _resize_strip(source, Box(0, 0, display.width, display.height), box)
+    weights = matte[extent.slices(Box(0, 0, matte.shape[1], matte.shape[0]))]
+    return [(box, rgb, np.ascontiguousarray(weights))]
 
 
 @dataclass
@@ -147,6 +180,7 @@ def generate_border(
     transform: OutputTransform,
     colorspace: str,
     blend: int = 0,
+    matte: np.ndarray | None = None,
 ) -> Border:
     """Generate the strips around the old frame for one plate frame, on its own.
 
@@ -160,16 +194,19 @@ def generate_border(
         transform: takes the plate to the picture the model sees and the model's picture back.
         colorspace: the plate's colour space (resolved name).
         blend: feather this many pixels of the seam, on the generated side only.
+        matte: filmed pixels to generate too (``plates.matte.read_matte``), or None.
     """
     canvas = build_canvas(layout, filmed, rgb)
-    view = model_view(canvas[0], work_size=work_size, transform=transform, colorspace=colorspace)
+    view = model_view(apply_matte(canvas[0], layout, matte), work_size=work_size, transform=transform,
+                      colorspace=colorspace)
     generated = model.inpaint(
         image=view.picture, mask=view.mask, prompt=prompting.prompt, negative_prompt=prompting.negative_prompt,
         num_inference_steps=prompting.steps, guidance_scale=prompting.guidance, seed=prompting.seed,
     )
-    strips = border_strips(layout=layout, generated=transform.to_scene(generated, colorspace), blend=blend,
-                           canvas=canvas)
-    return Border(strips, view.picture, view.mask, generated)
+    scene = transform.to_scene(generated, colorspace)
+    strips = border_strips(layout=layout, generated=scene, blend=blend, canvas=canvas)
+    patches = matte_patches(layout=layout, generated=scene, matte=matte)
+    return Border(strips, view.picture, view.mask, generated, patches)
 
 
 def _feather(pixels: np.ndarray, strip: Box, canvas: np.ndarray, known: tuple[Box, Box], blend: int) -> None:

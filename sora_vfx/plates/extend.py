@@ -2,7 +2,8 @@
 
 Per frame: the filmed pixels are copied into the new frame exactly as decoded (half stays
 half); the strips around the old display window come from the model; the ``mask`` channel is
-1 on them. A video outpainting model fills the border of the whole shot at once (the "video"
+1 on them, and over filmed pixels a `--mask` matte asks for, its value there (``plates.matte``).
+A video outpainting model fills the border of the whole shot at once (the "video"
 path: every frame seeing its neighbours, in latent windows for long plates, the border's
 colour anchored to the plate per window); an image inpainting model fills each frame on its
 own from the same noise (the "frame" path), as does any model with ``static`` (once, from the
@@ -32,10 +33,20 @@ from ..imaging import get_converter, is_complete_frame
 from ..imaging.exr import clean_stale_temp_files
 from ..imaging.plates_io import read_plate_pixels, write_plate_frame
 from .anchor import window_gains
-from .border import Border, Prompting, border_strips, build_canvas, generate_border, model_view
+from .border import (
+    Border,
+    Prompting,
+    apply_matte,
+    border_strips,
+    build_canvas,
+    generate_border,
+    matte_patches,
+    model_view,
+)
 from .channels import MASK_CHANNEL, carried_attributes
 from .frames import FrameAssembler, border_template
 from .geometry import Box, Layout
+from .matte import read_matte
 from .plan import ExtendSettings, PlatePlan, frame_text, job_hash, plate_error, prepare_plan
 from .sequence import PlateSequence, frame_ranges
 
@@ -211,10 +222,10 @@ def _run(plan: PlatePlan, settings: ExtendSettings, todo: list, out_dir: Path, c
         border = generate_border(
             layout=layout, filmed=layout.filmed(Box.from_window(plan.headers[frame].data_window)), rgb=rgb,
             model=model, work_size=work_size, prompting=prompting, transform=plan.transform,
-            colorspace=plan.colorspace, blend=settings.blend,
+            colorspace=plan.colorspace, blend=settings.blend, matte=_matte(plan, frame),
         )
         return FrameAssembler(layout, plan.channels, border_template(layout, plan.channels, border),
-                              shared=settings.static)
+                              shared=settings.static, patches=border.patches)
 
     static = assembler_for(first, pixels[first]) if settings.static else None
 
@@ -266,7 +277,8 @@ def _run_video(plan: PlatePlan, settings: ExtendSettings, todo: list, model, win
     for frame in frames:
         rgb = pixels.pop(frame, None)
         canvas, _visible = build_canvas(layout, filmed[frame], _read(plan, frame) if rgb is None else rgb)
-        views.append(model_view(canvas, work_size=work_size, transform=plan.transform, colorspace=plan.colorspace))
+        views.append(model_view(apply_matte(canvas, layout, _matte(plan, frame)), work_size=work_size,
+                                transform=plan.transform, colorspace=plan.colorspace))
     masks = np.stack([view.mask for view in views])
     try:
         generated = model.outpaint(
@@ -292,16 +304,22 @@ def _run_video(plan: PlatePlan, settings: ExtendSettings, todo: list, model, win
             try:
                 canvas = build_canvas(layout, filmed[frame], rgb) if settings.blend > 0 else None
                 strips = border_strips(layout=layout, generated=scene[index], blend=settings.blend, canvas=canvas)
+                patches = matte_patches(layout=layout, generated=scene[index], matte=_matte(plan, frame))
             except FRAME_FAILURES as exc:
                 writer.failed(frame, exc)
                 continue
-            border = Border(strips, views[index].picture, views[index].mask, generated[index])
+            border = Border(strips, views[index].picture, views[index].mask, generated[index], patches)
             assembler = FrameAssembler(layout, plan.channels, border_template(layout, plan.channels, border),
-                                       shared=False)
+                                       shared=False, patches=patches)
             gain = report.gains.get(frame)
             yield frame, assembler, rgb, {"sora_vfx:colour_gain": ",".join(f"{g:.5f}" for g in gain)} if gain else {}
 
     _write_all(writer, frames_to_write(), settings.workers)
+
+
+def _matte(plan: PlatePlan, frame: int | None) -> np.ndarray | None:
+    """The ``--mask`` matte for ``frame``, or None without one."""
+    return read_matte(plan.matte, frame) if plan.matte is not None else None
 
 
 def _attributes(plan: PlatePlan, settings: ExtendSettings, report: ExtendReport,
@@ -367,6 +385,8 @@ class _FrameWriter:
             attributes["sora_vfx:filmed_window"] = ",".join(map(str, plan.layout.filmed(data).to_window()))
             if frame is not None:
                 attributes["sora_vfx:plate_frame"] = frame
+            if plan.matte is not None:
+                attributes["sora_vfx:mask_input"] = str(plan.matte.header(frame).path)
             raw = carried_attributes(header, keep_views=bool(plan.channels.extras))
             carried = {name for name, _, _ in raw}
             if "chromaticities" not in carried:

@@ -41,15 +41,42 @@ def _paste(target: np.ndarray, pixels: np.ndarray, channels: ChannelPlan) -> Non
         target[..., 5:] = pixels[..., colour:]
 
 
+def _blend_patches(buffer: np.ndarray, out_box: Box, filmed: Box, layout: Layout,
+                   patches: list[tuple[Box, np.ndarray, np.ndarray]]) -> None:
+    """Generated pixels over the filmed ones where a matte is above 0: ``filmed * (1 - m) +
+    generated * m``, alpha towards 1, ``mask`` = m. Pixels where m is 0 are not touched, and only
+    filmed pixels are (the filmed paste restores them for the next frame of a shared buffer)."""
+    display = layout.display
+    for box, rgb, weights in patches:
+        placed = box.shifted(display.x, display.y)
+        region = placed.intersect(filmed).intersect(out_box)
+        if region.empty:
+            continue
+        rows, cols = region.shifted(-placed.x, -placed.y).slices(Box(0, 0, box.width, box.height))
+        target = buffer[region.slices(out_box)]
+        weight = weights[rows, cols]
+        chosen = weight > 0.0
+        if not chosen.any():
+            continue
+        w = weight[chosen][:, None]
+        pixels = target[chosen].astype(np.float32)
+        pixels[:, :3] = pixels[:, :3] * (1.0 - w) + rgb[rows, cols][chosen] * w
+        pixels[:, 3] = pixels[:, 3] * (1.0 - w[:, 0]) + w[:, 0]
+        pixels[:, 4] = w[:, 0]
+        target[chosen] = pixels.astype(buffer.dtype)
+
+
 class FrameAssembler:
-    """Builds output frames from a border template.
+    """Builds output frames from a border template (and the matte's ``patches`` over the plate).
 
     ``shared`` templates (a static border) are never written to: each thread works in its own
     buffer. A template that is not shared belongs to one frame and is filled in place.
     """
 
-    def __init__(self, layout: Layout, channels: ChannelPlan, template: np.ndarray, *, shared: bool):
+    def __init__(self, layout: Layout, channels: ChannelPlan, template: np.ndarray, *, shared: bool,
+                 patches: list[tuple[Box, np.ndarray, np.ndarray]] | None = None):
         self.layout, self.channels, self.template, self.shared = layout, channels, template, shared
+        self.patches = list(patches or ())
         self._local = threading.local()
 
     def assemble(self, data: Box, pixels: np.ndarray) -> tuple[np.ndarray, Box]:
@@ -72,4 +99,6 @@ class FrameAssembler:
                 buffer[region] = self.template[region]
             self._local.filmed = filmed
         _paste(buffer[filmed.slices(out_box)], pixels, self.channels)
+        if self.patches:
+            _blend_patches(buffer, out_box, filmed, layout, self.patches)
         return buffer, out_box

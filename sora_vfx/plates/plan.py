@@ -20,6 +20,7 @@ from ..imaging.transform import OutputTransform
 from ..seeds import shot_seed
 from .channels import ChannelPlan, plan_channels
 from .geometry import ANCHORS, Box, Layout, Padding, padding_to_aspect, padding_to_size
+from .matte import MattePlan, plan_matte
 from .sequence import PlateSequence, read_plate_sequence
 
 log = logging.getLogger("sora_vfx")
@@ -66,6 +67,8 @@ class ExtendSettings:
     force: bool = False
     workers: int = 2
     cache_dir: Path | None = None
+    #: Filmed pixels to generate too: a matte file or sequence (``plates.matte``).
+    mask: Path | str | None = None
 
 
 @dataclass
@@ -85,6 +88,8 @@ class PlatePlan:
     path: str = "frame"
     #: Between the plate's scene-linear pixels and the pictures the model sees and draws.
     transform: OutputTransform = field(default_factory=lambda: OutputTransform("srgb"))
+    #: The checked ``--mask``, or None.
+    matte: MattePlan | None = None
 
 
 def prepare_plan(plate: Path | str, settings: ExtendSettings) -> PlatePlan:
@@ -130,6 +135,7 @@ def prepare_plan(plate: Path | str, settings: ExtendSettings) -> PlatePlan:
                 f"window; there are no filmed pixels to extend"
             )
     ref_frame = _ref_frame(sequence, settings)
+    matte = plan_matte(settings.mask, sequence, display) if settings.mask else None
     from .inpaint import is_video_outpainting
 
     video = is_video_outpainting(settings.model)  # a bad folder fails now, before any frame
@@ -148,6 +154,7 @@ def prepare_plan(plate: Path | str, settings: ExtendSettings) -> PlatePlan:
         model_id=_model_id(settings.model),
         path="video" if video and not (settings.static or settings.per_frame) else "frame",
         transform=OutputTransform.resolve(settings.output_transform, display=settings.display, view=settings.view),
+        matte=matte,
     )
 
 
@@ -248,4 +255,6 @@ def job_hash(plan: PlatePlan, settings: ExtendSettings, ocio_config: str) -> str
         "compression": plan.compression,
         "version": __version__,
     }
+    if plan.matte is not None:  # only then: renders without a mask keep their hashes
+        payload["mask"] = plan.matte.files()
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -25,7 +25,7 @@ DEFAULT_COLORSPACE = "default (ACEScg)"
 _BUILTIN = {
     "Read": {"file": "", "first": 1, "last": 1, "origfirst": 1, "origlast": 1, "colorspace": DEFAULT_COLORSPACE},
     "Write": {"file": "", "file_type": "", "datatype": "16 bit half", "compression": "Zip (16 scanlines)",
-              "metadata": "default metadata", "colorspace": DEFAULT_COLORSPACE},
+              "metadata": "default metadata", "colorspace": DEFAULT_COLORSPACE, "channels": "rgb"},
 }
 
 
@@ -393,7 +393,8 @@ def _fire(node: Node, knob: Knob) -> None:
 
 
 def execute(node: Node, first: int, last: int, incr: int = 1) -> None:
-    """Render a Write: here, copy the frames of the Read it reads (through a Group's Input)."""
+    """Render a Write: here, copy the frames of the Read it reads (through a Group's Input), as
+    they are (the Write's channels, colour space and type are Nuke's business)."""
     source = node.input(0)
     while source is not None and source.Class() != "Read":
         if source.Class() == "Input":

@@ -130,7 +130,8 @@ def test_menu_and_tab_menu_create_both_nodes(nuke):
         for knob in ("prompt", "negative_prompt", "seed", "new_seed", "model", "steps", "guidance",
                      "output_transform", "display", "view", "first", "last", "render", "version", "status"):
             assert node.knob(knob) is not None, knob
-        assert [n.Class() for n in node.children] == ["Input", "Read", "Output"]
+    assert [n.name() for n in extend.children] == ["plate", "mask", "result", "Output1"]
+    assert [n.name() for n in generate.children] == ["reference", "result", "Output1"]
     assert [extend[k].value() for k in ("pad", "model", "output_transform", "path")] == [
         "256,256,0,0", "tiny", "inverse-view", "video"]
     assert extend["path"].values() == ["video", "per frame", "static"]
@@ -450,3 +451,34 @@ def test_nuke_t_renders_the_nodes_of_a_saved_script(nuke, tmp_path, monkeypatch,
         runpy.run_path(str(packaged / "nuke" / "sora_render.py"), run_name="__main__")
     assert exited.value.code == 2
     assert "no Sora node named NoSuchNode (there are: SoraExtend1)" in capsys.readouterr().err
+
+
+def test_extend_with_a_matte_on_the_mask_input(nuke, commands, tmp_path):
+    from sora_vfx_nuke import nodes, runs
+
+    plate = plate_read(write_plate(tmp_path / "plates", range(1, 3)), 1, 2)
+    (tmp_path / "mattes").mkdir()
+    alpha = np.zeros((PLATE_SIZE[1], PLATE_SIZE[0], 1), np.float32)
+    alpha[4:10, 20:30] = 1.0
+    for frame in (1, 2):
+        output = oiio.ImageOutput.create(str(tmp_path / "mattes" / f"m.{frame:04d}.exr"))
+        spec = oiio.ImageSpec(PLATE_SIZE[0], PLATE_SIZE[1], 1, oiio.FLOAT)
+        spec.channelnames = ("A",)
+        assert output.open(str(tmp_path / "mattes" / f"m.{frame:04d}.exr"), spec) and output.write_image(alpha)
+        output.close()
+    mask = fake_nuke.nodes.Read(file=str(tmp_path / "mattes" / "m.####.exr"), first=1, last=2)
+    node = nodes.create_extend()
+    node.setInput(0, plate)
+    node.setInput(1, mask)
+    fake_nuke.change(node, "pad", "8,8,0,0")
+    fake_nuke.change(node, "steps", 2)
+    runs.render(node).join(timeout=300)
+
+    assert node["status"].value().startswith("rendered v001"), node["status"].value()
+    root = tmp_path / "sora" / "SoraExtend1"
+    (written,) = [p for p in (root / "inputs").iterdir() if p.name.startswith("SoraExtend1_mask_")]
+    assert commands[0][commands[0].index("--mask") + 1] == str(written / "SoraExtend1_mask.1-2####.exr")
+    image = oiio.ImageBuf(str(root / "v001" / "SoraExtend1_ext.0002.exr"))
+    names = list(image.spec().channelnames)
+    weight = image.get_pixels(oiio.FLOAT)[:, 8:8 + PLATE_SIZE[0], names.index("mask")]
+    assert np.all(weight[4:10, 20:30] == 1) and weight.sum() == 60

@@ -176,11 +176,12 @@ def _common(settings: dict) -> list[str]:
 
 # --- SoraExtend --------------------------------------------------------------------------------
 
-def extend_command(settings: dict, *, executable: str, plate: str, out: str, plate_colorspace: str) -> list[str]:
+def extend_command(settings: dict, *, executable: str, plate: str, out: str, plate_colorspace: str,
+                   mask: str | None = None) -> list[str]:
     """``sora-vfx extend PLATE -o OUT ... --json`` for a SoraExtend node's settings.
 
     ``plate``: the written plate, ``plate.FIRST-LAST####.exr``; ``plate_colorspace``: what it was
-    written in.
+    written in; ``mask``: the written matte of filmed pixels to generate too, or None.
     """
     by = settings.get("extend_by", "padding")
     if by == "padding":
@@ -209,6 +210,8 @@ def extend_command(settings: dict, *, executable: str, plate: str, out: str, pla
     command += {"video": [], "per frame": ["--per-frame"], "static": ["--static"]}[path]
     if not settings.get("colour_match", True):
         command.append("--no-colour-match")
+    if mask:
+        command += ["--mask", mask]
     return command + ["--plate-colorspace", plate_colorspace, "--json"]
 
 

@@ -22,7 +22,9 @@ from . import jobs, knobs
 from .process import ShimError, SoraProcess, find_executable, shots_command
 
 RESULT_READ = "result"
-INPUT_NAMES = {knobs.GENERATE: "reference", knobs.EXTEND: "plate"}
+#: The Input nodes inside each kind of node, in input order: SoraGenerate's 0 is the reference
+#: image; SoraExtend's 0 is the plate, 1 an optional matte of filmed pixels to generate too.
+INPUT_NAMES = {knobs.GENERATE: ("reference",), knobs.EXTEND: ("plate", "mask")}
 #: Colour space names tried in order for the Reads and Writes the nodes make (an ACES config
 #: has ACEScg; nuke-default's "linear" is the nearest).
 WORKING_COLORSPACES = ("ACEScg", "scene_linear", "linear")
@@ -45,11 +47,11 @@ def create(kind: str):
     knobs.add_knobs(nuke, node, kind)
     node.begin()
     try:
-        source = nuke.nodes.Input(name=INPUT_NAMES[kind])
+        for index, name in enumerate(INPUT_NAMES[kind]):
+            nuke.nodes.Input(name=name).setXYpos(120 * index, 0)
         read = nuke.nodes.Read(name=RESULT_READ)
-        nuke.nodes.Output(inputs=[read])
-        source.setXYpos(0, 0)
-        read.setXYpos(120, 0)
+        nuke.nodes.Output(inputs=[read]).setXYpos(0, 200)
+        read.setXYpos(0, 100)
     finally:
         node.end()
     update_knob_states(node)

@@ -66,9 +66,14 @@ class Prepared:
             self.first, self.last = int(source.firstFrame()), int(source.lastFrame())
         if self.last < self.first:
             raise ShimError(f"frame range {self.first}-{self.last}: the last frame is before the first")
-        pattern, digest, self.colorspace = write_input(self.node, self.root, self.name, self.first, self.last)
+        pattern, digest, self.colorspace = write_input(self.node, "plate", self.root, self.name, self.first, self.last)
         self.plate = plate_with_range(pattern, self.first, self.last)
-        self.inputs = {"plate": digest}
+        self.inputs = {"plate": digest, "mask": None}
+        self.mask = None
+        if self.node.input(1) is not None:
+            pattern, self.inputs["mask"], _ = write_input(self.node, "mask", self.root, f"{self.name}_mask",
+                                                          self.first, self.last, channels="alpha")
+            self.mask = plate_with_range(pattern, self.first, self.last)
 
     def _prepare_shot(self) -> None:
         self.shot = jobs.shot_name_of(self.settings, self.name)
@@ -78,8 +83,8 @@ class Prepared:
         source = self.node.input(0)
         if source is not None:
             frame = int(source.firstFrame())
-            pattern, self.inputs["reference"], _ = write_input(self.node, self.root, f"{self.name}_reference",
-                                                               frame, frame)
+            pattern, self.inputs["reference"], _ = write_input(self.node, "reference", self.root,
+                                                               f"{self.name}_reference", frame, frame)
             self.reference = frame_paths(pattern, frame, frame)[0]
         if self.settings["source"] == "edit shot":
             edit = str(self.settings.get("edit_file") or "").strip()
@@ -91,7 +96,7 @@ class Prepared:
         """The sora-vfx command line (writes a prompt shot's OTIO or an edit shot's sheet into OUT)."""
         if self.kind == knobs.EXTEND:
             return jobs.extend_command(self.settings, executable=self.executable, plate=self.plate, out=self.out,
-                                       plate_colorspace=self.colorspace)
+                                       plate_colorspace=self.colorspace, mask=self.mask)
         return jobs.generate_command(self.settings, executable=self.executable, out=self.out,
                                      node_name=self.name, reference=self.reference)
 
@@ -111,19 +116,24 @@ class Prepared:
         return record
 
 
-def write_input(node, root: str, name: str, first: int, last: int) -> tuple[str, str, str]:
-    """Write the node's input, frames ``first``-``last``, as 32-bit float EXRs in the working colour
-    space, into ``root/inputs/<name>_<digest>/``: the same pixels give the same folder, so a
-    resumed render finds its plate unchanged. Returns (``####`` pattern, digest, colour space)."""
+def write_input(node, source: str, root: str, name: str, first: int, last: int, *,
+                channels: str | None = None) -> tuple[str, str, str]:
+    """Write the node's input ``source`` (an Input inside it), frames ``first``-``last``, as
+    32-bit float EXRs in the working colour space (``channels``: the Write's, e.g. ``alpha``;
+    default its own), into ``root/inputs/<name>_<digest>/``: the same pixels give the same
+    folder, so a resumed render finds its plate unchanged. Returns (``####`` pattern, digest,
+    colour space)."""
     staging = os.path.join(root, "inputs", "incoming")
     shutil.rmtree(staging, ignore_errors=True)
     os.makedirs(staging)
     pattern = os.path.join(staging, f"{name}.####.exr")
     node.begin()
     try:
-        write = nuke.nodes.Write(inputs=[nodes.inner(node, nodes.INPUT_NAMES[nodes.sora_kind(node)])])
+        write = nuke.nodes.Write(inputs=[nodes.inner(node, source)])
         try:
             write["file"].setValue(pattern.replace("\\", "/"))
+            if channels:
+                write["channels"].setValue(channels)
             for knob, value in (("file_type", "exr"), ("datatype", "32 bit float"),
                                 ("compression", "Zip (1 scanline)"), ("metadata", "no metadata")):
                 write[knob].setValue(value)
