@@ -54,6 +54,11 @@ def _button(name: str, label: str, function: str, tooltip: str, new_line: bool =
     return KnobDef("PyScript_Knob", name, label, tooltip=tooltip, command=command, new_line=new_line)
 
 
+def _header(kind: str) -> tuple:
+    """The node's tab and the hidden knob that says which Sora node it is."""
+    return (KnobDef("Tab_Knob", "sora_vfx", "Sora VFX"), KnobDef("String_Knob", KIND_KNOB, "", kind, hidden=True))
+
+
 _MODEL = (
     KnobDef("String_Knob", "model", "model", "tiny",
             tooltip="'tiny' or 'shapes' (built in), or a local diffusers folder"),
@@ -88,8 +93,7 @@ _STATE = (
 )
 
 GENERATE_KNOBS = (
-    KnobDef("Tab_Knob", "sora_vfx", "Sora VFX"),
-    KnobDef("String_Knob", KIND_KNOB, "", GENERATE, hidden=True),
+    *_header(GENERATE),
     KnobDef("Enumeration_Knob", "source", "shot from", "prompt", SOURCES,
             tooltip="prompt: a shot made from the knobs below; edit shot: one shot of an edit file"),
     KnobDef("File_Knob", "edit_file", "edit file", "", tooltip="EDL, OTIO or FCP XML"),
@@ -118,8 +122,7 @@ GENERATE_KNOBS = (
 )
 
 EXTEND_KNOBS = (
-    KnobDef("Tab_Knob", "sora_vfx", "Sora VFX"),
-    KnobDef("String_Knob", KIND_KNOB, "", EXTEND, hidden=True),
+    *_header(EXTEND),
     KnobDef("Enumeration_Knob", "extend_by", "extend by", "padding", EXTEND_BY,
             tooltip="padding: pixels added on each side; size: a new format; aspect: a new picture aspect"),
     KnobDef("String_Knob", "pad", "padding L,R,B,T", "256,256,0,0", tooltip="Pixels to add left, right, bottom, top"),
