@@ -74,6 +74,10 @@ class ShotTaskFailed(Exception):
         return f"shot {self.result.name} failed: {self.result.error}"
 
 
+#: The address schemes a Dask scheduler listens on (distributed's comm backends, less inproc).
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+
 def check_scheduler_address(address: str) -> str:
     """``tcp://HOST:PORT`` (``HOST:PORT`` means tcp); other Dask schemes are passed through.
 
@@ -83,6 +87,10 @@ def check_scheduler_address(address: str) -> str:
     match = _ADDRESS.match(address.strip())
     if not match or not 0 < int(match["port"]) < 65536:
         raise FarmError(f"scheduler address {address!r}: expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786")
+    scheme = (match["scheme"] or "tcp").lower()
+    if scheme not in SCHEDULER_SCHEMES:
+        raise FarmError(f"scheduler address {address!r}: a Dask scheduler speaks {', '.join(SCHEDULER_SCHEMES)}, "
+                        f"not {scheme}; e.g. tcp://127.0.0.1:8786")
     return address.strip() if match["scheme"] else f"tcp://{address.strip()}"
 
 

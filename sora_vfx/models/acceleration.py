@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import math
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +40,8 @@ log = logging.getLogger("sora_vfx")
 
 #: Cache name -> (the value after ``:``, its default).
 CACHES = {"first-block": ("threshold", 0.05), "taylorseer": ("interval", 5)}
+#: A cache value as users write it: 4, 0.1, .05, 1e-2 (no hex, no nan or inf).
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?")
 QUANTIZE = ("int8", "fp8")
 
 
@@ -173,14 +177,18 @@ def _parse_cache(text: str | None) -> tuple[str | None, float | None]:
     what, default = CACHES[name]
     if not value:
         return name, float(default)
+    rule = {"first-block": f"the {what} is a number above 0 and below 10, e.g. first-block:0.1",
+            "taylorseer": f"the {what} is a whole number of steps from 2 to 50, e.g. taylorseer:4"}[name]
     try:
-        number = float(value)
+        number = float(value) if _DECIMAL.fullmatch(value) else math.nan
     except ValueError:
-        number = float("nan")
+        number = math.nan
+    if not math.isfinite(number):  # nan, inf, 1e400, 0x10, words
+        raise ConfigError(f"--cache {text!r}: {rule}")
     if name == "first-block" and not 0 < number < 10:
-        raise ConfigError(f"--cache {text!r}: the {what} is a number above 0 and below 10, e.g. first-block:0.1")
+        raise ConfigError(f"--cache {text!r}: {rule}")
     if name == "taylorseer" and not (number == int(number) and 2 <= number <= 50):
-        raise ConfigError(f"--cache {text!r}: the {what} is a whole number of steps from 2 to 50, e.g. taylorseer:4")
+        raise ConfigError(f"--cache {text!r}: {rule}")
     return name, number
 
 
@@ -193,6 +201,9 @@ def attention_backend(name: str) -> Any:
     if name.endswith("_hub"):
         raise ConfigError(f"--attention {name}: a '_hub' backend downloads its kernels from the Hugging Face Hub "
                           f"when it runs, and sora_vfx never downloads; install the package instead: {known}")
+    if name.startswith("_"):
+        raise ConfigError(f"--attention {name}: diffusers keeps the backends whose name starts with '_' for its "
+                          f"own use (they fail inside a pipeline's attention); choose one of {known}")
     try:
         return AttentionBackendName(name)
     except ValueError:

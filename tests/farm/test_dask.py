@@ -47,6 +47,7 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--scheduler", "localhost"], "scheduler address 'localhost': expected tcp://HOST:PORT"),
+    (["--scheduler", "http://127.0.0.1:8786"], "a Dask scheduler speaks tcp, tls, ws, wss, ucx, not http"),
     (["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "--scheduler and --workers: give one"),
     (["--workers", "2", "--conform-only"], "--conform-only renders nothing"),
 ])

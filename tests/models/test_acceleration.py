@@ -43,8 +43,13 @@ def test_options_are_parsed_and_checked():
     for options, message in (({"cache": "teacache"}, "choose one of first-block, taylorseer"),
                              ({"cache": "first-block:lots"}, "above 0 and below 10"),
                              ({"cache": "taylorseer:1"}, "from 2 to 50"),
+                             *(({"cache": f"taylorseer:{value}"}, "from 2 to 50")
+                               for value in ("abc", "nan", "inf", "1e400", "0x10", "4.5")),
+                             *(({"cache": f"first-block:{value}"}, "above 0 and below 10")
+                               for value in ("nan", "-inf", "1e400", "0x1")),
                              ({"attention": "warp"}, "unknown backend; diffusers knows"),
                              ({"attention": "flash_hub"}, "never downloads"),
+                             ({"attention": "_native_cudnn"}, "starts with '_' for its own use"),
                              ({"quantize": "int4"}, "choose one of int8, fp8")):
         with pytest.raises(ConfigError, match=message):
             Acceleration.parse(**options)
