@@ -201,9 +201,6 @@ def attention_backend(name: str) -> Any:
     if name.endswith("_hub"):
         raise ConfigError(f"--attention {name}: a '_hub' backend downloads its kernels from the Hugging Face Hub "
                           f"when it runs, and sora_vfx never downloads; install the package instead: {known}")
-    if name.startswith("_"):
-        raise ConfigError(f"--attention {name}: diffusers keeps the backends whose name starts with '_' for its "
-                          f"own use (they fail inside a pipeline's attention); choose one of {known}")
     try:
         return AttentionBackendName(name)
     except ValueError:

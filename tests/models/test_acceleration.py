@@ -49,7 +49,6 @@ def test_options_are_parsed_and_checked():
                                for value in ("nan", "-inf", "1e400", "0x1")),
                              ({"attention": "warp"}, "unknown backend; diffusers knows"),
                              ({"attention": "flash_hub"}, "never downloads"),
-                             ({"attention": "_native_cudnn"}, "starts with '_' for its own use"),
                              ({"quantize": "int4"}, "choose one of int8, fp8")):
         with pytest.raises(ConfigError, match=message):
             Acceleration.parse(**options)
