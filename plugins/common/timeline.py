@@ -125,11 +125,16 @@ def timeline_from_strips(strips: list[ShotStrip], *, fps: float, name: str, expo
 
 
 def write_timeline(path: str, timeline: dict) -> str:
+    return write_text(path, json.dumps(timeline, indent=2) + "\n")
+
+
+def write_text(path: str, text: str) -> str:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file renamed into place);
+    its folder is made if needed."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     temporary = f"{path}.tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(timeline, handle, indent=2)
-        handle.write("\n")
+        handle.write(text)
     os.replace(temporary, path)
     return path
 

@@ -179,15 +179,11 @@ def _parse_cache(text: str | None) -> tuple[str | None, float | None]:
         return name, float(default)
     rule = {"first-block": f"the {what} is a number above 0 and below 10, e.g. first-block:0.1",
             "taylorseer": f"the {what} is a whole number of steps from 2 to 50, e.g. taylorseer:4"}[name]
-    try:
-        number = float(value) if _DECIMAL.fullmatch(value) else math.nan
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number):  # nan, inf, 1e400, 0x10, words
+    number = float(value) if _DECIMAL.fullmatch(value) else math.nan  # words, hex, nan, inf: not numbers
+    if not math.isfinite(number):  # also 1e400, which float() makes inf
         raise ConfigError(f"--cache {text!r}: {rule}")
-    if name == "first-block" and not 0 < number < 10:
-        raise ConfigError(f"--cache {text!r}: {rule}")
-    if name == "taylorseer" and not (number == int(number) and 2 <= number <= 50):
+    valid = 0 < number < 10 if name == "first-block" else number == int(number) and 2 <= number <= 50
+    if not valid:
         raise ConfigError(f"--cache {text!r}: {rule}")
     return name, number
 

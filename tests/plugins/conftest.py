@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -37,3 +38,31 @@ def fake_sora_vfx(tmp_path_factory) -> str:
     path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE_SORA_VFX}" "$@"\n')
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return str(path)
+
+
+def start_nuke_session(monkeypatch, nuke_dir: Path, executable: str):
+    """A fresh stand-in Nuke session (with a GUI) whose plugin path has ``nuke_dir``, the
+    plugin imported afresh from there, ``sora-vfx`` at ``executable``; returns its state."""
+    from . import fake_nuke
+
+    state = fake_nuke.reset()
+    monkeypatch.setattr(fake_nuke, "GUI", True)
+    monkeypatch.setitem(sys.modules, "nuke", fake_nuke)
+    monkeypatch.syspath_prepend(str(nuke_dir))
+    for name in [n for n in sys.modules if n == "sora_vfx_nuke" or n.startswith("sora_vfx_nuke.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setenv("SORA_VFX_EXECUTABLE", executable)
+    return state
+
+
+def record_commands(monkeypatch, module: ModuleType) -> list[list[str]]:
+    """The command lines ``module``'s ``SoraProcess`` starts from now on, in order."""
+    seen: list[list[str]] = []
+
+    class RecordingProcess(module.SoraProcess):
+        def start(self):
+            seen.append(list(self.command))
+            return super().start()
+
+    monkeypatch.setattr(module, "SoraProcess", RecordingProcess)
+    return seen

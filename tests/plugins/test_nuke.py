@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from . import fake_nuke
+from .conftest import record_commands, start_nuke_session
 
 SORA_VFX = str(Path(sys.executable).with_name("sora-vfx"))
 TINY_EDL = """\
@@ -38,13 +39,7 @@ def nuke_dir(packaged) -> Path:
 @pytest.fixture
 def nuke(monkeypatch, nuke_dir):
     """A fresh fake Nuke session with the packaged plugin folder on the plugin path; returns its state."""
-    state = fake_nuke.reset()
-    monkeypatch.setitem(sys.modules, "nuke", fake_nuke)
-    monkeypatch.syspath_prepend(str(nuke_dir))
-    for name in [n for n in sys.modules if n == "sora_vfx_nuke" or n.startswith("sora_vfx_nuke.")]:
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setenv("SORA_VFX_EXECUTABLE", SORA_VFX)
-    return state
+    return start_nuke_session(monkeypatch, nuke_dir, SORA_VFX)
 
 
 @pytest.fixture
@@ -52,15 +47,7 @@ def commands(monkeypatch, nuke):
     """The command lines the shim runs, in order."""
     from sora_vfx_nuke import actions
 
-    seen: list[list[str]] = []
-
-    class RecordingProcess(actions.SoraProcess):
-        def start(self):
-            seen.append(list(self.command))
-            return super().start()
-
-    monkeypatch.setattr(actions, "SoraProcess", RecordingProcess)
-    return seen
+    return record_commands(monkeypatch, actions)
 
 
 def read_nodes(state) -> list[fake_nuke.Node]:

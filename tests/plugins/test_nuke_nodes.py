@@ -22,6 +22,7 @@ import pytest
 from sora_vfx.cli.main import main as sora_vfx_cli
 
 from . import fake_nuke
+from .conftest import record_commands, start_nuke_session
 from .test_nuke import SORA_VFX, TINY_EDL
 
 PLATE_SIZE = (48, 32)
@@ -31,13 +32,7 @@ PLATE_SIZE = (48, 32)
 def nuke(monkeypatch, packaged, tmp_path):
     """A fresh stand-in Nuke session, the packaged plugin on the path, the menu installed, and
     the script saved as ``tmp_path/comp.nk`` (so versions go beside it)."""
-    state = fake_nuke.reset()
-    monkeypatch.setattr(fake_nuke, "GUI", True)
-    monkeypatch.setitem(sys.modules, "nuke", fake_nuke)
-    monkeypatch.syspath_prepend(str(packaged / "nuke"))
-    for name in [n for n in sys.modules if n == "sora_vfx_nuke" or n.startswith("sora_vfx_nuke.")]:
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setenv("SORA_VFX_EXECUTABLE", SORA_VFX)
+    state = start_nuke_session(monkeypatch, packaged / "nuke", SORA_VFX)
     monkeypatch.delenv("SORA_VFX_FARM_SUBMIT", raising=False)
     runpy.run_path(str(packaged / "nuke" / "menu.py"))
     fake_nuke.scriptSave(str(tmp_path / "comp.nk"))
@@ -49,15 +44,7 @@ def commands(monkeypatch, nuke):
     """The command lines the nodes run, in order."""
     from sora_vfx_nuke import runs
 
-    seen: list[list[str]] = []
-
-    class RecordingProcess(runs.SoraProcess):
-        def start(self):
-            seen.append(list(self.command))
-            return super().start()
-
-    monkeypatch.setattr(runs, "SoraProcess", RecordingProcess)
-    return seen
+    return record_commands(monkeypatch, runs)
 
 
 def write_plate(folder: Path, frames: range) -> Path:

@@ -17,7 +17,7 @@ import os
 import re
 
 from .process import ShimError, frame_paths, options_list
-from .timeline import ShotStrip, timeline_from_strips, write_timeline
+from .timeline import ShotStrip, shot_name, timeline_from_strips, write_text, write_timeline
 
 RECORD = "sora_node.json"
 RECORD_VERSION = 1
@@ -45,12 +45,8 @@ def read_record(folder: str) -> dict | None:
 
 
 def write_record(folder: str, record: dict) -> None:
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, RECORD)
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(dict(record, record=RECORD_VERSION), handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(path + ".tmp", path)
+    text = json.dumps(dict(record, record=RECORD_VERSION), indent=2, sort_keys=True)
+    write_text(os.path.join(folder, RECORD), text + "\n")
 
 
 def version_folders(root: str) -> list[tuple[int, str]]:
@@ -226,6 +222,16 @@ def shot_overrides(settings: dict, reference: str | None) -> dict:
     return {key: value for key, value in values.items() if value not in ("", None)}
 
 
+def edit_file(settings: dict) -> str:
+    """The edit file knob's path, which must be a file."""
+    edit = str(settings.get("edit_file") or "").strip()
+    if not edit:
+        raise ShimError("edit file: choose an EDL, OTIO or FCP XML file")
+    if not os.path.isfile(edit):
+        raise ShimError(f"edit file: not found: {edit}")
+    return edit
+
+
 def shot_name_of(settings: dict, node_name: str) -> str:
     if settings.get("source") == "edit shot":
         name = str(settings.get("shot") or "").strip()
@@ -249,9 +255,7 @@ def generate_command(settings: dict, *, executable: str, out: str, node_name: st
     out = os.path.abspath(out)
     size = _size(settings, "size")
     if settings.get("source") == "edit shot":
-        edit = str(settings.get("edit_file") or "").strip()
-        if not edit or not os.path.isfile(edit):
-            raise ShimError(f"edit file: {'not found: ' + edit if edit else 'choose an EDL, OTIO or FCP XML file'}")
+        edit = edit_file(settings)
         handles = int(settings.get("handles") or 0)
         if handles < 0:
             raise ShimError(f"handles: {handles} is below 0")
@@ -268,13 +272,13 @@ def generate_command(settings: dict, *, executable: str, out: str, node_name: st
         fps = float(settings.get("fps") or 0)
         if not 0 < fps <= 1000:
             raise ShimError(f"fps: {fps} is not a frame rate")
+        if shot_name(shot) != shot:
+            raise ShimError(f"shot name: {shot!r} may hold only letters, digits, '_', '-' and '.' "
+                            f"(e.g. {shot_name(shot)!r})")
         strip = ShotStrip(strip_name=shot, channel=1, start=0, end=last - first + 1, metadata=overrides,
                           host_metadata={"nuke": {"node": node_name}})
         edit = write_timeline(os.path.join(out, "sora_node.otio"),
                               timeline_from_strips([strip], fps=fps, name=node_name, exported_from="nuke"))
-        if strip.name != shot:
-            raise ShimError(f"shot name: {shot!r} may hold only letters, digits, '_', '-' and '.' "
-                            f"(e.g. {strip.name!r})")
         command = [executable, "render", edit, "-o", out, "--handles", "0", "--start-frame", str(first)]
     command += options_list(size=size) + _common(settings)
     command += options_list(colorspace=settings.get("colorspace"))
@@ -286,11 +290,7 @@ def write_shot_sheet(path: str, shot: str, overrides: dict) -> str:
     lines = ["# Written by the SoraGenerate node: its settings for this shot.", f"[shots.{json.dumps(shot)}]"]
     for key, value in overrides.items():
         lines.append(f"{key} = {value if isinstance(value, int) else json.dumps(str(value))}")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
-    os.replace(path + ".tmp", path)
-    return path
+    return write_text(path, "\n".join(lines) + "\n")
 
 
 def farm_command(render: list[str], *, bundle: str, render_out: str) -> list[str]:
@@ -299,8 +299,6 @@ def farm_command(render: list[str], *, bundle: str, render_out: str) -> list[str
     edit, options = render[2], list(render[3:])
     at = options.index("-o")
     del options[at:at + 2]
-    for flag in ("--no-review",):
-        if flag in options:
-            options.remove(flag)
+    options.remove("--no-review")  # the farm's render task makes no review page either
     return [render[0], "farm", "export", edit, "-o", os.path.abspath(bundle),
             "--render-out", os.path.abspath(render_out), "--force"] + options

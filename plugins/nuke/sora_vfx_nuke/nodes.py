@@ -126,9 +126,7 @@ def new_seed(node) -> None:
 @guarded
 def load_shots(node) -> list[dict]:
     """Read the edit file's shots (``sora-vfx shots --json``) into the shot menu."""
-    edit = node["edit_file"].evaluate().strip()
-    if not edit:
-        raise ShimError("edit file: choose an EDL, OTIO or FCP XML file")
+    edit = jobs.edit_file(settings(node))
     command = shots_command(executable=find_executable(), edit=edit, handles=int(node["handles"].value()))
     process = SoraProcess(command).start().wait()
     shots = [{key: shot.get(key) for key in ("name", "head_in", "tail_out", "prompt", "negative_prompt",

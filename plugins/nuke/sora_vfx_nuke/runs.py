@@ -87,10 +87,7 @@ class Prepared:
                                                                f"{self.name}_reference", frame, frame)
             self.reference = frame_paths(pattern, frame, frame)[0]
         if self.settings["source"] == "edit shot":
-            edit = str(self.settings.get("edit_file") or "").strip()
-            if not os.path.isfile(edit):
-                raise ShimError(f"edit file: {'not found: ' + edit if edit else 'choose an EDL, OTIO or FCP XML file'}")
-            self.inputs["edit"] = jobs.file_digest(edit)
+            self.inputs["edit"] = jobs.file_digest(jobs.edit_file(self.settings))
 
     def command(self) -> list[str]:
         """The sora-vfx command line (writes a prompt shot's OTIO or an edit shot's sheet into OUT)."""
