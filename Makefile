@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(PIP) --quiet "torch==2.13.0"
-	$(PIP) --quiet -e ".[test,farm,speed,publish]"
+	$(PIP) --quiet -e ".[test,farm,speed,publish,docs]"
 	touch $@
 
 # The publish tests run a real Kitsu server: zou (its API server) from PyPI, in its own venv
@@ -63,6 +63,7 @@ demo: install
 	$(BIN)/sora-vfx eval $(DEMO_OUT)
 
 test: install sysdeps $(VENV_BLENDER)/.installed $(VENV_KITSU)/.installed
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python -m pytest -q
 
 # Speed and memory side by side with bare baselines (issue 7): a table and benchmarks/results.json.
@@ -75,6 +76,12 @@ PLUGINS_OUT ?= build/plugins
 .PHONY: plugins
 plugins:
 	$(PYTHON) plugins/package.py $(PLUGINS_OUT)
+
+# The documentation site (mkdocs, material theme) into site/: open site/index.html. `make test`
+# builds it in strict mode (tests/test_docs.py), so a broken link or anchor fails the tests.
+.PHONY: docs
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 lint: install
 	$(BIN)/ruff check sora_vfx tests

@@ -37,12 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sora_vfx.editorial import EditOptions, read_edit  # noqa: E402
-from sora_vfx.eval.render import evaluate_render, read_shot_frames  # noqa: E402
-from sora_vfx.eval.seams import CUT_TARGET, SEAM_TARGET, colour_centroid, step_ratios  # noqa: E402
+from sora_vfx.eval.seams import CUT_TARGET, SEAM_TARGET, colour_centroid  # noqa: E402
 from sora_vfx.models import load_model  # noqa: E402
-from sora_vfx.models.shapes.grammar import COLOURS  # noqa: E402
 from sora_vfx.render import RenderSettings, read_manifest, render_edit  # noqa: E402
 from sora_vfx.render.windows import WINDOW_METHODS, plan_windows  # noqa: E402
+from sora_vfx.review.figures import evaluate_render, read_shot_frames, step_ratios  # noqa: E402
+from sora_vfx.shapes.grammar import COLOURS  # noqa: E402
 
 MOTIONS = ("moving right", "moving down", "moving left", "moving up")
 

@@ -31,12 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sora_vfx.editorial import EditOptions, read_edit  # noqa: E402
-from sora_vfx.eval.render import evaluate_render, read_shot_frames  # noqa: E402
 from sora_vfx.imaging import write_image  # noqa: E402
 from sora_vfx.models import load_model  # noqa: E402
-from sora_vfx.models.shapes import caption, parse_prompt, random_scene, render_clip  # noqa: E402
 from sora_vfx.render import RenderSettings, read_manifest, render_edit  # noqa: E402
 from sora_vfx.render.windows import plan_windows  # noqa: E402
+from sora_vfx.review.figures import evaluate_render, read_shot_frames  # noqa: E402
+from sora_vfx.shapes import caption, parse_prompt, random_scene, render_clip  # noqa: E402
 
 
 def write_edl(path: Path, shots: list[tuple[str, str, int, str | None]], fps: int = 24) -> None:

@@ -27,12 +27,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from quality import series  # noqa: E402
 
-from sora_vfx.eval.render import read_shot_frames  # noqa: E402
 from sora_vfx.models import load_model  # noqa: E402
 from sora_vfx.models.acceleration import Acceleration  # noqa: E402
-from sora_vfx.models.shapes import caption, random_scene  # noqa: E402
 from sora_vfx.render import RenderSettings, read_manifest  # noqa: E402
 from sora_vfx.render.windows import plan_windows  # noqa: E402
+from sora_vfx.review.figures import read_shot_frames  # noqa: E402
+from sora_vfx.shapes import caption, random_scene  # noqa: E402
 
 #: Option sets by name: ``render`` options as Acceleration.parse takes them.
 OPTIONS = {

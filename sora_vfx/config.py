@@ -1,7 +1,9 @@
 """Project configuration: ``sora_vfx.toml`` (styles and render defaults) and the environment.
 
 Looked up in this order: ``--config``, ``$SORA_VFX_CONFIG``, ``sora_vfx.toml`` beside the edit,
-``sora_vfx.toml`` in the current folder. Every key is optional.
+``sora_vfx.toml`` in the current folder. Every key is optional. The ``[render]`` keys are the
+render settings that ``settings.RENDER_SETTINGS`` declares (``sora-vfx render --help`` explains
+each); an option given on the command line wins over the config.
 
 ```toml
 [render]
@@ -32,73 +34,45 @@ trust_anchors = "keys/ca.pem"         # root certificates that `sora-vfx verify`
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .settings import MAX_GUIDANCE, MAX_STEPS, RENDER_SETTINGS, Setting, check_value
 from .styles import BUILTIN_STYLES, Style, styles_from_config
 
 CONFIG_NAME = "sora_vfx.toml"
-#: The most denoising steps a config or style may ask for.
-MAX_STEPS = 1000
-#: The largest guidance scale a config or style may ask for.
-MAX_GUIDANCE = 100.0
 
 
 @dataclass(frozen=True)
 class _Rule:
-    """What one config value may be: its TOML type and, for numbers, its range."""
+    """What one config value may be: its kind (``settings.check_value``) and, for numbers, its range."""
 
-    kind: str  # "string", "boolean", "integer", "number" or "size"
+    kind: str
     low: float | None = None
     high: float | None = None
 
     def problem(self, value: Any) -> str | None:
-        """Why ``value`` breaks the rule, or None."""
-        if self.kind in ("string", "size"):
-            ok = isinstance(value, str)
-        elif self.kind == "boolean":
-            ok = isinstance(value, bool)
-        elif self.kind == "integer":
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        else:
-            ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-        if not ok:
-            wanted = {"size": 'a string like "832x480"', "integer": "a whole number", "number": "a finite number",
-                      "boolean": "true or false"}.get(self.kind, "a string")
-            return f"has to be {wanted}, not {value!r}"
-        if self.kind == "size" and not re.fullmatch(r"\s*\d+\s*[xX]\s*\d+\s*", value):
-            return f'has to be WIDTHxHEIGHT like "832x480", not {value!r}'
-        if self.low is not None and self.high is not None and not self.low <= value <= self.high:
-            return f"has to be from {self.low:g} to {self.high:g}, not {value!r}"
-        return None
+        return check_value(value, kind=self.kind, low=self.low, high=self.high)
 
 
-_RENDER_RULES = {
-    "model": _Rule("string"), "size": _Rule("size"), "steps": _Rule("integer", 1, MAX_STEPS),
-    "guidance": _Rule("number", 0, MAX_GUIDANCE), "colorspace": _Rule("string"), "compression": _Rule("string"),
-    "seed": _Rule("integer", 0, 2**63 - 1), "device": _Rule("string"), "windows": _Rule("string"),
-    "output_transform": _Rule("string"), "display": _Rule("string"), "view": _Rule("string"),
-    "memory": _Rule("string"), "cache": _Rule("string"), "attention": _Rule("string"), "compile": _Rule("boolean"),
-    "quantize": _Rule("string"),
-}
+#: ``[render]``: the render settings a config may set, as ``settings.RENDER_SETTINGS`` declares them.
+_RENDER_RULES = {setting.name: setting for setting in RENDER_SETTINGS if setting.config}
 _REVIEW_RULES = {
-    "certificate": _Rule("string"), "key": _Rule("string"), "ai_mark": _Rule("boolean"), "display": _Rule("string"),
-    "view": _Rule("string"), "trust_anchors": _Rule("string"), "prores": _Rule("boolean"),
+    "certificate": _Rule("text"), "key": _Rule("text"), "ai_mark": _Rule("boolean"), "display": _Rule("text"),
+    "view": _Rule("text"), "trust_anchors": _Rule("text"), "prores": _Rule("boolean"),
 }
 _STYLE_RULES = {
-    "prompt": _Rule("string"), "negative_prompt": _Rule("string"), "steps": _Rule("integer", 1, MAX_STEPS),
-    "guidance": _Rule("number", 0, MAX_GUIDANCE), "reference": _Rule("string"),
+    "prompt": _Rule("text"), "negative_prompt": _Rule("text"), "steps": _Rule("integer", 1, MAX_STEPS),
+    "guidance": _Rule("number", 0, MAX_GUIDANCE), "reference": _Rule("text"),
 }
-_LORA_RULES = {"path": _Rule("string"), "scale": _Rule("number", -100, 100)}
+_LORA_RULES = {"path": _Rule("text"), "scale": _Rule("number", -100, 100)}
 
 
-def _check_table(table: dict[str, Any], rules: dict[str, _Rule], where: str, problems: list[str]) -> None:
+def _check_table(table: dict[str, Any], rules: dict[str, _Rule | Setting], where: str, problems: list[str]) -> None:
     unknown = sorted(set(table) - set(rules))
     if unknown:
         problems.append(f"{where} unknown key(s) {', '.join(unknown)}; valid: {', '.join(sorted(rules))}")
@@ -166,11 +140,6 @@ def max_render_pixels() -> int:
     if not text.isdigit() or int(text) <= 0:
         raise ConfigError(f"$SORA_VFX_MAX_PIXELS has to be a positive whole number of pixels, not {text!r}")
     return int(text)
-
-
-def cache_dir() -> Path:
-    """Where built-in models are saved: ``$SORA_VFX_CACHE`` or ``~/.cache/sora_vfx``."""
-    return Path(os.environ.get("SORA_VFX_CACHE") or Path.home() / ".cache" / "sora_vfx")
 
 
 def find_config(explicit: Path | None = None, *, edit: Path | None = None) -> Path | None:

@@ -1,9 +1,9 @@
 """Writing files so that no reader ever sees half of one: the one atomic write of sora_vfx.
 
-Frames, the manifest, the conform timeline, farm bundles and signed review files are all
-written to a temporary name in the destination's folder and renamed into place. A failure
-leaves the previous file (or nothing) and removes the temporary one; the error names the
-file and what it is.
+Frames, the manifest, the conform timeline, farm bundles, signed review files and the cached
+built-in model folders are all written to a temporary name in the destination's folder and
+renamed into place. A failure leaves the previous file (or nothing) and removes the temporary
+one; the error names the file and what it is.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import socket
 import tempfile
 import time
@@ -47,7 +48,8 @@ def write_atomically(path: Path, write: Callable[[Path], None], *, what: str,
 
     Args:
         path: the destination; its folder must exist.
-        write: writes the whole file at the path it is given.
+        write: writes the whole file at the path it is given (or makes a whole folder there:
+            a folder is renamed into place only when ``path`` is missing or an empty folder).
         what: what the file is, for the error ("manifest", "EXR frame", ...).
         error: the error raised when writing fails.
         suffix: the temporary name's last suffix, for writers that need the extension.
@@ -63,7 +65,7 @@ def write_atomically(path: Path, write: Callable[[Path], None], *, what: str,
         write(temporary)
         os.replace(temporary, path)
     except BaseException as exc:
-        temporary.unlink(missing_ok=True)
+        _remove(temporary)
         if isinstance(exc, Exception):
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise error(f"cannot write {what} {path}: {reason}") from exc
@@ -163,9 +165,17 @@ def remove_stale_temporaries(folder: Path | str, pattern: str) -> list[Path]:
         owner = temporary.name.rsplit(".tmp", 1)[0].split(".")
         host, _, pid = (owner[-2] if len(owner) >= 3 else "").rpartition("-")
         if _abandoned(temporary, host, pid, max_age=_STALE_SECONDS):
-            temporary.unlink(missing_ok=True)
+            _remove(temporary)
             removed.append(temporary)
     return removed
+
+
+def _remove(path: Path) -> None:
+    """Remove the temporary file or folder ``path``, if it is there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _process_alive(pid: int) -> bool:

@@ -110,3 +110,68 @@ def paths_leading_outside(out_dir: Path, shots: Iterable[str]) -> list[Path]:
                 leading_outside += [Path(entry.path) for entry in entries
                                     if entry.is_symlink() and escapes(Path(entry.path))]
     return leading_outside
+
+
+# --- the review: OUT/review/, built in a hidden sibling folder and swapped in whole ----------
+
+#: Inside the review folder: the page, the edit's movie, the thumbnails' and shot movies' folders.
+REVIEW_PAGE_NAME = "index.html"
+REVIEW_EDIT_MOVIE_NAME = "edit.mp4"
+REVIEW_THUMBS_FOLDER = "thumbs"
+REVIEW_MOVIES_FOLDER = "movies"
+# A hand-edited manifest can name a shot anything; the review's file names keep to these.
+_REVIEW_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def review_folder(out_dir: Path) -> Path:
+    """``OUT/review``: the dailies page, its movies and thumbnails."""
+    return Path(out_dir) / REVIEW_FOLDER
+
+
+def review_temporary_folder(out_dir: Path, tag: str) -> Path:
+    """``OUT/.review-<tag>``: where a new review is built, or the old one is moved aside,
+    before the swap (hidden, as the output's temporaries are)."""
+    return Path(out_dir) / f".{REVIEW_FOLDER}-{tag}"
+
+
+def review_movie_name(shot: str, suffix: str = ".mp4") -> str:
+    """``movies/<shot><suffix>``, relative to the review folder: a shot's preview movie
+    (``.mp4``) or ProRes daily (``.mov``)."""
+    return f"{REVIEW_MOVIES_FOLDER}/{_REVIEW_UNSAFE.sub('_', shot)}{suffix}"
+
+
+def review_thumbnail_name(shot: str, frame: int) -> str:
+    """``thumbs/<shot>.<frame:04d>.jpg``, relative to the review folder."""
+    return f"{REVIEW_THUMBS_FOLDER}/{_REVIEW_UNSAFE.sub('_', shot)}.{frame:04d}.jpg"
+
+
+def review_movie_path(out_dir: Path, shot: str, suffix: str = ".mp4") -> Path:
+    """``OUT/review/movies/<shot><suffix>``: where a finished review keeps a shot's movie."""
+    return review_folder(out_dir) / review_movie_name(shot, suffix)
+
+
+# --- plate extension (sora-vfx extend): OUT/<plate>_ext.<frame>.exr -----------------------------
+
+#: Follows the plate's name in the names of its extended frames.
+EXTENDED_SUFFIX = "_ext"
+
+
+def extended_frame_name(plate: str, frame: int | None, *, padding: int = FRAME_PADDING) -> str:
+    """``<plate>_ext.<frame>.exr``, the frame number as many digits as the plate's (``padding``)
+    but at least ``FRAME_PADDING``; ``<plate>_ext.exr`` for an unnumbered plate (``frame`` None)."""
+    if frame is None:
+        return f"{plate}{EXTENDED_SUFFIX}{FRAME_EXTENSION}"
+    return f"{plate}{EXTENDED_SUFFIX}.{frame:0{max(padding, FRAME_PADDING)}d}{FRAME_EXTENSION}"
+
+
+def extended_frame_path(out_dir: Path, plate: str, frame: int | None, *, padding: int = FRAME_PADDING) -> Path:
+    """``OUT/<plate>_ext.<frame>.exr`` (``extended_frame_name``)."""
+    return Path(out_dir) / extended_frame_name(plate, frame, padding=padding)
+
+
+def extended_frame_pattern(plate: str, *, padding: int = FRAME_PADDING, numbered: bool = True) -> str:
+    """An extended plate's frames relative to OUT, with ``#`` for the padded frame number, as
+    ``extend --json`` reports them: ``<plate>_ext.####.exr``; an unnumbered plate's one file."""
+    if not numbered:
+        return extended_frame_name(plate, None)
+    return f"{plate}{EXTENDED_SUFFIX}.{'#' * max(padding, FRAME_PADDING)}{FRAME_EXTENSION}"

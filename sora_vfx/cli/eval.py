@@ -18,7 +18,7 @@ from .main import debug_option, main
 def eval_command(out: Path, shots: str | None, as_json: bool) -> None:
     """Measure the shots rendered into OUT: background and object colour, motion, pan, ghosting,
     jumps and flicker, for prompts written in the shapes grammar."""
-    from ..eval.render import evaluate_render
+    from ..review.figures import evaluate_render
 
     names = [name.strip() for name in shots.split(",") if name.strip()] if shots else None
     result = evaluate_render(out, shots=names)

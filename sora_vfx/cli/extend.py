@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..defaults import OUTPUT_TRANSFORM, OUTPUT_TRANSFORMS
+from ..defaults import GUIDANCE, MODEL, OUTPUT_TRANSFORM, OUTPUT_TRANSFORMS
+from ..settings import parse_size
 from .main import debug_option, main
-from .options import parse_size
 
 
 @main.command()
@@ -21,7 +21,7 @@ from .options import parse_size
 @click.option("--to-aspect", default=None, metavar="RATIO", help="New picture aspect, e.g. 2.39 or 16:9.")
 @click.option("--anchor", default="center", show_default=True,
               help="Where the plate sits with --to-size/--to-aspect: center, left, top-right, ...")
-@click.option("--model", default="tiny", show_default=True,
+@click.option("--model", default=MODEL, show_default=True,
               help="'shapes' (built in, trained: fills the whole shot at once), 'tiny' (built in, random weights, "
                    "frame by frame), or a local diffusers folder: a video outpainting pipeline (VACE) "
                    "or an image inpainting one.")
@@ -29,7 +29,7 @@ from .options import parse_size
 @click.option("--negative-prompt", default="", help="What it should not show.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Noise seed (default: from the plate name).")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Denoising steps (default: the model's).")
-@click.option("--guidance", type=float, default=5.0, show_default=True, help="Guidance scale.")
+@click.option("--guidance", type=float, default=GUIDANCE, show_default=True, help="Guidance scale.")
 @click.option("--blend", type=click.IntRange(min=0), default=0, show_default=True,
               help="Feather this many pixels of the seam, on the generated side only.")
 @click.option("--mask", default=None, metavar="MATTE",
@@ -63,10 +63,14 @@ def extend(plate: str, out: Path, as_json: bool, **options) -> None:
     The filmed pixels are copied bit for bit; the border around them is generated and marked
     1 in the output's `mask` channel.
     """
-    from ..plates import ExtendSettings, extend_plate, parse_aspect, parse_pad
+    from ..plates import ExtendSettings, ExtensionPath, extend_plate, parse_aspect, parse_pad
 
     pad, to_size, to_aspect, work_size = (options.pop(k) for k in ("pad", "to_size", "to_aspect", "work_size"))
+    static, per_frame = options.pop("static"), options.pop("per_frame")
+    if static and per_frame:
+        raise click.UsageError("--static and --per-frame: give one of them")
     settings = ExtendSettings(
+        path=ExtensionPath.STATIC if static else ExtensionPath.PER_FRAME if per_frame else None,
         pad=parse_pad(pad) if pad is not None else None,
         to_size=parse_size(to_size, what="--to-size") if to_size is not None else None,
         to_aspect=parse_aspect(to_aspect) if to_aspect is not None else None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,6 @@ import click
 
 from .. import defaults
 from ..editorial import EditOptions
-from ..errors import ConfigError
 from .main import debug_option
 
 
@@ -56,18 +54,3 @@ def pop_edit_options(kwargs: dict[str, Any]) -> tuple[Path, EditOptions]:
         max_shot_frames=kwargs.pop("max_shot_frames"),
     )
     return kwargs.pop("edit"), options
-
-
-def parse_size(text: str, *, what: str) -> tuple[int, int]:
-    """``WIDTHxHEIGHT`` as two positive integers; ``what`` names the option in the error.
-
-    Raises:
-        ConfigError: not two positive whole numbers joined by ``x``.
-    """
-    match = re.fullmatch(r"\s*(-?\d+)\s*[xX]\s*(-?\d+)\s*", str(text))
-    if match is None:
-        raise ConfigError(f"{what} {text!r}: expected WIDTHxHEIGHT, e.g. 832x480")
-    width, height = int(match[1]), int(match[2])
-    if width <= 0 or height <= 0:
-        raise ConfigError(f"{what} {text!r}: width and height must be positive")
-    return width, height

@@ -18,7 +18,6 @@ import opentimelineio as otio
 
 from .shotjob import shot_name_problem
 
-FIELDS = ("shot", "prompt", "negative_prompt", "style", "seed", "reference", "continues")
 _ALIASES = {
     "shot": "shot",
     "prompt": "prompt",

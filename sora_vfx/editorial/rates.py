@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 
 import opentimelineio as otio
 
@@ -127,3 +128,20 @@ def to_timecode(frames: int, rate: FrameRate) -> str:
 def from_timecode(timecode: str, rate: FrameRate) -> int:
     """SMPTE timecode to a frame count since 00:00:00:00."""
     return round(otio.opentime.from_timecode(timecode, rate.fps).value)
+
+
+@lru_cache(maxsize=16)
+def frames_per_day(rate: FrameRate) -> int:
+    """Frame numbers in 24 hours of timecode at ``rate`` (fewer when drop-frame skips some)."""
+    last = f"23:59:59{';' if rate.drop_frame else ':'}{rate.timecode_base - 1:02d}"
+    return from_timecode(last, rate) + 1
+
+
+def source_timecode(frame: int, *, source_in: str, cut_in: int, rate: FrameRate) -> str:
+    """The source timecode of frame number ``frame`` of a shot whose cut starts at frame ``cut_in``
+    on the event's ``source_in``: handles count back from it, and timecode wraps at midnight.
+
+    Raises:
+        ValueError: ``source_in`` is not timecode at ``rate``.
+    """
+    return to_timecode((from_timecode(source_in, rate) + frame - cut_in) % frames_per_day(rate), rate)

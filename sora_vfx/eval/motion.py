@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from sora_vfx.models.shapes import COLOURS, PALETTE, Motion, Pan
+from sora_vfx.shapes import COLOURS, PALETTE, Motion, Pan
 
 #: An object whose world displacement over the clip is below this fraction of the frame
 #: (width for x, height for y) is standing still. The shapes world moves objects 0.4-0.6.

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from sora_vfx.eval.segment import UNCLASSIFIED, classify_colours, find_blobs
-from sora_vfx.models.shapes import COLOURS, Box, Clip, Scene, SceneObject, caption, draw_clip, plan_clip
+from sora_vfx.imaging.masks import seam_bands
+from sora_vfx.shapes import COLOURS, Box, Clip, Scene, SceneObject, caption, draw_clip, plan_clip
 
 #: An object counts as found when a blob of its colour is this close (a share of the frame width).
 FOUND_DISTANCE = 0.05
@@ -192,8 +193,6 @@ def measure_extension(case: PlateCase, pictures: np.ndarray) -> PlateMeasures:
 
 
 def _bands(border: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    from sora_vfx.plates.anchor import seam_bands
-
     return seam_bands(border.astype(np.float32), width)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sora_vfx.models.shapes import COLOURS, PALETTE
+from sora_vfx.shapes import COLOURS, PALETTE
 
 #: Largest distance in sRGB from a palette colour at which a pixel still counts as that colour:
 #: a little under half the palette's smallest spacing, so rims stay unclassified.
@@ -33,7 +33,7 @@ def classify_colours(frames: np.ndarray, *, max_distance: float = MAX_COLOUR_DIS
         max_distance: how far from a palette colour a pixel may be and still count as it.
 
     Returns:
-        (frames, height, width) int8 index into :data:`~sora_vfx.models.shapes.COLOURS`, or
+        (frames, height, width) int8 index into :data:`~sora_vfx.shapes.COLOURS`, or
         :data:`UNCLASSIFIED`.
     """
     rgb = np.asarray(frames, dtype=np.float32)
@@ -105,7 +105,7 @@ class Blobs:
 
     frame: np.ndarray
     colour: np.ndarray
-    """Index into :data:`~sora_vfx.models.shapes.COLOURS`."""
+    """Index into :data:`~sora_vfx.shapes.COLOURS`."""
     area: np.ndarray
     """Pixels."""
     x: np.ndarray

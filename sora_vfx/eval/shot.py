@@ -26,7 +26,7 @@ from sora_vfx.eval.motion import (
     seam_jumps,
 )
 from sora_vfx.eval.segment import MAX_COLOUR_DISTANCE, UNCLASSIFIED, Blobs, classify_colours, find_blobs
-from sora_vfx.models.shapes import (
+from sora_vfx.shapes import (
     COLOURS,
     SIZE_FRACTION,
     SIZES,
@@ -40,7 +40,7 @@ from sora_vfx.models.shapes import (
     caption,
     parse_prompt,
 )
-from sora_vfx.models.shapes.world import SIZE_JITTER
+from sora_vfx.shapes.world import SIZE_JITTER
 
 #: A blob smaller than this share of the smallest object the world draws is noise, not an object.
 MIN_AREA_SHARE = 0.25

@@ -32,7 +32,8 @@ from ..editorial.links import continuation_depth
 from ..errors import FarmError
 from ..files import write_text_atomically
 from ..models.folders import BUILTIN_NAMES
-from ..render import RenderPlan
+from ..render import RenderPlan, RenderSettings
+from ..settings import RENDER_SETTINGS
 
 TEMPLATE_NAME = "template.yaml"
 PARAMETERS_NAME = "parameter_values.yaml"
@@ -68,20 +69,8 @@ class FarmRender:
     size: str = ""
     steps: int = 0  # 0: each shot's style or the model decides
     config: Path | None = None
-    guidance: float | None = None
-    colorspace: str = defaults.COLORSPACE
-    compression: str = defaults.COMPRESSION
-    max_window: int | None = None
-    windows: str = defaults.WINDOWS
-    output_transform: str = defaults.OUTPUT_TRANSFORM
-    display: str | None = None
-    view: str | None = None
-    device: str | None = None
-    memory: str = "auto"  # each node sizes its own plan unless one was chosen
-    speed: tuple[str, ...] = ()  # the speed options as ``render`` arguments (they decide the pixels)
-    conform: str | None = None  # conform formats besides OTIO (--conform); None: the edit's own
-    audio: bool = True  # write the sound of models that make it (--no-audio: False)
-    reference_render: Path | None = None  # the render a video-to-video model remakes
+    #: The other render settings as ``render`` options, fixed in the template (``Setting.farm``).
+    options: tuple[str, ...] = ()
     inputs: tuple[Path, ...] = ()  # files the tasks read besides the edit: references, LoRAs
     model_folder: Path | None = None
 
@@ -162,23 +151,21 @@ def farm_render(*, plan: RenderPlan, reading: EditOptions, config: Path | None =
         reading=dataclasses.replace(reading, shot_sheet=shot_sheet, fps=str(reading.fps) if reading.fps else None,
                                     shot_pattern=reading.shot_pattern or None),
         config=absolute(config) if config else None,
-        guidance=settings.guidance,
-        colorspace=settings.colorspace,
-        compression=settings.compression,
-        max_window=settings.max_window,
-        windows=settings.windows,
-        output_transform=settings.output_transform,
-        display=settings.display,
-        view=settings.view,
-        device=settings.device,
-        memory=settings.memory,
-        speed=settings.speed.arguments(),
-        conform=settings.conform,
-        audio=settings.audio,
-        reference_render=absolute(settings.reference_render) if settings.reference_render else None,
+        options=tuple(_fixed_options(settings)),
         inputs=tuple(sorted(inputs)),
         model_folder=model_folder,
     )
+
+
+def _fixed_options(settings: RenderSettings) -> list[str]:
+    """The settings every task renders with, as options (paths absolute: a farm mounts the
+    names users see); a speed option as its job hash has it."""
+    options = []
+    for setting in RENDER_SETTINGS:
+        if setting.farm == "fixed":
+            value = settings.value(setting)
+            options += setting.farm_arguments(absolute(value) if setting.kind == "path" and value else value)
+    return options
 
 
 def job_template(*, render: FarmRender, gpus: int = 0) -> dict[str, Any]:
@@ -434,20 +421,7 @@ def _render_args(render: FarmRender) -> list[str]:
     fixed += [f"--shot-pattern={reading.shot_pattern}"] if reading.shot_pattern else []
     if reading.max_shot_frames != defaults.MAX_SHOT_FRAMES:
         fixed += [f"--max-shot-frames={reading.max_shot_frames}"]
-    fixed += [f"--guidance={render.guidance!r}"] if render.guidance is not None else []
-    fixed += [f"--colorspace={render.colorspace}", f"--compression={render.compression}"]
-    fixed += [f"--window={render.max_window}"] if render.max_window else []
-    fixed += [f"--windows={render.windows}"] if render.windows != defaults.WINDOWS else []
-    if render.output_transform != defaults.OUTPUT_TRANSFORM:
-        fixed += [f"--output-transform={render.output_transform}"]
-    fixed += [f"--display={render.display}"] if render.display else []
-    fixed += [f"--view={render.view}"] if render.view else []
-    fixed += [f"--device={render.device}"] if render.device else []
-    fixed += [f"--memory={render.memory}"] if render.memory != "auto" else []
-    fixed += list(render.speed)
-    fixed += [f"--conform={render.conform}"] if render.conform else []
-    fixed += [] if render.audio else ["--no-audio"]
-    fixed += [f"--reference-render={render.reference_render}"] if render.reference_render else []
+    fixed += render.options
     for arg in fixed:
         if "{{" in arg:
             raise FarmError(f"option {arg!r} holds '{{{{', which Open Job Description reads as a placeholder")

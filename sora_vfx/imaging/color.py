@@ -143,11 +143,13 @@ class ColorConverter:
             (proc.applyRGB if out.shape[-1] == 3 else proc.applyRGBA)(out)
         return out
 
-    def to_scene_linear(self, rgb: np.ndarray, *, src: str = "srgb_tx", dst: str = defaults.COLORSPACE) -> np.ndarray:
+    def to_scene_linear(self, rgb: np.ndarray, *, src: str = defaults.SRGB_TEXTURE,
+                        dst: str = defaults.COLORSPACE) -> np.ndarray:
         """Convert display-referred model output (sRGB in [0, 1]) to scene linear."""
         return self.convert(rgb, src=src, dst=dst)
 
-    def from_scene_linear(self, rgb: np.ndarray, *, src: str = defaults.COLORSPACE, dst: str = "srgb_tx") -> np.ndarray:
+    def from_scene_linear(self, rgb: np.ndarray, *, src: str = defaults.COLORSPACE,
+                          dst: str = defaults.SRGB_TEXTURE) -> np.ndarray:
         """Convert scene-linear pixels (e.g. a plate) to the model's sRGB."""
         return self.convert(rgb, src=src, dst=dst)
 
@@ -222,12 +224,13 @@ def get_converter(config: str | os.PathLike[str] | None = None) -> ColorConverte
     return conv
 
 
-def to_scene_linear(rgb: np.ndarray, *, src: str = "srgb_tx", dst: str = defaults.COLORSPACE) -> np.ndarray:
+def to_scene_linear(rgb: np.ndarray, *, src: str = defaults.SRGB_TEXTURE, dst: str = defaults.COLORSPACE) -> np.ndarray:
     """Convert model output to scene linear with the default config."""
     return get_converter().to_scene_linear(rgb, src=src, dst=dst)
 
 
-def from_scene_linear(rgb: np.ndarray, *, src: str = defaults.COLORSPACE, dst: str = "srgb_tx") -> np.ndarray:
+def from_scene_linear(rgb: np.ndarray, *, src: str = defaults.COLORSPACE,
+                      dst: str = defaults.SRGB_TEXTURE) -> np.ndarray:
     """Convert scene-linear pixels to the model's sRGB with the default config."""
     return get_converter().from_scene_linear(rgb, src=src, dst=dst)
 

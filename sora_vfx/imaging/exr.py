@@ -23,10 +23,9 @@ import OpenImageIO as oiio
 
 from sora_vfx import defaults
 from sora_vfx.errors import ImagingError
-from sora_vfx.files import remove_stale_temporaries
-from sora_vfx.files import write_atomically as write_atomically_with
+from sora_vfx.files import remove_stale_temporaries, write_atomically
 
-COMPRESSIONS = ("zip", "zips", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab", "rle", "none")
+COMPRESSIONS = defaults.COMPRESSIONS
 PIXEL_TYPES = ("half", "float")
 #: Refuse to decode more float32 values than this (4 GiB): a damaged header can claim any size.
 MAX_DECODE_VALUES = 1 << 30
@@ -239,19 +238,20 @@ def write_exr_frame(
     apply_attributes(spec, attributes or {}, path)
     spec.attribute("compression", comp)
 
-    write_atomically(path, spec, pixels)
+    write_exr(path, spec, pixels)
 
 
-def write_atomically(path: Path, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
-    """Encode ``pixels`` with ``spec`` to a temporary file beside ``path``, then rename it into
-    place: no reader ever sees half a file, and a failure leaves nothing behind.
+def write_exr(path: Path, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
+    """Encode ``pixels`` with a finished ``spec`` by ``files.write_atomically``: to a temporary
+    name beside ``path``, then renamed into place; a failure leaves nothing behind.
 
     Raises:
         ImagingError: OIIO failed (the message names ``path``).
     """
     # ".exr" last so that OIIO picks the format by the temporary name.
-    write_atomically_with(path, lambda temporary: _encode(temporary, spec, np.ascontiguousarray(pixels)),
-                          what="EXR", error=ImagingError, suffix=".exr")
+    write_atomically(path, lambda temporary: _encode(temporary, spec, np.ascontiguousarray(pixels)),
+                     what="EXR", error=ImagingError, suffix=".exr")
+
 
 def _attribute_value(param: oiio.ParamValue) -> object:
     try:
@@ -271,14 +271,17 @@ def _attribute_value(param: oiio.ParamValue) -> object:
 _RENAMED = {"smpte:TimeCode": "timeCode"}  # OIIO name -> the EXR name callers write
 
 
-def _window(x: int, y: int, width: int, height: int) -> tuple[int, int, int, int]:
+def inclusive_window(x: int, y: int, width: int, height: int) -> tuple[int, int, int, int]:
     """EXR-style inclusive box (x0, y0, x1, y1)."""
     return x, y, x + width - 1, y + height - 1
 
 
-def _open(path: Path | str) -> tuple[oiio.ImageInput, dict[str, object]]:
-    """Open an EXR and return its input (caller closes it) and its header dict."""
-    path = Path(path)
+def open_image(path: Path) -> oiio.ImageInput:
+    """Open any image OIIO reads; the caller closes it.
+
+    Raises:
+        ImagingError: missing or unreadable (OIIO's reason, or the bindings' on odd header bytes).
+    """
     if not path.is_file():
         raise ImagingError(f"cannot read {path}: no such file")
     try:
@@ -287,6 +290,13 @@ def _open(path: Path | str) -> tuple[oiio.ImageInput, dict[str, object]]:
         raise ImagingError(f"cannot read {path}: {exc}") from exc
     if inp is None:
         raise ImagingError(f"cannot read {path}: {oiio_error()}")
+    return inp
+
+
+def _open(path: Path | str) -> tuple[oiio.ImageInput, dict[str, object]]:
+    """Open an EXR and return its input (caller closes it) and its header dict."""
+    path = Path(path)
+    inp = open_image(path)
     try:
         if inp.format_name() != "openexr":
             raise ImagingError(f"cannot read {path}: not an OpenEXR file ({inp.format_name()})")
@@ -306,8 +316,8 @@ def _open(path: Path | str) -> tuple[oiio.ImageInput, dict[str, object]]:
             channels=tuple(spec.channelnames),
             pixel_type=str(spec.format),
             deep=bool(spec.deep),
-            data_window=_window(spec.x, spec.y, spec.width, spec.height),
-            display_window=_window(spec.full_x, spec.full_y, spec.full_width, spec.full_height),
+            data_window=inclusive_window(spec.x, spec.y, spec.width, spec.height),
+            display_window=inclusive_window(spec.full_x, spec.full_y, spec.full_width, spec.full_height),
         )
     except Exception as exc:
         inp.close()
@@ -354,9 +364,18 @@ def read_exr_pixels(path: Path | str) -> np.ndarray:
     Raises:
         ImagingError: missing, unreadable, damaged, deep or implausibly large.
     """
+    return read_exr(path)[1]
+
+
+def read_exr(path: Path | str) -> tuple[dict[str, object], np.ndarray]:
+    """:func:`read_exr_header` and :func:`read_exr_pixels` of one file, opened once.
+
+    Raises:
+        ImagingError: missing, unreadable, damaged, deep or implausibly large.
+    """
     inp, header = _open(path)
     try:
-        return _decode(inp, header, path)
+        return header, _decode(inp, header, path)
     finally:
         inp.close()
 

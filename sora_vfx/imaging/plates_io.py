@@ -21,8 +21,10 @@ from sora_vfx.imaging.exr import (
     apply_attributes,
     check_compression,
     check_exr_target,
+    inclusive_window,
     oiio_error,
-    write_atomically,
+    open_image,
+    write_exr,
 )
 
 Window = tuple[int, int, int, int]
@@ -56,22 +58,6 @@ class PlateHeader:
         return self.data_window[3] - self.data_window[1] + 1
 
 
-def _window(x: int, y: int, width: int, height: int) -> Window:
-    return x, y, x + width - 1, y + height - 1
-
-
-def _open(path: Path) -> oiio.ImageInput:
-    if not path.is_file():
-        raise ImagingError(f"cannot read {path}: no such file")
-    try:
-        inp = oiio.ImageInput.open(str(path))
-    except Exception as exc:  # the bindings raise on odd bytes in damaged headers
-        raise ImagingError(f"cannot read {path}: {exc}") from exc
-    if inp is None:
-        raise ImagingError(f"cannot read {path}: {oiio_error()}")
-    return inp
-
-
 def _raw_attributes(spec: oiio.ImageSpec) -> tuple[RawAttribute, ...]:
     found = []
     for param in spec.extra_attribs:
@@ -89,7 +75,7 @@ def read_plate_header(path: Path | str) -> PlateHeader:
         ImagingError: missing, unreadable, deep, or with an empty or implausible data window.
     """
     path = Path(path)
-    inp = _open(path)
+    inp = open_image(path)
     try:
         spec = inp.spec()
         names = tuple(spec.channelnames)
@@ -109,8 +95,8 @@ def read_plate_header(path: Path | str) -> PlateHeader:
         return PlateHeader(
             path=path,
             format_name=inp.format_name(),
-            data_window=_window(spec.x, spec.y, spec.width, spec.height),
-            display_window=_window(spec.full_x, spec.full_y, spec.full_width, spec.full_height),
+            data_window=inclusive_window(spec.x, spec.y, spec.width, spec.height),
+            display_window=inclusive_window(spec.full_x, spec.full_y, spec.full_width, spec.full_height),
             channels=names,
             channel_types=formats,
             pixel_aspect=aspect if aspect > 0 else 1.0,
@@ -141,10 +127,10 @@ def read_plate_pixels(header: PlateHeader, channels: Sequence[int], *, pixel_typ
     """
     path = header.path
     indices = list(channels)
-    inp = _open(path)
+    inp = open_image(path)
     try:
         spec = inp.spec()
-        if _window(spec.x, spec.y, spec.width, spec.height) != header.data_window:
+        if inclusive_window(spec.x, spec.y, spec.width, spec.height) != header.data_window:
             raise ImagingError(f"cannot read {path}: the file changed while it was being read")
         contiguous = indices == list(range(indices[0], indices[0] + len(indices))) if indices else False
         first, last = (indices[0], indices[-1] + 1) if contiguous else (0, spec.nchannels)
@@ -219,4 +205,4 @@ def write_plate_frame(
     apply_attributes(spec, attributes or {}, path)
     spec.attribute("compression", comp)
 
-    write_atomically(path, spec, pixels)
+    write_exr(path, spec, pixels)

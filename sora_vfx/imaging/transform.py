@@ -33,7 +33,7 @@ from sora_vfx.imaging.color import ColorConverter, get_converter
 #: picture is clipped to [0, 1] before the inverse: beyond display white no view inverts.)
 MAX_SCENE_VALUE = 65504.0
 #: The colour space of ``srgb``: the picture as sRGB texture.
-SRGB_TEXTURE = "srgb_tx"
+SRGB_TEXTURE = defaults.SRGB_TEXTURE
 #: The transform of a model that draws scene-linear light itself.
 SCENE_LINEAR = "scene-linear"
 

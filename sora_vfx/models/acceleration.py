@@ -35,6 +35,7 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError, ModelError
+from ..settings import QUANTIZE_CHOICES
 
 log = logging.getLogger("sora_vfx")
 
@@ -42,7 +43,7 @@ log = logging.getLogger("sora_vfx")
 CACHES = {"first-block": ("threshold", 0.05), "taylorseer": ("interval", 5)}
 #: A cache value as users write it: 4, 0.1, .05, 1e-2 (no hex, no nan or inf).
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?")
-QUANTIZE = ("int8", "fp8")
+QUANTIZE = tuple(choice for choice in QUANTIZE_CHOICES if choice != "none")
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,6 @@ class Acceleration:
         if self.quantize:
             values["quantize"] = self.quantize
         return values
-
-    def arguments(self) -> tuple[str, ...]:
-        """The ``render`` options that turn these on (farm tasks render with them)."""
-        values = self.summary()
-        return tuple(f"--{key}" if value is True else f"--{key}={value}" for key, value in values.items())
 
     def describe(self) -> str:
         return describe_speed(self.summary()) or "none"

@@ -16,6 +16,7 @@ from typing import Any
 from sora_vfx.errors import ModelError
 from sora_vfx.models.families import LIMIT_KEYS, SORA_VFX_JSON, Family, family_of
 from sora_vfx.models.tiny import TINY_PIPELINES, ensure_tiny_model
+from sora_vfx.models.tiny_inpaint import TINY_INPAINT_NAME, ensure_tiny_inpaint_model
 
 TINY_NAMES = {"tiny": "t2v", "tiny-i2v": "i2v"}
 #: The trained models that ship inside the package, by name: their folder under ``SHAPES_DIR``.
@@ -48,20 +49,29 @@ class ModelFolder:
     limits: dict[str, Any]
 
 
-def resolve_model(model: str, *, cache_dir: Path | None = None, check_diffusers: bool = True) -> ModelFolder:
+def resolve_model(model: str, *, cache_dir: Path | None = None, check_diffusers: bool = True,
+                  plate: bool = False) -> ModelFolder:
     """Find and check a model's folder (saving the tiny model first if needed).
 
+    Args:
+        plate: a model that extends plates: ``tiny`` is the tiny image inpainting model, a
+            built-in's outpainting twin stands in for it (``OUTPAINT_VARIANTS``), and image
+            inpainting pipelines are known too (``family_of``'s ``images``).
     Raises:
-        ModelError: missing folder, not a supported video pipeline, pickle weights, bad
+        ModelError: missing folder, not a supported pipeline, pickle weights, bad
             ``sora_vfx.json``.
     """
-    if model in TINY_NAMES:
+    if plate:
+        model = OUTPAINT_VARIANTS.get(model, model)
+    if plate and model == TINY_INPAINT_NAME:
+        folder, name = ensure_tiny_inpaint_model(cache_dir), model
+    elif model in TINY_NAMES:
         folder = ensure_tiny_model(cache_dir, kind=TINY_NAMES[model])
         name = model
     else:
         name, folder = named_folder(model)
     class_name = check_model_folder(folder)
-    family = family_of(class_name, check_diffusers=check_diffusers)
+    family = family_of(class_name, check_diffusers=check_diffusers, images=plate)
     kind = family.kind_of(class_name)
     limits = {**family.limits(), **read_model_overrides(folder)}
     return ModelFolder(name, folder, class_name, family, kind, limits)

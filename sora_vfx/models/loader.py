@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from sora_vfx import defaults
 from sora_vfx.console import quiet_progress_bars, quiet_transformers
 from sora_vfx.errors import ModelError
 from sora_vfx.models.acceleration import Acceleration
 from sora_vfx.models.context import windowed_transformers
 from sora_vfx.models.cpu import route_conv3d_to_onednn
 from sora_vfx.models.families import Family, FrameRule, LatentLayout, family_of
+from sora_vfx.models.families.registry import MaskFilling, mask_filling
 from sora_vfx.models.folders import ModelFolder, folder_fingerprint, resolve_model
 from sora_vfx.models.memory import (
     apply_plan,
@@ -96,7 +98,7 @@ class LoadedModel:
     default_size: tuple[int, int]
     family: Family | None = None
     max_sequence_length: int | None = None
-    default_steps: int = 30
+    default_steps: int = defaults.STEPS
     folder: Path | None = None
     #: Where the weights live while rendering (``models.memory``): fast, balanced or low.
     memory_plan: str = "fast"
@@ -187,6 +189,13 @@ class LoadedModel:
     def conditioning(self) -> tuple[str, ...]:
         """What ``generate`` needs besides the prompt, e.g. ("image",) for image-to-video."""
         return self.family.conditioning(self.kind) if self.family else ()
+
+    @property
+    def mask_filling(self) -> MaskFilling | None:
+        """What this model fills under a mask (plate extension): "shot", a whole shot at once
+        (video outpainting, one frame as a shot of one); "picture", one picture a call (image
+        inpainting); None, nothing: it takes no mask."""
+        return mask_filling(self.family, self.kind) if self.family else None
 
     def check_inputs(self, num_frames: int, height: int, width: int, *, whole_shot: bool = False) -> None:
         """Raise ModelError unless this model can render these frames in one call
@@ -465,11 +474,14 @@ def load_model(
     acceleration: Acceleration | None = None,
     render_size: tuple[int, int] | None = None,
     window: int | None = None,
+    plate: bool = False,
 ) -> LoadedModel:
     """Load ``tiny``, ``shapes`` (and their twins) or a local diffusers pipeline folder.
 
     Args:
         model: a built-in name, or a folder holding ``model_index.json``.
+        plate: a model that extends plates (``resolve_model``'s ``plate``): image inpainting
+            pipelines load too, and ``tiny`` is the tiny inpainting model.
         device: torch device name; default the best available.
         cache_dir: where the tiny model is saved; default ``$SORA_VFX_CACHE``.
         memory: the memory plan (``models.memory``): auto, fast, balanced or low.
@@ -486,7 +498,7 @@ def load_model(
     check_plan(memory, torch_device)
     acceleration = acceleration or Acceleration()
     acceleration.check_device(torch_device)
-    found = resolve_model(model, cache_dir=cache_dir)
+    found = resolve_model(model, cache_dir=cache_dir, plate=plate)
     dtype = pick_dtype(torch_device)
     load_dtype: Any = dtype
     vae_dtype = getattr(torch, found.family.vae_dtype) if found.family.vae_dtype else dtype
@@ -532,23 +544,27 @@ def load_model(
 NO_DEVICE = torch.device("meta")
 
 
-def describe_model(model: str, *, cache_dir: Path | None = None) -> LoadedModel:
+def describe_model(model: str, *, cache_dir: Path | None = None, plate: bool = False) -> LoadedModel:
     """The model's name, kind, family and limits, read from its folder without its weights.
 
     A farm's driver and its conform step need every shot's spec and job hash, which depend on
     the model's name, limits and files but not on its weights; loading those would cost
     minutes and gigabytes there. The result has ``pipeline=None`` on the "meta" device: specs
-    and job hashes built with it equal the loaded model's, but it cannot generate.
+    and job hashes built with it equal the loaded model's, but it cannot generate. ``plate``:
+    as ``load_model``'s.
 
     Raises:
         ModelError: missing folder, not a supported video pipeline, pickle weights.
     """
-    found = resolve_model(model, cache_dir=cache_dir, check_diffusers=False)
+    found = resolve_model(model, cache_dir=cache_dir, check_diffusers=False, plate=plate)
     return _loaded(found, None, NO_DEVICE, torch.float32)
 
 
 def _loaded(found: ModelFolder, pipeline: Any, device: torch.device, dtype: torch.dtype) -> LoadedModel:
-    limits = found.limits
+    # An image family's record leaves the sizes to the loaded pipeline (its VAE, its sample size).
+    limits, family = found.limits, found.family
+    size_multiple = limits.get("size_multiple") or family.size_multiple_of(pipeline)
+    default_size = limits.get("default_size") or family.default_size_of(pipeline)
     return LoadedModel(
         pipeline=pipeline,
         name=found.name,
@@ -558,11 +574,11 @@ def _loaded(found: ModelFolder, pipeline: Any, device: torch.device, dtype: torc
         max_frames=int(limits["max_frames"]),
         frame_multiple=int(limits["frame_multiple"]),
         frame_offset=int(limits["frame_offset"]),
-        size_multiple=int(limits["size_multiple"]),
-        default_size=(int(limits["default_size"][0]), int(limits["default_size"][1])),
-        family=found.family,
+        size_multiple=int(size_multiple),
+        default_size=(int(default_size[0]), int(default_size[1])),
+        family=family,
         max_sequence_length=limits.get("max_sequence_length"),
-        default_steps=int(limits.get("default_steps", 30)),
+        default_steps=int(limits.get("default_steps", defaults.STEPS)),
         folder=found.folder,
     )
 

@@ -31,13 +31,13 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError, ModelError
+from ..settings import MEMORY_CHOICES
 from .families import Family
 
 log = logging.getLogger("sora_vfx")
 
 #: The plans, fastest first; ``auto`` picks one of them.
-PLANS = ("fast", "balanced", "low")
-MEMORY_CHOICES = ("auto", *PLANS)
+PLANS = MEMORY_CHOICES[1:]
 #: A plan fits when its estimate is at most this share of the free memory: the estimate leaves
 #: out the allocator's fragmentation, the CUDA context and the text encoder's activations.
 HEADROOM = 0.85

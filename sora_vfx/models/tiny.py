@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +17,7 @@ import torch
 
 from sora_vfx.console import quiet_progress_bars
 from sora_vfx.errors import ModelError
+from sora_vfx.files import remove_stale_temporaries, write_atomically
 from sora_vfx.models.families import SORA_VFX_JSON
 from sora_vfx.models.tokenizer import byte_level_tokenizer
 
@@ -48,8 +47,6 @@ TINY_LIMITS: dict[str, Any] = {
 
 _Z_DIM = 8
 _TEXT_DIM = 32
-# Leftover temporary folders older than this belong to killed processes.
-_STALE_TMP_SECONDS = 3600
 
 
 def _tiny_text_encoder(vocab_size: int):
@@ -207,16 +204,6 @@ def is_saved_model(folder: Path) -> bool:
     return (folder / "model_index.json").is_file() and (folder / SORA_VFX_JSON).is_file()
 
 
-def _remove_stale_tmp(parent: Path, name: str) -> None:
-    cutoff = time.time() - _STALE_TMP_SECONDS
-    for tmp in parent.glob(f".{name}.tmp-*"):
-        try:
-            if tmp.stat().st_mtime < cutoff:
-                shutil.rmtree(tmp, ignore_errors=True)
-        except OSError:
-            pass
-
-
 def ensure_tiny_model(cache_dir: Path | None = None, *, kind: str = "t2v") -> Path:
     """Save the tiny pipeline to the cache once and return its folder.
 
@@ -239,7 +226,8 @@ def ensure_tiny_model(cache_dir: Path | None = None, *, kind: str = "t2v") -> Pa
 
 
 def save_model_once(pipeline: Any, folder: Path, limits: dict[str, Any], *, what: str) -> Path:
-    """Save ``pipeline`` and its ``sora_vfx.json`` to ``folder`` through a temporary sibling.
+    """Save ``pipeline`` and its ``sora_vfx.json`` to ``folder`` through a temporary sibling
+    (``files.write_atomically``).
 
     Only complete folders are renamed into place, so a reader never sees half a model; when
     another process wins the race, its copy is kept.
@@ -249,28 +237,25 @@ def save_model_once(pipeline: Any, folder: Path, limits: dict[str, Any], *, what
     """
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_tmp(folder.parent, folder.name)
-        # A plain mkdir (not mkdtemp's 0700) so a shared cache stays readable to others.
-        tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
     except OSError as exc:
         raise ModelError(f"cannot write {what} to {folder.parent}: {exc}") from exc
-    try:
+    # Temporary folders of writers that were killed: files.temporary_name's names for ``folder``.
+    remove_stale_temporaries(folder.parent, f".{folder.name}.*.tmp")
+
+    def write(temporary: Path) -> None:
+        # A plain mkdir (not mkdtemp's 0700) so a shared cache stays readable to others.
+        temporary.mkdir()
         with quiet_progress_bars():
-            pipeline.save_pretrained(tmp, safe_serialization=True)
-        (tmp / SORA_VFX_JSON).write_text(json.dumps(limits, indent=2) + "\n")
+            pipeline.save_pretrained(temporary, safe_serialization=True)
+        (temporary / SORA_VFX_JSON).write_text(json.dumps(limits, indent=2) + "\n")
         if folder.exists() and not is_saved_model(folder):
             # Only complete folders are ever renamed into place, so this is foreign debris.
             shutil.rmtree(folder, ignore_errors=True)
-        try:
-            os.rename(tmp, folder)
-        except OSError:
-            if not is_saved_model(folder):
-                raise
-            # Another process renamed its complete copy into place first.
-    except OSError as exc:
-        raise ModelError(f"cannot write {what} to {folder}: {exc}") from exc
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+
+    try:
+        write_atomically(folder, write, what=what, error=ModelError)
+    except ModelError:
+        if not is_saved_model(folder):
+            raise
+        # Another process renamed its complete copy into place first.
     return folder

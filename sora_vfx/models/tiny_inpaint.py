@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 # Part of the cache folder's name: bump it whenever the weights or limits built here change.
 TINY_INPAINT_VERSION = "1"
+#: What ``extend --model`` calls this model (``resolve_model``'s ``plate``).
+TINY_INPAINT_NAME = "tiny"
+#: Names this version of the weights (its cache folder; in plate job hashes).
+TINY_INPAINT_ID = f"tiny-inpaint-{TINY_INPAINT_VERSION}"
 
 # Read back by the plate loader from the saved folder's sora_vfx.json. default_size is the
 # working area (width x height is kept, the aspect follows the plate); size_multiple keeps the
@@ -151,7 +155,7 @@ def build_tiny_inpaint_pipeline() -> DiffusionPipeline:
 
 def tiny_inpaint_dir(cache_dir: Path | None = None) -> Path:
     """Where the tiny inpainting model of this version is (or will be) saved."""
-    return cache_root(cache_dir) / "models" / f"tiny-inpaint-{TINY_INPAINT_VERSION}"
+    return cache_root(cache_dir) / "models" / TINY_INPAINT_ID
 
 
 def ensure_tiny_inpaint_model(cache_dir: Path | None = None) -> Path:

@@ -16,8 +16,8 @@ import OpenImageIO as oiio
 from ..errors import ImagingError
 from ..imaging.transform import OutputTransform
 from .geometry import Box, Layout, distance_to
-from .inpaint import InpaintModel
 from .matte import matte_box
+from .model import PlateModel
 
 #: Filters: a non-negative one going down (no halo of negative light around the plate), a
 #: mild cubic going up.
@@ -174,7 +174,7 @@ def generate_border(
     layout: Layout,
     filmed: Box,
     rgb: np.ndarray,
-    model: InpaintModel,
+    model: PlateModel,
     work_size: tuple[int, int],
     prompting: Prompting,
     transform: OutputTransform,
@@ -188,7 +188,7 @@ def generate_border(
         layout: the extended frame.
         filmed: where the frame's data window lands in the output (``layout.filmed``).
         rgb: the frame's data window, (height, width, >= 3), in ``colorspace``.
-        model: the inpainting model (or a video model one frame at a time).
+        model: the model; it fills this one frame on its own (``PlateModel.inpaint``).
         work_size: the model's (width, height).
         prompting: prompt, steps, guidance and seed.
         transform: takes the plate to the picture the model sees and the model's picture back.

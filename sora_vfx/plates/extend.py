@@ -3,11 +3,12 @@
 Per frame: the filmed pixels are copied into the new frame exactly as decoded (half stays
 half); the strips around the old display window come from the model; the ``mask`` channel is
 1 on them, and over filmed pixels a `--mask` matte asks for, its value there (``plates.matte``).
-A video outpainting model fills the border of the whole shot at once (the "video"
-path: every frame seeing its neighbours, in latent windows for long plates, the border's
-colour anchored to the plate per window); an image inpainting model fills each frame on its
-own from the same noise (the "frame" path), as does any model with ``static`` (once, from the
-reference frame) or ``per_frame``. Frames are written atomically and kept on a re-run when
+The model says which ways it can take (``PlateModel.paths``, ``ExtensionPath``): a video
+outpainting model fills the border of the whole shot at once (``VIDEO``: every frame seeing
+its neighbours, in latent windows for long plates, the border's colour anchored to the plate
+per window); an image inpainting model fills each frame on its own from the same noise
+(``PER_FRAME``), as a video model does when asked; any model fills it once, from the
+reference frame, with ``STATIC``. Frames are written atomically and kept on a re-run when
 their ``sora_vfx:job_hash`` matches; the video path generates the whole shot again for any
 missing frame, so a resumed frame is the frame an uninterrupted run writes.
 """
@@ -32,6 +33,7 @@ from ..files import ensure_writable_folder
 from ..imaging import get_converter, is_complete_frame
 from ..imaging.exr import clean_stale_temp_files
 from ..imaging.plates_io import read_plate_pixels, write_plate_frame
+from ..layout import extended_frame_path, extended_frame_pattern
 from .anchor import window_gains
 from .border import (
     Border,
@@ -47,6 +49,7 @@ from .channels import MASK_CHANNEL, carried_attributes
 from .frames import FrameAssembler, border_template
 from .geometry import Box, Layout
 from .matte import read_matte
+from .model import ExtensionPath, PlateModel, load_plate_model
 from .plan import ExtendSettings, PlatePlan, frame_text, job_hash, plate_error, prepare_plan
 from .sequence import PlateSequence, frame_ranges
 
@@ -74,7 +77,7 @@ class ExtendReport:
     model: str
     work_size: tuple[int, int] | None = None
     steps: int | None = None
-    path: str = "frame"
+    path: ExtensionPath = ExtensionPath.PER_FRAME
     #: The video path's windows, as (first, last) plate frames, and each frame's colour gains.
     windows: list[tuple[int | None, int | None]] = field(default_factory=list)
     gains: dict[int | None, tuple[float, float, float]] = field(default_factory=dict)
@@ -92,13 +95,14 @@ class ExtendReport:
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready values (``sora-vfx extend --json``): counts of written and
         kept frames, each failed frame with its error, the new windows and how it was generated."""
-        layout = self.layout
-        frames = [f for f in self.plate.frames if f is not None]
+        layout, plate = self.layout, self.plate
+        frames = [f for f in plate.frames if f is not None]
+        pattern = extended_frame_pattern(plate.name, padding=plate.padding, numbered=plate.frames != (None,))
         return {
             "version": JSON_VERSION,
             "plate": self.plate.pattern,
             "out": str(self.out_dir),
-            "pattern": str(self.out_dir / self.plate.output_pattern),
+            "pattern": str(self.out_dir / pattern),
             "status": self.status,
             "frames": {"first": frames[0] if frames else None, "last": frames[-1] if frames else None,
                        "count": len(self.plate)},
@@ -114,7 +118,7 @@ class ExtendReport:
             "mask_channel": MASK_CHANNEL,
             "colorspace": self.colorspace,
             "model": self.model,
-            "path": self.path,
+            "path": self.path.recorded,
             "windows": [list(window) for window in self.windows],
             "colour_gain": {"min": [round(float(v), 4) for v in np.min(list(self.gains.values()), axis=0)],
                             "max": [round(float(v), 4) for v in np.max(list(self.gains.values()), axis=0)]}
@@ -128,7 +132,7 @@ class ExtendReport:
 
 
 def extend_plate(plate: Path | str, out_dir: Path | str, settings: ExtendSettings, *,
-                 model: Any = None, progress: bool | None = None) -> ExtendReport:
+                 model: PlateModel | None = None, progress: bool | None = None) -> ExtendReport:
     """Extend every frame of ``plate`` into ``out_dir``.
 
     Args:
@@ -136,7 +140,8 @@ def extend_plate(plate: Path | str, out_dir: Path | str, settings: ExtendSetting
             ``plate.1001-1100#.exr``) or a folder.
         out_dir: output folder; frames are ``<plate name>_ext.####.exr``.
         settings: the target format and how to generate.
-        model: an already loaded :class:`~sora_vfx.plates.inpaint.InpaintModel` (tests, hosts).
+        model: an already loaded :class:`~sora_vfx.plates.model.PlateModel` (tests, hosts);
+            default ``load_plate_model(settings.model)``, once a frame needs it.
         progress: show bars (default: when stderr is a terminal).
     Returns:
         What was written, kept and failed. Frames that fail to generate or write are reported
@@ -149,21 +154,20 @@ def extend_plate(plate: Path | str, out_dir: Path | str, settings: ExtendSetting
     started = time.perf_counter()
     out_dir = Path(out_dir)
     plan = prepare_plan(plate, settings)
-    converter = get_converter()
-    digest = job_hash(plan, settings, converter.config_uri)
+    digest = job_hash(plan, settings, get_converter().config_uri)
     report = ExtendReport(plan.sequence, out_dir, plan.layout, digest, plan.seed, plan.colorspace,
                           plan.channels.names, plan.channels.dropped, plan.model_id[0], path=plan.path)
     ensure_writable_folder(out_dir, PlateError)
     clean_stale_temp_files(out_dir)
     todo = [frame for frame in plan.sequence.frames
-            if settings.force or not is_complete_frame(out_dir / plan.sequence.output_name(frame), job_hash=digest)]
+            if settings.force or not is_complete_frame(_output_path(plan, out_dir, frame), job_hash=digest)]
     report.kept = [frame for frame in plan.sequence.frames if frame not in todo]
     bar = Progress(len(plan.sequence), enabled=progress)
     bar.start_shot(plan.sequence.name, len(plan.sequence))
     bar.frames_done(len(report.kept))
     try:
         if todo:
-            _run(plan, settings, todo, out_dir, converter, model, report, bar)
+            _run(plan, settings, todo, out_dir, model, report, bar)
     except BaseException:
         bar.close()
         raise
@@ -190,17 +194,21 @@ def _read(plan: PlatePlan, frame: int | None) -> np.ndarray:
         raise plate_error(plan.sequence, frame, exc) from None
 
 
-def _run(plan: PlatePlan, settings: ExtendSettings, todo: list, out_dir: Path, converter, model,
-         report: ExtendReport, bar: Progress) -> None:
-    from .inpaint import load_plate_model
+def _output_path(plan: PlatePlan, out_dir: Path, frame: int | None) -> Path:
+    return extended_frame_path(out_dir, plan.sequence.name, frame, padding=plan.sequence.padding)
 
-    first = plan.ref_frame if settings.static else todo[0]
+
+def _run(plan: PlatePlan, settings: ExtendSettings, todo: list, out_dir: Path,
+         model: PlateModel | None, report: ExtendReport, bar: Progress) -> None:
+    static = plan.path is ExtensionPath.STATIC
+    first = plan.ref_frame if static else todo[0]
     # Decode before loading the model: a damaged plate fails in milliseconds.
     pixels = {first: _read(plan, first)}
     if model is None:
         model = load_plate_model(settings.model, device=settings.device, cache_dir=settings.cache_dir)
-    if plan.path == "video" and not hasattr(model, "outpaint"):
-        raise PlateError(f"model {model.name} cannot fill a whole shot at once; it is not a video outpainting model")
+    if plan.path not in model.paths:
+        raise PlateError(f"model {model.name} cannot fill a whole shot at once; it is not a video outpainting model"
+                         if model.paths else f"model {model.name} fills no mask: it cannot extend plates")
     layout = plan.layout
     work_size = settings.work_size or model.working_size(layout.display.width, layout.display.height,
                                                          plan.headers[first].pixel_aspect)
@@ -208,13 +216,13 @@ def _run(plan: PlatePlan, settings: ExtendSettings, todo: list, out_dir: Path, c
     prompting = Prompting(settings.prompt, settings.negative_prompt, settings.steps or model.default_steps,
                           settings.guidance, plan.seed)
     report.work_size, report.steps, report.model = work_size, prompting.steps, model.name
-    if plan.path == "video":
+    if plan.path is ExtensionPath.VIDEO:
         frames = plan.sequence.frames
         windows = model.frame_windows(len(frames))
         report.windows = [(frames[start], frames[min(start + length, len(frames)) - 1])
                           for start, length in windows if start < len(frames)]
     writer = _FrameWriter(plan, out_dir, report, bar, _attributes(plan, settings, report, prompting))
-    if plan.path == "video":
+    if plan.path is ExtensionPath.VIDEO:
         _run_video(plan, settings, todo, model, windows, work_size, prompting, writer, pixels)
         return
 
@@ -225,15 +233,15 @@ def _run(plan: PlatePlan, settings: ExtendSettings, todo: list, out_dir: Path, c
             colorspace=plan.colorspace, blend=settings.blend, matte=_matte(plan, frame),
         )
         return FrameAssembler(layout, plan.channels, border_template(layout, plan.channels, border),
-                              shared=settings.static, patches=border.patches)
+                              shared=static, patches=border.patches)
 
-    static = assembler_for(first, pixels[first]) if settings.static else None
+    shared = assembler_for(first, pixels[first]) if static else None
 
     def frames_to_write() -> Iterator[tuple]:
         for frame in todo:
             rgb = pixels.pop(frame, None)
-            if static is not None:
-                yield frame, static, rgb
+            if shared is not None:
+                yield frame, shared, rgb
                 continue
             rgb = _read(plan, frame) if rgb is None else rgb
             try:
@@ -266,8 +274,9 @@ def _write_all(writer: _FrameWriter, frames: Iterator[tuple], workers: int) -> N
             raise
 
 
-def _run_video(plan: PlatePlan, settings: ExtendSettings, todo: list, model, windows: list[tuple[int, int]],
-               work_size: tuple[int, int], prompting: Prompting, writer: _FrameWriter, pixels: dict) -> None:
+def _run_video(plan: PlatePlan, settings: ExtendSettings, todo: list, model: PlateModel,
+               windows: list[tuple[int, int]], work_size: tuple[int, int], prompting: Prompting,
+               writer: _FrameWriter, pixels: dict) -> None:
     """The whole shot's border at once, generated in ``windows`` (first frame, frames): every
     frame's view for the model, one generation, then the missing frames assembled and written."""
     layout, report = plan.layout, writer.report
@@ -339,9 +348,9 @@ def _attributes(plan: PlatePlan, settings: ExtendSettings, report: ExtendReport,
         "sora_vfx:plate_offset": f"{layout.offset[0]},{layout.offset[1]}",
         "sora_vfx:plate_display_window": ",".join(map(str, layout.plate_display.to_window())),
         "sora_vfx:blend": settings.blend,
-        "sora_vfx:static": int(settings.static),
-        "sora_vfx:extend_path": plan.path,
-        "sora_vfx:colour_match": int(settings.colour_match and plan.path == "video"),
+        "sora_vfx:static": int(plan.path is ExtensionPath.STATIC),
+        "sora_vfx:extend_path": plan.path.recorded,
+        "sora_vfx:colour_match": int(settings.colour_match and plan.path is ExtensionPath.VIDEO),
         "sora_vfx:work_size": f"{report.work_size[0]}x{report.work_size[1]}",
         "sora_vfx:mask_channel": MASK_CHANNEL,
         "sora_vfx:job_hash": report.job_hash,
@@ -394,7 +403,7 @@ class _FrameWriter:
             if "software" not in carried:
                 attributes["software"] = f"sora_vfx {__version__}"
             write_plate_frame(
-                self.out_dir / plan.sequence.output_name(frame), buffer,
+                _output_path(plan, self.out_dir, frame), buffer,
                 channel_names=plan.channels.names, channel_types=plan.channels.channel_types,
                 origin=(out_box.x, out_box.y), display_window=plan.layout.display.to_window(),
                 raw_attributes=raw, attributes=attributes, compression=plan.compression,

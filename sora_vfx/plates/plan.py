@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
 from .. import __version__, defaults
@@ -17,44 +17,50 @@ from ..imaging import COMPRESSIONS, get_converter
 from ..imaging.exr import MAX_DECODE_VALUES, check_compression
 from ..imaging.plates_io import PlateHeader, read_plate_header
 from ..imaging.transform import OutputTransform
+from ..models.families.registry import mask_filling
+from ..models.folders import OUTPAINT_VARIANTS, ModelFolder, folder_fingerprint
+from ..models.tiny_inpaint import TINY_INPAINT_ID, TINY_INPAINT_NAME
 from ..seeds import shot_seed
 from .channels import ChannelPlan, plan_channels
 from .geometry import ANCHORS, Box, Layout, Padding, padding_to_aspect, padding_to_size
 from .matte import MattePlan, plan_matte
+from .model import ExtensionPath, describe_plate_model, extension_paths
 from .sequence import PlateSequence, read_plate_sequence
 
 log = logging.getLogger("sora_vfx")
 
 # Bump when the way border pixels are made changes, so that resume regenerates.
 PLATE_ALGORITHM = 2
-#: How a border is generated: the whole shot at once by a video model, or frame by frame
-#: (an image inpainting model; a video model with ``per_frame``; any model with ``static``).
-PATHS = ("video", "frame")
-DEFAULT_GUIDANCE = 5.0
 #: Compressions that give back exactly the bits they were given (pxr24 only for half).
 LOSSLESS = ("zip", "zips", "piz", "rle", "none")
 # Names OIIO writes into headers that the ACES configs know under another name.
-_COLORSPACE_ALIASES = {"srgb": "srgb_tx", "linear": "lin_rec709_scene", "rec709": "lin_rec709_scene"}
+_COLORSPACE_ALIASES = {"srgb": defaults.SRGB_TEXTURE, "linear": "lin_rec709_scene", "rec709": "lin_rec709_scene"}
 
 
 @dataclass
 class ExtendSettings:
-    """How to extend a plate. Exactly one of ``pad``, ``to_size`` and ``to_aspect``."""
+    """How to extend a plate. Exactly one of ``pad``, ``to_size`` and ``to_aspect``.
+
+    ``path``: how the border is generated; None takes the model's own way (the whole shot at
+    once for a video outpainting model, frame by frame for an image inpainting one).
+    ``static=True`` and ``per_frame=True`` are short for ``path=ExtensionPath.STATIC`` and
+    ``PER_FRAME``, the command line's ``--static`` and ``--per-frame``; read back, they say
+    what ``path`` says.
+    """
 
     pad: Padding | None = None
     to_size: tuple[int, int] | None = None
     to_aspect: float | None = None
     anchor: str = "center"
-    model: str = "tiny"
+    model: str = defaults.MODEL
     device: str | None = None
     prompt: str = ""
     negative_prompt: str = ""
     seed: int | None = None
     steps: int | None = None
-    guidance: float = DEFAULT_GUIDANCE
+    guidance: float = defaults.GUIDANCE
     blend: int = 0
-    static: bool = False
-    per_frame: bool = False
+    path: ExtensionPath | None = None
     colour_match: bool = True
     ref_frame: int | None = None
     plate_colorspace: str | None = None
@@ -69,6 +75,23 @@ class ExtendSettings:
     cache_dir: Path | None = None
     #: Filmed pixels to generate too: a matte file or sequence (``plates.matte``).
     mask: Path | str | None = None
+    static: InitVar[bool] = False
+    per_frame: InitVar[bool] = False
+
+    def __post_init__(self, static: bool, per_frame: bool) -> None:
+        if not (static or per_frame):
+            return
+        asked = ExtensionPath.STATIC if static else ExtensionPath.PER_FRAME
+        if (static and per_frame) or self.path not in (None, asked):
+            given = [f"path {self.path.value}"] if self.path not in (None, asked) else []
+            given += [name for name, on in (("static", static), ("per_frame", per_frame)) if on]
+            raise PlateError(f"{' and '.join(given)}: give one way to generate the border")
+        self.path = asked
+
+
+# Read back, the shorthands say what ``path`` says (as class attributes they would be their defaults).
+ExtendSettings.static = property(lambda self: self.path is ExtensionPath.STATIC)  # type: ignore[assignment]
+ExtendSettings.per_frame = property(lambda self: self.path is ExtensionPath.PER_FRAME)  # type: ignore[assignment]
 
 
 @dataclass
@@ -84,8 +107,8 @@ class PlatePlan:
     seed: int
     ref_frame: int | None
     model_id: tuple[str, str]
-    #: "video" (the whole shot at once) or "frame" (each frame on its own): see ``PATHS``.
-    path: str = "frame"
+    #: How the border is generated: the settings' ``path``, else the model's own way.
+    path: ExtensionPath = ExtensionPath.PER_FRAME
     #: Between the plate's scene-linear pixels and the pictures the model sees and draws.
     transform: OutputTransform = field(default_factory=lambda: OutputTransform("srgb"))
     #: The checked ``--mask``, or None.
@@ -136,12 +159,7 @@ def prepare_plan(plate: Path | str, settings: ExtendSettings) -> PlatePlan:
             )
     ref_frame = _ref_frame(sequence, settings)
     matte = plan_matte(settings.mask, sequence, display) if settings.mask else None
-    from .inpaint import is_video_outpainting
-
-    video = is_video_outpainting(settings.model)  # a bad folder fails now, before any frame
-    if settings.per_frame and not video:
-        raise PlateError(f"per_frame: model {settings.model} is an image inpainting model, which always works "
-                         "frame by frame; per_frame runs a video outpainting model one frame at a time")
+    found = describe_plate_model(settings.model, cache_dir=settings.cache_dir)  # a bad folder fails now
     return PlatePlan(
         sequence=sequence,
         headers=headers,
@@ -151,8 +169,8 @@ def prepare_plan(plate: Path | str, settings: ExtendSettings) -> PlatePlan:
         compression=_compression(first, channels, settings.compression),
         seed=settings.seed if settings.seed is not None else shot_seed(0, sequence.name),
         ref_frame=ref_frame,
-        model_id=_model_id(settings.model),
-        path="video" if video and not (settings.static or settings.per_frame) else "frame",
+        model_id=_model_id(settings.model, found),
+        path=_extension_path(settings.path, extension_paths(mask_filling(found.family, found.kind)), settings.model),
         transform=OutputTransform.resolve(settings.output_transform, display=settings.display, view=settings.view),
         matte=matte,
     )
@@ -171,9 +189,10 @@ def plate_error(sequence: PlateSequence, frame: int | None, exc: Exception) -> P
 
 
 def _ref_frame(sequence: PlateSequence, settings: ExtendSettings) -> int | None:
+    static = settings.path is ExtensionPath.STATIC
     if settings.ref_frame is None:
-        return sequence.frames[0] if settings.static else None
-    if not settings.static:
+        return sequence.frames[0] if static else None
+    if not static:
         raise PlateError("a reference frame (ref_frame) only applies to a static plate")
     if settings.ref_frame not in sequence.frames:
         raise PlateError(f"reference frame {settings.ref_frame} is not a frame of {sequence.describe()}")
@@ -211,17 +230,23 @@ def _compression(header: PlateHeader, channels: ChannelPlan, requested: str | No
     return own if header.format_name == "openexr" and own in LOSSLESS and own in COMPRESSIONS else defaults.COMPRESSION
 
 
-def _model_id(model: str) -> tuple[str, str]:
-    """The model's name and a fingerprint of its weights, without loading it."""
-    from ..models.folders import OUTPAINT_VARIANTS, check_model_folder, folder_fingerprint, named_folder
-    from ..models.tiny_inpaint import TINY_INPAINT_VERSION
-    from .inpaint import TINY_NAME
+def _extension_path(asked: ExtensionPath | None, paths: tuple[ExtensionPath, ...], model: str) -> ExtensionPath:
+    """The way ``asked`` (None: the model's own, the first of its ``paths``), if the model has it."""
+    if asked is None:
+        return paths[0]
+    if asked is ExtensionPath.PER_FRAME and ExtensionPath.VIDEO not in paths:
+        raise PlateError(f"per_frame: model {model} is an image inpainting model, which always works "
+                         "frame by frame; per_frame runs a video outpainting model one frame at a time")
+    if asked not in paths:
+        raise PlateError(f"model {model} cannot fill a whole shot at once; it is not a video outpainting model")
+    return asked
 
-    if model == TINY_NAME:
-        return model, f"tiny-inpaint-{TINY_INPAINT_VERSION}"
-    name, folder = named_folder(OUTPAINT_VARIANTS.get(model, model))
-    check_model_folder(folder)  # a bad folder fails now, before any frame
-    return (model if model in OUTPAINT_VARIANTS else name), folder_fingerprint(folder)
+
+def _model_id(model: str, found: ModelFolder) -> tuple[str, str]:
+    """The model's name as given (its folder for a path) and a fingerprint of its weights."""
+    if model == TINY_INPAINT_NAME:
+        return model, TINY_INPAINT_ID
+    return (model if model in OUTPAINT_VARIANTS else found.name), folder_fingerprint(found.folder)
 
 
 def job_hash(plan: PlatePlan, settings: ExtendSettings, ocio_config: str) -> str:
@@ -242,9 +267,9 @@ def job_hash(plan: PlatePlan, settings: ExtendSettings, ocio_config: str) -> str
         "steps": settings.steps,
         "guidance": settings.guidance,
         "blend": settings.blend,
-        "static": settings.static,
-        "path": plan.path,
-        "colour_match": settings.colour_match and plan.path == "video",
+        "static": plan.path is ExtensionPath.STATIC,
+        "path": plan.path.recorded,
+        "colour_match": settings.colour_match and plan.path is ExtensionPath.VIDEO,
         "ref_frame": plan.ref_frame,
         "work_size": settings.work_size,
         "colorspace": plan.colorspace,

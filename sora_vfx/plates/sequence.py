@@ -26,14 +26,13 @@ from ..errors import PlateError
 _TOKEN = re.compile(r"(?:(?P<start>-?\d+)-(?P<end>-?\d+))?(?P<token>#+|@+|%0?(?P<width>\d*)d)")
 _BARE_RANGE = re.compile(r"^(?P<head>.*?[._])(?P<start>-?\d+)-(?P<end>-?\d+)(?P<tail>\.[A-Za-z0-9]+)$")
 _NUMBERED = re.compile(r"^(?P<head>.*[._])(?P<frame>-?\d+)(?P<tail>\.[A-Za-z0-9]+)$")
-#: Output frame numbers have at least this many digits (``plate_ext.####.exr``).
-MIN_PADDING = 4
 FORMS = "plate.####.exr, plate.%04d.exr, plate.1001-1100#.exr, a single frame or a folder"
 
 
 @dataclass(frozen=True)
 class PlateSequence:
-    """Frames of one plate, in frame order. ``frames`` is ``(None,)`` for one unnumbered file."""
+    """Frames of one plate, in frame order. ``frames`` is ``(None,)`` for one unnumbered file.
+    ``name`` and ``padding`` name the extended frames (``layout.extended_frame_name``)."""
 
     name: str
     pattern: str
@@ -51,18 +50,6 @@ class PlateSequence:
             ValueError: ``frame`` is not a frame of this plate.
         """
         return self.paths[self.frames.index(frame)]
-
-    def output_name(self, frame: int | None) -> str:
-        """``<plate name>_ext.<frame>.exr``, at least four digits; no number for an unnumbered file."""
-        if frame is None:
-            return f"{self.name}_ext.exr"
-        return f"{self.name}_ext.{frame:0{max(self.padding, MIN_PADDING)}d}.exr"
-
-    @property
-    def output_pattern(self) -> str:
-        if self.frames == (None,):
-            return self.output_name(None)
-        return f"{self.name}_ext.{'#' * max(self.padding, MIN_PADDING)}.exr"
 
     def describe(self) -> str:
         """e.g. ``plate.####.exr (1001-1100, 100 frames)``."""

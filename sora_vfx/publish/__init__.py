@@ -11,8 +11,8 @@ Credentials come from the environment (each tracker module's ``from_environment`
 the command line or a log.
 """
 
-from .publish import PublishReport, ShotRelease, publish_releases, publish_render, releases_of
-from .tracker import Tracker, TrackerError
+from .publish import PublishReport, publish_releases, publish_render, releases_of
+from .tracker import ShotRelease, Tracker, TrackerError
 
 __all__ = ["PublishReport", "ShotRelease", "Tracker", "TrackerError", "publish_releases", "publish_render",
            "releases_of"]

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .publish import VERSION_FIRST_LINE, ShotRelease
-from .tracker import TrackerError, credentials
+from .tracker import VERSION_FIRST_LINE, ShotRelease, TrackerError, credentials
 
 ENVIRONMENT = ("SORA_VFX_KITSU_URL", "SORA_VFX_KITSU_EMAIL", "SORA_VFX_KITSU_PASSWORD")
 #: The status a new version's comment sets on the task: "waiting for approval".

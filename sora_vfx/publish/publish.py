@@ -1,4 +1,4 @@
-"""What a render publishes (``ShotRelease``, read from the manifest) and the publish loop."""
+"""What a render publishes (its ``ShotRelease``s, read from the manifest) and the publish loop."""
 
 from __future__ import annotations
 
@@ -8,49 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..layout import frame_pattern
+from ..layout import frame_pattern, review_movie_path
 from ..render.manifest import read_manifest
-from ..review.build import shot_movie
-from .tracker import Tracker, TrackerError
+from .tracker import ShotRelease, Tracker
 
 log = logging.getLogger("sora_vfx")
-
-#: The first line of a version's text (:meth:`ShotRelease.version_text`).
-VERSION_FIRST_LINE = "sora_vfx render"
-
-
-@dataclass(frozen=True)
-class ShotRelease:
-    """One rendered shot as a tracker gets it."""
-
-    name: str
-    sequence: str
-    frame_in: int  # head_in: the first rendered frame, handles included
-    frame_out: int  # tail_out
-    cut_in: int
-    cut_out: int
-    handles: int
-    record_in: str
-    record_out: str
-    description: str  # the prompt
-    movie: Path  # the review's preview movie
-    frames: str  # the EXR sequence, e.g. /renders/SH010/SH010.####.exr
-    seed: int
-    model: str
-    job_hash: str
-
-    def data(self) -> dict[str, Any]:
-        """What a version records besides its movie."""
-        return {"frames": self.frames, "seed": self.seed, "model": self.model, "job_hash": self.job_hash,
-                "frame_in": self.frame_in, "frame_out": self.frame_out}
-
-    def version_text(self) -> str:
-        """The version's data as trackers keep it in a comment or description: a first line
-        that marks it as a sora_vfx render, then one ``key: value`` per line, then the prompt."""
-        lines = [VERSION_FIRST_LINE, *(f"{key}: {value}" for key, value in self.data().items()),
-                 f"prompt: {self.description}"]
-        return "\n".join(lines)
-
 
 @dataclass
 class PublishReport:
@@ -83,7 +45,7 @@ def releases_of(out_dir: Path, *, sequence: str | None = None) -> list[ShotRelea
         if not entry.done or entry.spec is None or entry.job_hash is None:
             log.info("publish: shot %s is not rendered (%s); left out", entry.name, entry.status)
             continue
-        movie = shot_movie(out_dir, entry.name)
+        movie = review_movie_path(out_dir, entry.name)
         if not movie.is_file():
             missing.append(entry.name)
             continue
@@ -132,4 +94,4 @@ def publish_releases(releases: list[ShotRelease], tracker: Tracker) -> PublishRe
     return report
 
 
-__all__ = ["PublishReport", "ShotRelease", "TrackerError", "publish_releases", "publish_render", "releases_of"]
+__all__ = ["PublishReport", "publish_releases", "publish_render", "releases_of"]

@@ -20,8 +20,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .publish import ShotRelease
-from .tracker import TrackerError, credentials
+from .tracker import ShotRelease, TrackerError, credentials
 
 ENVIRONMENT = ("SORA_VFX_SHOTGRID_URL", "SORA_VFX_SHOTGRID_SCRIPT", "SORA_VFX_SHOTGRID_KEY")
 #: The File/Link field a Version's movie is uploaded to; the site transcodes it for review.

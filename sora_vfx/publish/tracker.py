@@ -1,14 +1,50 @@
-"""The small interface every production tracker implements for ``publish``."""
+"""The small interface every production tracker implements for ``publish``, and what it is given
+(``ShotRelease``: one rendered shot)."""
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
 
 from ..errors import ConfigError, SoraVfxError
 
-if TYPE_CHECKING:
-    from .publish import ShotRelease
+#: The first line of a version's text (:meth:`ShotRelease.version_text`).
+VERSION_FIRST_LINE = "sora_vfx render"
+
+
+@dataclass(frozen=True)
+class ShotRelease:
+    """One rendered shot as a tracker gets it."""
+
+    name: str
+    sequence: str
+    frame_in: int  # head_in: the first rendered frame, handles included
+    frame_out: int  # tail_out
+    cut_in: int
+    cut_out: int
+    handles: int
+    record_in: str
+    record_out: str
+    description: str  # the prompt
+    movie: Path  # the review's preview movie
+    frames: str  # the EXR sequence, e.g. /renders/SH010/SH010.####.exr
+    seed: int
+    model: str
+    job_hash: str
+
+    def data(self) -> dict[str, Any]:
+        """What a version records besides its movie."""
+        return {"frames": self.frames, "seed": self.seed, "model": self.model, "job_hash": self.job_hash,
+                "frame_in": self.frame_in, "frame_out": self.frame_out}
+
+    def version_text(self) -> str:
+        """The version's data as trackers keep it in a comment or description: a first line
+        that marks it as a sora_vfx render, then one ``key: value`` per line, then the prompt."""
+        lines = [VERSION_FIRST_LINE, *(f"{key}: {value}" for key, value in self.data().items()),
+                 f"prompt: {self.description}"]
+        return "\n".join(lines)
 
 
 class TrackerError(SoraVfxError):

@@ -34,57 +34,79 @@ from ..models import IMAGE_VARIANTS, LoadedModel, load_model
 from ..models.acceleration import Acceleration
 from ..models.loader import pick_device
 from ..models.memory import check_plan
+from ..settings import RENDER, RENDER_SETTINGS, Setting
 from ..styles import BUILTIN_STYLES, Style, resolve_style
 from .spec import RenderSpec, build_spec
-from .windows import WINDOW_METHODS
 
 log = logging.getLogger("sora_vfx")
 
 
+def _default(name: str) -> Any:
+    return RENDER[name].default
+
+
 @dataclass
 class RenderSettings:
-    """What the user chose for the whole render; None means the model's or style's default."""
+    """What the user chose for the whole render; None means the model's or style's default.
 
-    model: str = defaults.MODEL
-    device: str | None = None
-    size: tuple[int, int] | None = None
-    steps: int | None = None
-    guidance: float | None = None
-    style: str | None = None
-    colorspace: str = defaults.COLORSPACE
-    compression: str = defaults.COMPRESSION
-    force: bool = False
-    shots: list[str] | None = None
-    max_window: int | None = None
-    window_overlap: int | None = None
-    windows: str = defaults.WINDOWS
-    output_transform: str = defaults.OUTPUT_TRANSFORM
-    display: str | None = None
-    view: str | None = None
-    writer_threads: int = 2
-    cache_dir: Path | None = None
+    The fields that users set are declared, with their types, defaults, valid values and help,
+    in ``settings.RENDER_SETTINGS``; the speed options there make ``speed``.
+    """
+
+    model: str = _default("model")
+    device: str | None = _default("device")
+    size: tuple[int, int] | None = _default("size")
+    steps: int | None = _default("steps")
+    guidance: float | None = _default("guidance")
+    style: str | None = _default("style")
+    colorspace: str = _default("colorspace")
+    compression: str = _default("compression")
+    shots: list[str] | None = _default("shots")
+    max_window: int | None = _default("max_window")
+    windows: str = _default("windows")
+    output_transform: str = _default("output_transform")
+    display: str | None = _default("display")
+    view: str | None = _default("view")
     #: The memory plan (``models.memory``): auto, fast, balanced or low. Never changes pixels.
-    memory: str = "auto"
+    memory: str = _default("memory")
     #: Speed options (``models.acceleration``); they change pixels, so each shot's job hash has them.
     speed: Acceleration = field(default_factory=Acceleration)
     #: Conform formats besides OTIO ("xml,edl"); None: the edit's own (``editorial.conform``).
-    conform: str | None = None
+    conform: str | None = _default("conform")
     #: Write the sound of models that make it (``OUT/<shot>/<shot>.wav``); never changes pixels.
-    audio: bool = True
+    audio: bool = _default("audio")
     #: A render of the same edit whose frames a video-to-video model remakes (LTX-2 HDR).
-    reference_render: Path | None = None
+    reference_render: Path | None = _default("reference_render")
+    # Not settings of the picture: how this run goes.
+    force: bool = False
+    window_overlap: int | None = None
+    writer_threads: int = 2
+    cache_dir: Path | None = None
     styles: dict[str, Style] = field(default_factory=lambda: dict(BUILTIN_STYLES))
 
+    def __post_init__(self) -> None:
+        # Options and config values are checked as they are read; settings made in Python here.
+        for setting in RENDER_SETTINGS:
+            if setting.choices and not setting.speed and self.value(setting) not in setting.choices:
+                raise ConfigError(f"{setting.flag} {self.value(setting)!r}: choose one of {', '.join(setting.choices)}")
+
+    def value(self, setting: Setting) -> Any:
+        """The value of a declared setting; a speed option's as the job hash has it (None: off)."""
+        if setting.speed:
+            return self.speed.summary().get(setting.name)
+        return getattr(self, setting.name)
+
     def summary(self) -> dict[str, object]:
-        """The settings the manifest records."""
-        return {
-            "model": self.model, "size": list(self.size) if self.size else None, "steps": self.steps,
-            "guidance": self.guidance, "style": self.style, "colorspace": self.colorspace,
-            "compression": self.compression, "windows": self.windows, "output_transform": self.output_transform,
-            "display": self.display, "view": self.view, "memory": self.memory, "speed": self.speed.summary(),
-            "audio": self.audio,
-            "reference_render": str(self.reference_render) if self.reference_render else None,
-        }
+        """The settings the manifest records (``Setting.manifest``), the speed options as one object."""
+        values: dict[str, object] = {}
+        for setting in RENDER_SETTINGS:
+            if setting.speed:
+                values.setdefault("speed", self.speed.summary())
+            elif setting.manifest:
+                value = getattr(self, setting.name)
+                values[setting.name] = list(value) if isinstance(value, tuple) else \
+                    str(value) if isinstance(value, Path) else value
+        return values
 
 
 @dataclass(frozen=True)
@@ -149,10 +171,9 @@ def prepare_render(edit: Edit, out_dir: Path, settings: RenderSettings, *, model
     """
     out_dir = Path(out_dir)
     conform_formats(settings.conform, edit.path)  # an unknown format fails before any frame
-    if settings.windows not in WINDOW_METHODS:
-        raise ConfigError(f"windows {settings.windows!r}: choose one of {', '.join(WINDOW_METHODS)}")
-    if model is None:
-        # A plan or speed option this device cannot run fails before the output folder exists.
+    if model is None and load is None:
+        # Rendering here: a plan or speed option this device cannot run fails before the output
+        # folder exists. A plan for other machines (farm export) leaves that to them.
         device = pick_device(settings.device)
         check_plan(settings.memory, device)
         settings.speed.check_device(device)

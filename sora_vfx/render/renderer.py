@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import os
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from safetensors.torch import save_file
 from .. import __version__
 from ..console import Progress
 from ..editorial import Edit
-from ..editorial.rates import FrameRate, from_timecode, to_timecode
+from ..editorial.rates import FrameRate, source_timecode
 from ..editorial.shotjob import ShotJob
 from ..errors import RenderError, SoraVfxError
 from ..files import remove_stale_temporaries, write_atomically
@@ -179,7 +178,7 @@ def _render_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], bar: P
         else None
     inputs = _Inputs(_first_image(shot), _reference_video(shot, model), sound)
     made = _WINDOW_METHODS[spec.windows](shot, model, missing, inputs)
-    timecodes = _frame_timecodes(job)
+    rate = FrameRate(Fraction(job.rate), job.drop_frame)
     transform = spec.transform
     written = 0
     with FrameWriter(max_workers=shot.writer_threads, compression=spec.compression) as writer:
@@ -190,7 +189,8 @@ def _render_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], bar: P
                 continue
             linear = transform.to_scene(frame, spec.colorspace)
             rgba = np.concatenate([linear, np.ones(linear.shape[:2] + (1,), np.float32)], axis=2)
-            attributes = _attributes(job, spec, timecodes(number))
+            timecode = source_timecode(number, source_in=job.source_in, cut_in=job.cut_in, rate=rate)
+            attributes = _attributes(job, spec, timecode)
             attributes["sora_vfx:window"] = " ".join(f"{job.head_in + w.start}-{job.head_in + w.end - 1}"
                                                      for w in covering)
             futures.append(writer.submit(shot.frame_path(number), rgba, attributes))
@@ -497,19 +497,6 @@ def _noise_for(noise: torch.Tensor | None, model: LoadedModel, window: Window, c
     start = window.start // temporal
     length = (call_frames - 1) // temporal + 1
     return noise[:, :, start:start + length].contiguous().to(model.device, model.dtype)
-
-
-def _frame_timecodes(job: ShotJob):
-    """Frame number -> source timecode; the cut's first frame carries the event's source in."""
-    rate = FrameRate(Fraction(job.rate), job.drop_frame)
-    source_in = from_timecode(job.source_in, rate)
-    nominal = math.ceil(rate.rate)
-    day = from_timecode(f"23:59:59{';' if rate.drop_frame else ':'}{nominal - 1:02d}", rate) + 1
-
-    def timecode(frame: int) -> str:
-        return to_timecode((source_in + frame - job.cut_in) % day, rate)
-
-    return timecode
 
 
 def _attributes(job: ShotJob, spec: RenderSpec, timecode: str) -> dict[str, Any]:

@@ -66,10 +66,6 @@ class RenderSpec:
         return OutputTransform(self.output_transform, self.display, self.view,
                                source=str(self.extra.get("model_colorspace", "")))
 
-    @property
-    def last_frame(self) -> int:
-        return self.first_frame + self.num_frames - 1
-
     def to_dict(self) -> dict:
         """JSON-ready fields plus ``job_hash``."""
         return {**asdict(self), "job_hash": self.job_hash}

@@ -9,31 +9,30 @@ is not there, and a failed review leaves the previous one untouched.
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import shutil
 from pathlib import Path
 
 from ..console import Progress
 from ..errors import RenderError, ReviewError
-from ..layout import MANIFEST_NAME, REVIEW_FOLDER
+from ..layout import (
+    MANIFEST_NAME,
+    REVIEW_EDIT_MOVIE_NAME,
+    REVIEW_MOVIES_FOLDER,
+    REVIEW_PAGE_NAME,
+    REVIEW_THUMBS_FOLDER,
+    review_folder,
+    review_temporary_folder,
+)
 from ..render.manifest import Manifest, manifest_path, read_manifest
 from .edit_movie import EditMovie
 from .frames import ShotFrames
 from .page import edit_title, write_page
 from .provenance import SigningIdentity, load_signing_identity
-from .report import EDIT_MOVIE, MOVIES_FOLDER, PAGE_NAME, THUMBS_FOLDER, ReviewReport, ShotReview, frame_ranges
+from .report import ReviewReport, ShotReview, frame_ranges
 from .settings import ReviewSettings
 
 log = logging.getLogger("sora_vfx")
-
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
-
-
-def shot_movie(out_dir: Path, shot: str, suffix: str = ".mp4") -> Path:
-    """Where the review keeps a shot's movie (``.mp4``) or ProRes daily (``.mov``)."""
-    return Path(out_dir) / REVIEW_FOLDER / MOVIES_FOLDER / f"{_SAFE_NAME.sub('_', shot)}{suffix}"
-
 
 def edit_of(out_dir: Path) -> Path | None:
     """The edit a render folder was made from, as its manifest records it (None if unknown)."""
@@ -81,22 +80,23 @@ def build_review(out_dir: Path, settings: ReviewSettings, *, identity: SigningId
         identity = check_review(settings)
     rendered_display, rendered_view = _render_view(manifest)
     display = DisplayTransform(display=settings.display or rendered_display, view=settings.view or rendered_view)
-    final = out_dir / REVIEW_FOLDER
+    final = review_folder(out_dir)
     if final.exists() and not final.is_dir():
         raise ReviewError(f"cannot write the review: {final} exists and is not a folder")
-    staging = out_dir / f".{REVIEW_FOLDER}-{secrets.token_hex(4)}"
+    staging = review_temporary_folder(out_dir, secrets.token_hex(4))
     try:
-        (staging / THUMBS_FOLDER).mkdir(parents=True)
-        (staging / MOVIES_FOLDER).mkdir()
+        (staging / REVIEW_THUMBS_FOLDER).mkdir(parents=True)
+        (staging / REVIEW_MOVIES_FOLDER).mkdir()
     except OSError as exc:
         raise ReviewError(f"cannot write the review in {out_dir}: {exc.strerror or exc}") from None
     try:
         shots = _build(out_dir, staging, manifest, settings, identity, display, progress)
-        edit_movie = staging / EDIT_MOVIE
-        report = ReviewReport(out_dir, final, final / PAGE_NAME, final / EDIT_MOVIE if edit_movie.exists() else None,
+        edit_movie = staging / REVIEW_EDIT_MOVIE_NAME
+        report = ReviewReport(out_dir, final, final / REVIEW_PAGE_NAME,
+                              final / REVIEW_EDIT_MOVIE_NAME if edit_movie.exists() else None,
                               identity.signer if identity else None, display.describe(), settings.ai_mark, shots)
-        write_page(staging / PAGE_NAME, manifest=manifest, report=report, review_dir=staging)
-        _swap(staging, final)
+        write_page(staging / REVIEW_PAGE_NAME, manifest=manifest, report=report, review_dir=staging)
+        _swap(staging, final, review_temporary_folder(out_dir, f"old-{secrets.token_hex(4)}"))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -133,7 +133,7 @@ def _build(out_dir: Path, staging: Path, manifest: Manifest, settings: ReviewSet
            identity: SigningIdentity | None, display, progress: bool | None) -> list[ShotReview]:
     entries = manifest.shots
     bar = Progress(sum(entry.frames.count for entry in entries if entry.status != "failed"), enabled=progress)
-    edit = EditMovie(staging / EDIT_MOVIE, entries, title=edit_title(manifest),
+    edit = EditMovie(staging / REVIEW_EDIT_MOVIE_NAME, entries, title=edit_title(manifest),
                      ai_mark=settings.ai_mark, display=display, identity=identity)
     shots: list[ShotReview] = []
     try:
@@ -144,8 +144,7 @@ def _build(out_dir: Path, staging: Path, manifest: Manifest, settings: ReviewSet
                 edit.add_failed(entry)
                 log.info("review: shot %s failed in the render: %s", shot.name, entry.error)
                 continue
-            frames = ShotFrames(out_dir, entry, safe_name=shot_movie(out_dir, shot.name).stem, display=display,
-                                prores=settings.prores,
+            frames = ShotFrames(out_dir, entry, display=display, prores=settings.prores,
                                 ai_mark=settings.ai_mark, identity=identity)
             bar.start_shot(shot.name, frames.count)
             frames.write(staging, shot, edit, on_frame=bar.frames_done)
@@ -160,8 +159,9 @@ def _build(out_dir: Path, staging: Path, manifest: Manifest, settings: ReviewSet
     return shots
 
 
-def _swap(staging: Path, final: Path) -> None:
-    old = final.with_name(f".{final.name}-old-{secrets.token_hex(4)}") if final.exists() else None
+def _swap(staging: Path, final: Path, aside: Path) -> None:
+    """Put ``staging`` in ``final``'s place; the old review goes ``aside`` until it is removed."""
+    old = aside if final.exists() else None
     try:
         if old is not None:
             final.rename(old)

@@ -104,6 +104,6 @@ def slate(layout: BurnInLayout, *lines: str) -> np.ndarray:
     return np.asarray(image)
 
 
-def compose(layout: BurnInLayout, top: np.ndarray, picture: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+def compose(top: np.ndarray, picture: np.ndarray, bottom: np.ndarray) -> np.ndarray:
     """Stack the bars and the picture into one (H, W, 3) uint8 frame."""
     return np.ascontiguousarray(np.concatenate([top, picture, bottom], axis=0))

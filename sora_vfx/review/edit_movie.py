@@ -57,7 +57,7 @@ class EditMovie:
             self._writer = MovieWriter(self.path, size=self.layout.frame_size, rate=self.rate.rate,
                                        metadata=movie_tags(self.title, self._generation()))
         record = to_timecode(self._record, self.rate) if self._record is not None else None
-        self._writer.write(compose(self.layout, top, picture, bottom_bar(self.layout, frame, timecode, record)))
+        self._writer.write(compose(top, picture, bottom_bar(self.layout, frame, timecode, record)))
         if self._record is not None:
             self._record += 1
 

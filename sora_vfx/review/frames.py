@@ -4,7 +4,6 @@ edit movie. A frame that is missing or unreadable becomes a slate, never an exce
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -12,17 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from ..editorial.rates import FrameRate, from_timecode, to_timecode
+from ..editorial.rates import FrameRate, from_timecode, source_timecode
 from ..errors import ImagingError, ReviewError, SoraVfxError
-from ..imaging import read_exr_header, read_exr_pixels
+from ..imaging import read_exr
 from ..imaging.wav import Audio, read_wav
-from ..layout import frame_from_pattern, sound_path
+from ..layout import frame_from_pattern, review_movie_name, review_thumbnail_name, sound_path
 from ..render.manifest import ManifestEntry
 from .burnins import BurnInLayout, bottom_bar, compose, slate, top_bar
 from .display import DisplayTransform, preview_size, resize
 from .movies import PRORES_HQ, MovieWriter
 from .provenance import SigningIdentity, manifest_definition, sign_file
-from .report import MOVIES_FOLDER, THUMBS_FOLDER, ShotReview, Thumbnail
+from .report import ShotReview, Thumbnail
 
 log = logging.getLogger("sora_vfx")
 
@@ -100,9 +99,9 @@ def movie_tags(title: str, generation: dict[str, Any]) -> dict[str, str]:
 class ShotFrames:
     """Reads one shot's frames once and writes its thumbnails and movie (and feeds the edit movie)."""
 
-    def __init__(self, out_dir: Path, entry: ManifestEntry, *, safe_name: str, display: DisplayTransform,
+    def __init__(self, out_dir: Path, entry: ManifestEntry, *, display: DisplayTransform,
                  ai_mark: bool, identity: SigningIdentity | None, prores: bool = False) -> None:
-        self.out_dir, self.entry, self.safe_name = Path(out_dir), entry, safe_name
+        self.out_dir, self.entry = Path(out_dir), entry
         self.prores = prores
         self.name = entry.name
         self.display, self.ai_mark, self.identity = display, ai_mark, identity
@@ -139,10 +138,7 @@ class ShotFrames:
 
     def _timecode(self, frame: int) -> str | None:
         try:
-            start = from_timecode(str(self.entry.job.source_in), self.rate)
-            nominal = math.ceil(self.rate.rate)
-            day = from_timecode(f"23:59:59{';' if self.rate.drop_frame else ':'}{nominal - 1:02d}", self.rate) + 1
-            return to_timecode((start + frame - self.cut_in) % day, self.rate)
+            return source_timecode(frame, source_in=str(self.entry.job.source_in), cut_in=self.cut_in, rate=self.rate)
         except (SoraVfxError, ValueError):
             return None
 
@@ -150,8 +146,7 @@ class ShotFrames:
         """(display picture or None, timecode, problem) for one frame."""
         path = self.frame_path(frame)
         try:
-            header = read_exr_header(path)
-            pixels = read_exr_pixels(path)
+            header, pixels = read_exr(path)
         except ImagingError as exc:
             return None, self._timecode(frame), str(exc)
         colorspace = str(header.get("sora_vfx:colorspace") or header.get("oiio:ColorSpace") or self.colorspace)
@@ -187,7 +182,7 @@ class ShotFrames:
                     writer, layout, top = movie
                     shown = resize(picture, (layout.width, layout.height)) if picture is not None else \
                         slate(layout, "MISSING FRAME", f"{self.name} {frame:04d}")
-                    writer.write(compose(layout, top, shown, bottom_bar(layout, frame, timecode)))
+                    writer.write(compose(top, shown, bottom_bar(layout, frame, timecode)))
                 if self.prores and daily is None and size is not None:
                     daily = self._open_daily(staging, size)
                 if daily is not None:
@@ -203,7 +198,7 @@ class ShotFrames:
                     self._sign(movie[0].path, f"{self.name}.mp4", burnins=True, extra={
                         "frames": {"first": self.first, "last": self.last, "cut_in": self.cut_in,
                                    "cut_out": self.cut_out}, "fps": str(self.rate.rate)})
-                    shot.movie = f"{MOVIES_FOLDER}/{movie[0].path.name}"
+                    shot.movie = review_movie_name(self.name)
                 else:
                     movie[0].abort()
             if daily is not None:
@@ -211,7 +206,7 @@ class ShotFrames:
                     daily.close()
                     self._sign(daily.path, daily.path.name, burnins=False, extra={
                         "frames": {"first": self.first, "last": self.last}, "fps": str(self.rate.rate)})
-                    shot.prores = f"{MOVIES_FOLDER}/{daily.path.name}"
+                    shot.prores = review_movie_name(self.name, ".mov")
                 else:
                     daily.abort()
         except BaseException:
@@ -223,7 +218,7 @@ class ShotFrames:
 
     def _open_movie(self, staging: Path, size: tuple[int, int]):
         layout = BurnInLayout.for_picture(*preview_size(*size, min_width=MOVIE_WIDTH[0], max_width=MOVIE_WIDTH[1]))
-        writer = MovieWriter(staging / MOVIES_FOLDER / f"{self.safe_name}.mp4", size=layout.frame_size,
+        writer = MovieWriter(staging / review_movie_name(self.name), size=layout.frame_size,
                              rate=self.rate.rate, metadata=movie_tags(self.name, self.generation), audio=self.sound)
         return writer, layout, top_bar(layout, self.name, ai_mark=self.ai_mark)
 
@@ -231,7 +226,7 @@ class ShotFrames:
         """The ProRes 422 HQ daily: every frame (handles too) at the render's size (even: 4:2:2),
         no burn-ins, starting at its first frame's source timecode on the edit's reel."""
         width, height = size[0] - size[0] % 2, size[1] - size[1] % 2
-        return MovieWriter(staging / MOVIES_FOLDER / f"{self.safe_name}.mov", size=(width, height),
+        return MovieWriter(staging / review_movie_name(self.name, ".mov"), size=(width, height),
                            rate=self.rate.rate, metadata=movie_tags(self.name, self.generation),
                            movie_format=PRORES_HQ, timecode=self._timecode(self.first),
                            reel=str(self.entry.job.reel or "") or None, audio=self.sound)
@@ -244,7 +239,8 @@ class ShotFrames:
             thumbnail.problem = problem or "missing"
             return
         size = preview_size(picture.shape[1], picture.shape[0], min_width=THUMB_WIDTH[0], max_width=THUMB_WIDTH[1])
-        path = staging / THUMBS_FOLDER / f"{self.safe_name}.{thumbnail.frame:04d}.jpg"
+        relative = review_thumbnail_name(self.name, thumbnail.frame)
+        path = staging / relative
         tags = movie_tags(self.name, self.generation)
         try:
             Image.fromarray(resize(picture, size)).save(path, format="JPEG", quality=92,
@@ -252,7 +248,7 @@ class ShotFrames:
         except OSError as exc:
             raise ReviewError(f"cannot write {path}: {exc.strerror or exc}") from None
         self._sign(path, path.name, burnins=False, extra={"frame": thumbnail.frame})
-        thumbnail.file = f"{THUMBS_FOLDER}/{path.name}"
+        thumbnail.file = relative
 
     def _sign(self, path: Path, title: str, *, burnins: bool, extra: dict[str, Any]) -> None:
         if self.identity is None:

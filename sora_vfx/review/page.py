@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..layout import REVIEW_EDIT_MOVIE_NAME
 from ..render.manifest import Manifest
-from .report import EDIT_MOVIE, ReviewReport, ShotReview, frame_ranges
+from .report import ReviewReport, ShotReview, frame_ranges
 
 _CSS = """
 :root { color-scheme: dark; }
@@ -91,7 +92,7 @@ def write_page(path: Path, *, manifest: Manifest, report: ReviewReport, review_d
         f"(digital source type <code>trainedAlgorithmicMedia</code>).</p>",
         _signing_notice(report),
         "</header><main>",
-        _edit_movie(link(EDIT_MOVIE)),
+        _edit_movie(link(REVIEW_EDIT_MOVIE_NAME)),
     ]
     parts += [_shot(index, shot, link) for index, shot in enumerate(shots, start=1)]
     parts.append(f'<p class="sub">Made by sora_vfx {_e(__version__)}.</p></main></body></html>')

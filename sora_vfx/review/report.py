@@ -1,7 +1,7 @@
 """What a review made: per shot its thumbnails, movie and missing frames; the page; the signer.
 
-Inside ``OUT/review/`` (``layout.REVIEW_FOLDER``) the review's own files are named here:
-``index.html``, ``edit.mp4``, ``thumbs/`` and ``movies/``. ``review --json`` prints
+The review's files (``OUT/review/``: ``index.html``, ``edit.mp4``, ``thumbs/``, ``movies/``)
+are named by ``sora_vfx.layout``. ``review --json`` prints
 ``ReviewReport.to_dict()``; its shape is published in ``docs/schemas/review.schema.json``.
 """
 
@@ -12,12 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from ..render.manifest import ManifestEntry, ShotStatus
-
-PAGE_NAME = "index.html"
-EDIT_MOVIE = "edit.mp4"
-THUMBS_FOLDER = "thumbs"
-MOVIES_FOLDER = "movies"
-
 
 #: Version of the ``review --json`` document (docs/schemas/review.schema.json).
 JSON_VERSION = 1

@@ -1,5 +1,5 @@
 """benchmarks/plates.py runs end to end on its quick configuration: a table and a JSON of the
-plate extension figures. The figures themselves are the benchmark's business (README)."""
+plate extension figures. The figures themselves are the benchmark's business (docs/benchmarks.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """benchmarks/speed.py and benchmarks/gpu.py run end to end on their quick configurations: a
-table and a JSON each. The figures are the benchmarks' business (README)."""
+table and a JSON each. The figures are the benchmarks' business (docs/benchmarks.md)."""
 
 from __future__ import annotations
 

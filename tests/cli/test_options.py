@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sora_vfx.cli.options import parse_size
 from sora_vfx.errors import ConfigError
+from sora_vfx.settings import parse_size
 
 
 @pytest.mark.parametrize(("text", "size"), [("832x480", (832, 480)), (" 64 X 32 ", (64, 32))])

@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from sora_vfx.editorial.rates import FrameRate, from_timecode, parse_fps, to_timecode
+from sora_vfx.editorial.rates import FrameRate, from_timecode, parse_fps, source_timecode, to_timecode
 from sora_vfx.errors import ConfigError
 
 
@@ -70,3 +70,18 @@ def test_non_drop_timecode_agrees_with_otio(name):
     for frame in frames:
         expected = otio.opentime.to_timecode(otio.opentime.RationalTime(frame, rate.fps), rate.fps, drop_frame=False)
         assert to_timecode(frame, rate) == expected, frame
+
+
+@pytest.mark.parametrize(
+    ("rate", "source_in", "frame", "expected"),
+    [
+        (parse_fps("24"), "01:00:00:00", 1009, "01:00:00:00"),  # the cut's first frame: the event's source in
+        (parse_fps("24"), "01:00:00:00", 1001, "00:59:59:16"),  # handles count back
+        (parse_fps("24"), "00:00:00:04", 1001, "23:59:59:20"),  # and wrap past midnight
+        (parse_fps("23.976"), "23:59:59:23", 1010, "00:00:00:00"),
+        (parse_fps("29.97df"), "00:00:59;29", 1010, "00:01:00;02"),  # drop frame skips ;00 and ;01
+        (parse_fps("29.97df"), "00:00:00;00", 1008, "23:59:59;29"),
+    ],
+)
+def test_source_timecode(rate, source_in, frame, expected):
+    assert source_timecode(frame, source_in=source_in, cut_in=1009, rate=rate) == expected

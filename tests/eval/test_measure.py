@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sora_vfx.eval import EVAL_SCHEMA_VERSION, EvalError, eval_document, measure_shot, summarize
-from sora_vfx.models.shapes import Clip, draw_clip, parse_prompt, random_scene, render_clip
+from sora_vfx.shapes import Clip, draw_clip, parse_prompt, random_scene, render_clip
 
 
 def clip_of(prompt: str, seed: int = 0, *, frames: int = 17, width: int = 64, height: int = 64) -> Clip:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sora_vfx.eval import PanEstimate, classify_colours, estimate_pan, largest_jump, name_motion, seam_jumps
-from sora_vfx.models.shapes import COLOURS, draw_clip, parse_prompt, plan_clip, render_clip
+from sora_vfx.shapes import COLOURS, draw_clip, parse_prompt, plan_clip, render_clip
 
 
 def line(frames: int, start: tuple[float, float], step: tuple[float, float]) -> np.ndarray:

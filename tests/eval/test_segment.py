@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sora_vfx.eval import UNCLASSIFIED, classify_colours, find_blobs, label_components
-from sora_vfx.models.shapes import COLOURS, PALETTE
+from sora_vfx.shapes import COLOURS, PALETTE
 
 
 def reference_labels(classes: np.ndarray) -> np.ndarray:

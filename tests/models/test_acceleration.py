@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from sora_vfx.cli.main import main
 from sora_vfx.editorial import EditOptions, read_edit
 from sora_vfx.errors import ConfigError, ModelError
-from sora_vfx.eval.render import read_shot_frames
 from sora_vfx.imaging import read_exr_header
 from sora_vfx.models import load_model
 from sora_vfx.models.acceleration import Acceleration
 from sora_vfx.render import RenderSettings, read_manifest, render_edit
+from sora_vfx.review.figures import read_shot_frames
 from tests.conftest import SAMPLES
 from tests.render.test_long_shots import edl, event
 

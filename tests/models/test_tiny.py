@@ -9,6 +9,7 @@ import shutil
 import pytest
 import torch
 
+from sora_vfx import files
 from sora_vfx.errors import ModelError
 from sora_vfx.models import tiny
 from sora_vfx.models.tiny import (
@@ -101,15 +102,15 @@ def test_ensure_saves_safetensors_once(tmp_path, monkeypatch):
 
 
 def test_ensure_uses_the_copy_of_a_process_that_won_the_race(tmp_path, monkeypatch):
-    real_rename = os.rename
+    real_replace = os.replace
 
     def lose_race(src, dst):
         # Another process finishes first: its complete folder appears, then our rename fails.
         shutil.copytree(src, dst)
         (dst / "winner").write_text("")
-        real_rename(src, dst)
+        real_replace(src, dst)
 
-    monkeypatch.setattr(tiny.os, "rename", lose_race)
+    monkeypatch.setattr(files.os, "replace", lose_race)
     folder = ensure_tiny_model(tmp_path)
     assert (folder / "winner").exists()
     assert [p.name for p in folder.parent.iterdir()] == [folder.name]
@@ -119,7 +120,8 @@ def test_ensure_replaces_debris_and_stale_temporary_folders(tmp_path):
     folder = tiny_model_dir(tmp_path)
     folder.mkdir(parents=True)
     (folder / "transformer").mkdir()  # half a model, no model_index.json
-    stale = folder.parent / f".{folder.name}.tmp-1-dead"
+    # A temporary folder (files.temporary_name) that a killed writer on another host left a day ago.
+    stale = folder.parent / f".{folder.name}.otherhost-1.dead.tmp"
     stale.mkdir()
     os.utime(stale, (0, 0))
     assert ensure_tiny_model(tmp_path) == folder

@@ -39,9 +39,9 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def inpaint_model(sora_cache):
-    from sora_vfx.plates.inpaint import load_inpaint_model
+    from sora_vfx.plates.model import load_plate_model
 
-    return load_inpaint_model("tiny")
+    return load_plate_model("tiny")
 
 
 def read_raw(path: Path, channels: int | None = None) -> tuple[oiio.ImageSpec, np.ndarray]:

@@ -226,7 +226,7 @@ def test_other_formats_come_out_as_float_exr(tmp_path, inpaint_model, extension,
 def test_command_line_json_and_exit_code_when_a_frame_cannot_be_written(sequence, tmp_path, inpaint_model,
                                                                         monkeypatch):
     # The session's model, loaded through the real loader, instead of loading it again.
-    monkeypatch.setattr("sora_vfx.plates.inpaint.load_inpaint_model", lambda *a, **k: inpaint_model)
+    monkeypatch.setattr("sora_vfx.plates.extend.load_plate_model", lambda *a, **k: inpaint_model)
     out = tmp_path / "out"
     (out / "bg_ext.1002.exr").mkdir(parents=True)  # a folder where a frame should go
     result = CliRunner().invoke(main, ["extend", str(sequence), "-o", str(out), "--to-size", "64x40",

@@ -9,8 +9,7 @@ from click.testing import CliRunner
 
 from sora_vfx.cli import main
 from sora_vfx.imaging import read_exr_header
-from sora_vfx.plates import ExtendSettings, Padding, extend_plate
-from sora_vfx.plates.video import load_video_outpaint_model
+from sora_vfx.plates import ExtendSettings, ExtensionPath, Padding, extend_plate, load_plate_model
 
 from .conftest import bits, gradient, read_raw, write_plate
 
@@ -93,14 +92,15 @@ def test_a_matte_per_frame_and_its_job_hash(tmp_path, inpaint_model):
 
 
 def test_the_video_path_and_static_take_the_matte(tmp_path):
-    model = load_video_outpaint_model("shapes", device="cpu")
+    model = load_plate_model("shapes", device="cpu")
     plate = plate_sequence(tmp_path / "plates", frames=(1, 2))
     mask = write_matte(tmp_path / "matte.exr", matte(soft=0.0))
     for name, extra in (("video", {}), ("static", {"static": True})):
         out = tmp_path / name
         report = extend_plate(plate, out, ExtendSettings(**FAST, mask=mask, model="shapes", **extra), model=model,
                               progress=False)
-        assert report.path == ("video" if name == "video" else "frame") and report.written == [1, 2]
+        assert report.path is (ExtensionPath.VIDEO if name == "video" else ExtensionPath.STATIC)
+        assert report.to_dict()["path"] == ("video" if name == "video" else "frame") and report.written == [1, 2]
         for index, frame in enumerate((1, 2)):
             pixels, names = out_frame(out, frame)
             filmed = pixels[:, 8:56]

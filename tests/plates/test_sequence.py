@@ -7,9 +7,15 @@ from pathlib import Path
 import pytest
 
 from sora_vfx.errors import PlateError
-from sora_vfx.plates.sequence import frame_ranges, read_plate_sequence
+from sora_vfx.layout import extended_frame_name, extended_frame_path, extended_frame_pattern
+from sora_vfx.plates.sequence import PlateSequence, frame_ranges, read_plate_sequence
 
 from .conftest import BEACHBALL, DISPLAYWINDOW, need
+
+
+def output_name(sequence: PlateSequence, frame: int | None) -> str:
+    """The name ``extend`` gives ``frame`` of ``sequence`` (``layout.extended_frame_name``)."""
+    return extended_frame_name(sequence.name, frame, padding=sequence.padding)
 
 
 def touch_frames(folder: Path, name: str, frames, *, pad: int = 4, ext: str = ".exr") -> None:
@@ -26,7 +32,7 @@ def test_every_form_finds_the_same_frames(tmp_path, form):
     assert sequence.frames == (1001, 1002, 1003, 1004, 1005)
     assert [p.name for p in sequence.paths] == [f"plate.{f}.exr" for f in range(1001, 1006)]
     assert sequence.name == "plate"
-    assert sequence.output_name(1003) == "plate_ext.1003.exr"
+    assert output_name(sequence, 1003) == "plate_ext.1003.exr"
     assert sequence.pattern.endswith("plate.####.exr")
 
 
@@ -60,17 +66,22 @@ def test_single_frames(tmp_path):
     (tmp_path / "still.exr").write_bytes(b"")
     numbered = read_plate_sequence(tmp_path / "shot_plate_v2.1001.exr")
     assert (numbered.frames, numbered.name) == ((1001,), "shot_plate_v2")
-    assert numbered.output_name(1001) == "shot_plate_v2_ext.1001.exr"
+    assert output_name(numbered, 1001) == "shot_plate_v2_ext.1001.exr"
     still = read_plate_sequence(tmp_path / "still.exr")
-    assert (still.frames, still.output_name(None)) == ((None,), "still_ext.exr")
+    assert (still.frames, output_name(still, None)) == ((None,), "still_ext.exr")
+    assert extended_frame_pattern(still.name, padding=still.padding, numbered=False) == "still_ext.exr"
 
 
 def test_frame_numbers_keep_wider_padding(tmp_path):
     touch_frames(tmp_path, "plate", [100001, 100002], pad=6)
     sequence = read_plate_sequence(tmp_path / "plate.######.exr")
-    assert sequence.output_name(100001) == "plate_ext.100001.exr"
+    assert output_name(sequence, 100001) == "plate_ext.100001.exr"
+    assert extended_frame_pattern(sequence.name, padding=sequence.padding) == "plate_ext.######.exr"
     touch_frames(tmp_path / "short", "plate", [7, 8], pad=1)
-    assert read_plate_sequence(tmp_path / "short").output_name(7) == "plate_ext.0007.exr"
+    short = read_plate_sequence(tmp_path / "short")
+    assert output_name(short, 7) == "plate_ext.0007.exr"
+    assert extended_frame_pattern(short.name, padding=short.padding) == "plate_ext.####.exr"
+    assert extended_frame_path(tmp_path, short.name, 7, padding=short.padding) == tmp_path / "plate_ext.0007.exr"
 
 
 def test_folder_with_two_sequences_is_an_error(tmp_path):

@@ -15,7 +15,7 @@ from sora_vfx.models.tiny_inpaint import (
     build_tiny_inpaint_pipeline,
     ensure_tiny_inpaint_model,
 )
-from sora_vfx.plates.inpaint import load_inpaint_model
+from sora_vfx.plates.model import load_plate_model
 
 
 def test_build_is_deterministic_small_and_nine_channels():
@@ -36,7 +36,7 @@ def test_saved_once_and_loaded_back_the_same(tmp_path):
     assert (folder / "model_index.json").stat().st_mtime_ns == stamp
     assert not list(folder.rglob("*.bin")) and list(folder.rglob("*.safetensors"))
     assert json.loads((folder / "sora_vfx.json").read_text())["default_size"] == TINY_INPAINT_LIMITS["default_size"]
-    loaded = load_inpaint_model("tiny", cache_dir=tmp_path)
+    loaded = load_plate_model("tiny", cache_dir=tmp_path).model
     built = build_tiny_inpaint_pipeline()
     for name in ("text_encoder", "unet", "vae"):
         saved, fresh = getattr(loaded.pipeline, name).state_dict(), getattr(built, name).state_dict()
@@ -44,6 +44,8 @@ def test_saved_once_and_loaded_back_the_same(tmp_path):
     prompt = "a misty beach at dawn"
     assert loaded.pipeline.tokenizer(prompt).input_ids == built.tokenizer(prompt).input_ids
     assert loaded.default_size == (128, 128) and loaded.size_multiple == 8
+    assert (loaded.name, loaded.family.name, loaded.kind, loaded.mask_filling) == (
+        "tiny", "image inpainting", "inpaint", "picture")
 
 
 def test_inpaint_is_deterministic_and_seeded(inpaint_model):

@@ -25,8 +25,7 @@ from sora_vfx.eval.plates import (
 )
 from sora_vfx.imaging import OutputTransform, get_converter, read_exr_header
 from sora_vfx.imaging.images import read_display_frames
-from sora_vfx.plates import ExtendSettings, Padding, extend_plate
-from sora_vfx.plates.video import load_video_outpaint_model
+from sora_vfx.plates import ExtendSettings, ExtensionPath, Padding, extend_plate, load_plate_model
 
 from .conftest import bits, read_raw
 
@@ -35,7 +34,7 @@ STEPS = 8
 
 @pytest.fixture(scope="module")
 def shapes_outpaint():
-    return load_video_outpaint_model("shapes", device="cpu")
+    return load_plate_model("shapes", device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +60,7 @@ def test_the_whole_shot_at_once_keeps_the_filmed_pixels(tmp_path, shapes_outpain
     case = plate_cases(1, seed=3)[0]
     plate = write_case(case, tmp_path / "plate", transform)
     report = extend_case(case, plate, tmp_path / "out", shapes_outpaint)
-    assert report.status == "extended" and len(report.written) == 25 and report.path == "video"
+    assert report.status == "extended" and len(report.written) == 25 and report.path is ExtensionPath.VIDEO
     assert report.windows == [(1001, 1025)]
     header = read_exr_header(tmp_path / "out" / f"{case.name}_ext.1013.exr")
     assert header["sora_vfx:extend_path"] == "video"
@@ -124,14 +123,15 @@ def test_static_and_per_frame_use_the_frame_path(tmp_path, shapes_outpaint, tran
     case = plate_cases(3, seed=1, frames=5)[2]
     plate = write_case(case, tmp_path / "plate", transform)
     static = extend_case(case, plate, tmp_path / "static", shapes_outpaint, static=True)
-    assert static.path == "frame" and not static.windows
+    assert static.path is ExtensionPath.STATIC and static.to_dict()["path"] == "frame" and not static.windows
     header = read_exr_header(tmp_path / "static" / f"{case.name}_ext.1003.exr")
     assert header["sora_vfx:extend_path"] == "frame" and header["sora_vfx:static"] == 1
     _, one = read_raw(tmp_path / "static" / f"{case.name}_ext.1001.exr")
     _, three = read_raw(tmp_path / "static" / f"{case.name}_ext.1003.exr")
     assert np.array_equal(one[:, :case.pad[0]], three[:, :case.pad[0]])  # one border for every frame
     per_frame = extend_case(case, plate, tmp_path / "frame", shapes_outpaint, per_frame=True)
-    assert per_frame.path == "frame" and per_frame.to_dict()["colour_gain"] is None
+    assert per_frame.path is ExtensionPath.PER_FRAME and per_frame.to_dict()["path"] == "frame"
+    assert per_frame.to_dict()["colour_gain"] is None
 
 
 def test_command_line(tmp_path, transform):

@@ -25,11 +25,11 @@ from shotgun_api3.lib import mockgun
 
 from sora_vfx.cli.main import main
 from sora_vfx.editorial import EditOptions, read_edit
+from sora_vfx.layout import review_movie_path
 from sora_vfx.publish import TrackerError, publish_render, shotgrid
 from sora_vfx.publish.shotgrid import ShotGridTracker
 from sora_vfx.render import RenderSettings, read_manifest, render_edit
 from sora_vfx.review import ReviewSettings, build_review
-from sora_vfx.review.build import shot_movie
 from tests.publish.conftest import EDL
 from tests.publish.kitsu_server import free_port
 from tests.publish.shotgrid_schema import FIELDS, write_schema
@@ -167,7 +167,7 @@ def test_shots_and_versions_arrive_once(site, publish, copy):
         assert ids[entry.name] == str(version["id"])
         assert version["code"] == f"{entry.name}_sora_v001"
         assert version["sg_path_to_frames"] == str((copy / entry.name / f"{entry.name}.####.exr").resolve())
-        movie = shot_movie(copy, entry.name).resolve()
+        movie = review_movie_path(copy, entry.name).resolve()
         assert version["sg_path_to_movie"] == str(movie)
         assert (version["sg_first_frame"], version["sg_last_frame"], version["frame_count"]) == (
             entry.frames.first, entry.frames.last, entry.frames.count)
@@ -177,7 +177,7 @@ def test_shots_and_versions_arrive_once(site, publish, copy):
         assert data["frames"] == version["sg_path_to_frames"] and data["prompt"] == entry.spec.prompt
         assert version["sg_uploaded_movie"]["name"] == f"{entry.name}.mp4"
     assert [(kind, path, field) for kind, _, path, field in site.uploads] == [
-        ("Version", str(shot_movie(copy, name)), "sg_uploaded_movie") for name in SHOTS]
+        ("Version", str(review_movie_path(copy, name)), "sg_uploaded_movie") for name in SHOTS]
     # The same render again adds nothing.
     assert results(publish(copy, "SORA_PUBLISH")) == dict.fromkeys(SHOTS, "unchanged")
     assert {name: len(found) for name, found in versions(site, "SORA_PUBLISH").items()} == dict.fromkeys(SHOTS, 1)
@@ -315,7 +315,7 @@ def test_a_silent_site_fails_after_the_timeout(reviewed, monkeypatch):
 
 
 def test_nothing_to_publish_is_said_before_the_site_is_asked(copy):
-    shot_movie(copy, "LHT_0030").unlink()
+    review_movie_path(copy, "LHT_0030").unlink()
     result = CliRunner().invoke(main, ["publish", str(copy), "--tracker", "shotgrid", "--project", "P"],
                                 env=environment(SORA_VFX_SHOTGRID_URL="http://127.0.0.1:9"))
     assert result.exit_code == 2 and "no preview movie for shot(s) LHT_0030" in result.output

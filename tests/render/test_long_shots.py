@@ -15,15 +15,15 @@ from safetensors.torch import save_file
 
 from sora_vfx.cli.main import main
 from sora_vfx.editorial import EditOptions, read_edit
-from sora_vfx.eval.render import evaluate_render, read_shot_frames
-from sora_vfx.eval.seams import CUT_TARGET, SEAM_TARGET, colour_centroid, step_ratios
+from sora_vfx.eval.seams import CUT_TARGET, SEAM_TARGET, colour_centroid
 from sora_vfx.imaging import read_exr_header, read_exr_pixels, write_image
 from sora_vfx.layout import latents_path
 from sora_vfx.models import load_model
 from sora_vfx.models.context import WindowedTransformer, blend_weights
-from sora_vfx.models.shapes import parse_prompt, render_clip
 from sora_vfx.render import RenderSettings, read_manifest, render_edit
 from sora_vfx.render.windows import plan_windows
+from sora_vfx.review.figures import evaluate_render, read_shot_frames, step_ratios
+from sora_vfx.shapes import parse_prompt, render_clip
 from tests.conftest import SAMPLES
 
 
@@ -347,7 +347,7 @@ def test_an_unknown_window_method_is_refused(tmp_path, write_edl):
     (tmp_path / "sora_vfx.toml").write_text('[render]\nwindows = "blend"\n')
     result = CliRunner().invoke(main, ["render", str(path), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2
-    assert "[render] windows = 'blend': choose one of context, continue, crossfade" in result.output
+    assert "[render] windows has to be one of context, continue, crossfade, forcing, not 'blend'" in result.output
     result = CliRunner().invoke(main, ["render", str(path), "-o", str(tmp_path / "out"), "--windows", "blend"])
     assert result.exit_code == 2 and "'blend' is not one of 'context', 'continue', 'crossfade'" in result.output
     assert not (tmp_path / "out").exists()

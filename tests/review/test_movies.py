@@ -76,7 +76,7 @@ def test_burn_ins_are_in_the_bars_and_the_picture_is_clean(reviewed):
     _, frames = decode(out / "review" / "movies" / "LHT_0030.mp4")
     picture = DisplayTransform()(read_exr_pixels(out / "LHT_0030" / "LHT_0030.1001.exr"), "ACEScg")
     blank = np.broadcast_to(BAR, (LAYOUT.bar, LAYOUT.width, 3)).astype(np.uint8)
-    clean = compose(LAYOUT, blank, resize(picture, (480, 480)), blank).astype(np.int16)
+    clean = compose(blank, resize(picture, (480, 480)), blank).astype(np.int16)
     first = frames[0].astype(np.int16)
     # The picture survives H.264 closely; the bars carry text that the clean frame lacks.
     assert np.abs(region(first, LAYOUT.picture_box()) - region(clean, LAYOUT.picture_box())).mean() < 4

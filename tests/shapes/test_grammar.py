@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sora_vfx.errors import SoraVfxError
-from sora_vfx.models.shapes import (
+from sora_vfx.shapes import (
     COLOURS,
     MOTIONS,
     PALETTE,

@@ -13,11 +13,11 @@ from click.testing import CliRunner
 
 from sora_vfx.cli import main
 from sora_vfx.eval import measure_shot
-from sora_vfx.eval.render import evaluate_render, read_shot_frames
 from sora_vfx.imaging import read_exr_pixels, read_reference_image
 from sora_vfx.models import load_model
 from sora_vfx.models.folders import SHAPES_DIR
 from sora_vfx.render import read_manifest
+from sora_vfx.review.figures import evaluate_render, read_shot_frames
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_EDL = ROOT / "sample_edls" / "shapes_24fps.edl"

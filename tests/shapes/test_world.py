@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from sora_vfx.errors import RenderError
-from sora_vfx.models.shapes import PALETTE, Box, draw_clip, parse_prompt, plan_clip, random_scene, render_clip
-from sora_vfx.models.shapes.world import OBJECT_TRAVEL, PAN_TRAVEL
+from sora_vfx.shapes import PALETTE, Box, draw_clip, parse_prompt, plan_clip, random_scene, render_clip
+from sora_vfx.shapes.world import OBJECT_TRAVEL, PAN_TRAVEL
 
 
 def clip_of(prompt: str, seed: int = 0, *, frames: int = 17, width: int = 64, height: int = 64, **kwargs):

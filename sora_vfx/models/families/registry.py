@@ -16,6 +16,7 @@ import dataclasses
 import logging
 from functools import cache
 from importlib.metadata import entry_points
+from typing import Literal
 
 from sora_vfx.errors import ModelError
 from sora_vfx.models.families.animatediff import ANIMATEDIFF
@@ -31,6 +32,8 @@ from sora_vfx.models.families.wan import WAN
 log = logging.getLogger("sora_vfx")
 
 ENTRY_POINT_GROUP = "sora_vfx.families"
+#: What a model fills under a mask (``mask_filling``).
+MaskFilling = Literal["shot", "picture"]
 #: The families that ship with sora_vfx, video families first, in the order errors list them.
 BUILTIN_FAMILIES: tuple[Family, ...] = (
     WAN, LTX_2, LTX_VIDEO, HUNYUAN_VIDEO_15, SKYREELS_V2, COGVIDEOX, ANIMATEDIFF, IMAGE_INPAINTING,
@@ -68,6 +71,11 @@ def video_families() -> tuple[Family, ...]:
     return tuple(family for family in families() if family.frames is not None)
 
 
+def image_families() -> tuple[Family, ...]:
+    """The registered families of single pictures (no frame rule): they extend plates frame by frame."""
+    return tuple(family for family in families() if family.frames is None)
+
+
 def family_named(name: str) -> Family:
     """The registered family called ``name``; ModelError lists them."""
     for family in families():
@@ -76,13 +84,14 @@ def family_named(name: str) -> Family:
     raise ModelError(f"no model family {name!r}; families: {', '.join(f.name for f in families())}")
 
 
-def family_of(class_name: str, *, check_diffusers: bool = True) -> Family:
-    """The video family of a pipeline class name.
+def family_of(class_name: str, *, check_diffusers: bool = True, images: bool = False) -> Family:
+    """The video family of a pipeline class name; with ``images``, an image family's too (tried
+    after the video ones), as plate extension takes image inpainting pipelines.
 
     Args:
         check_diffusers: also ask diffusers whether the class exists (see ``Family.accepts``).
     Raises:
-        ModelError: no video family has this pipeline; the message lists the families.
+        ModelError: no family has this pipeline; the message lists the families.
     """
     # The family with the longest prefix of the name owns it: LTX-Video's "LTX" never takes
     # a class of LTX-2's "LTX2", even one LTX-2 refuses (an upsampler).
@@ -94,10 +103,27 @@ def family_of(class_name: str, *, check_diffusers: bool = True) -> Family:
     if owners and candidates[0].classes:
         raise ModelError(f"pipeline not supported: {class_name}; the {candidates[0].name} family renders shots with "
                          f"{', '.join(candidates[0].classes)}")
+    pictures = image_families() if images else ()
+    for family in pictures:
+        if family.accepts(class_name, check_diffusers=check_diffusers):
+            return family
+    also = "".join(f"; {family.name}: {', '.join(family.describe()['pipelines'])}" for family in pictures)
     raise ModelError(
         f"pipeline not supported: {class_name}, supported video families: "
-        f"{', '.join(family.name for family in video_families())}"
+        f"{', '.join(family.name for family in video_families())}{also}"
     )
+
+
+def mask_filling(family: Family, kind: str) -> MaskFilling | None:
+    """What a pipeline of ``family`` and ``kind`` fills under a mask, by what the kind is
+    conditioned on: "shot" (a masked video: the whole shot at once, or one frame as a shot of
+    one), "picture" (a masked image: one picture a call), or None (it takes no mask)."""
+    conditioning = family.conditioning(kind)
+    if "video" in conditioning and "mask" in conditioning:
+        return "shot"
+    if "image" in conditioning and "mask_image" in conditioning:
+        return "picture"
+    return None
 
 
 def video_kind(class_name: str) -> Kind | None:

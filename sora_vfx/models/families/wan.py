@@ -223,7 +223,8 @@ WAN = WanFamily(
     size=SizeRule(size_multiple=16, default_size=(832, 480)),
     temporal_attribute="vae_scale_factor_temporal",
     spatial_attribute="vae_scale_factor_spatial",
-    shot_noise_kinds=("t2v", "i2v"),
+    # An outpainting shot's context windows slice one noise tensor too (plate extension).
+    shot_noise_kinds=("t2v", "i2v", "outpaint"),
     # Latents (batch, channels, frames, height, width); per-token timesteps in frame order.
     context_axis=2,
     transformers=("transformer", "transformer_2"),

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from .grammar import COLOURS, MOTIONS, PANS, SHAPES, SIZES
+from sora_vfx.shapes.grammar import COLOURS, MOTIONS, PANS, SHAPES, SIZES
 
 #: Frame size (width, height) and length the model is trained at.
 NATIVE_SIZE = (64, 64)
@@ -27,7 +27,6 @@ LATENT_CHANNELS = 16
 TEXT_DIM = 64
 SCHEDULER_SHIFT = 3.0
 DEFAULT_STEPS = 20
-DEFAULT_GUIDANCE = 5.0
 #: The transformer layers a VACE context block feeds (WanVACE needs layer 0; here every one), and the context's
 #: channels: the filmed frames' latents, the border's latents, and the mask folded 8x8 into
 #: channels, as ``WanVACEPipeline`` builds them.

@@ -31,15 +31,16 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from string import Template
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 from sora_vfx.console import quiet_progress_bars, quiet_transformers
 from sora_vfx.models.families import SORA_VFX_JSON
+from sora_vfx.shapes import grammar, world
 
-from . import grammar, world
 from .model import (
     DEFAULT_STEPS,
     MAX_TOKENS,
@@ -239,6 +240,37 @@ def dit_optimizers(modules: torch.nn.Module, recipe: Recipe) -> list[torch.optim
             torch.optim.AdamW(rest, lr=recipe.dit_lr, weight_decay=0.01)]
 
 
+class FlowBatch(NamedTuple):
+    """One batch of flow matching: which clips, their clean latents and captions, the noise
+    level of each, the noise, and the noisy latents ``x_t = (1 - s) x_0 + s e``."""
+
+    index: torch.Tensor
+    clean: torch.Tensor
+    words: list[str]
+    sigma: torch.Tensor
+    noise: torch.Tensor
+    noisy: torch.Tensor
+
+
+def flow_batch(latents: torch.Tensor, captions: list[str], *, frames: int, size: int, empty_share: float,
+               shift: float, generator: torch.Generator, device: str) -> FlowBatch:
+    """``size`` clips drawn from ``latents`` (their first ``frames`` latent frames), a share
+    ``empty_share`` of their captions emptied (the unconditional branch of guidance), and noise
+    levels drawn with ``shift`` as the sampler spaces its steps: the batch step both transformer
+    stages share. The draws from ``generator`` come in this order, which the shipped weights
+    were trained with."""
+    index = torch.randint(latents.shape[0], (size,), generator=generator)
+    clean = latents[index, :, :frames].to(device)
+    words = [captions[i] for i in index.tolist()]
+    empty = torch.rand(size, generator=generator) < empty_share
+    words = ["" if drop else text for text, drop in zip(words, empty.tolist(), strict=True)]
+    u = torch.rand(size, generator=generator)
+    sigma = (shift * u / (1 + (shift - 1) * u)).to(device)
+    noise = torch.randn(clean.shape, generator=generator).to(device)
+    noisy = (1 - sigma.view(-1, 1, 1, 1, 1)) * clean + sigma.view(-1, 1, 1, 1, 1) * noise
+    return FlowBatch(index, clean, words, sigma, noise, noisy)
+
+
 def _learn(module: torch.nn.Module, optimizers: list[torch.optim.Optimizer], ema: dict[str, torch.Tensor],
            decay: float, weight: torch.Tensor, predicted: torch.Tensor, target: torch.Tensor) -> float:
     """One step of each optimiser on the ``weight``-ed squared error of ``predicted`` against
@@ -273,9 +305,11 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
     modules = torch.nn.ModuleDict({"transformer": transformer, "text_encoder": text_encoder}).train()
     optimizers = dit_optimizers(modules, recipe)
     ema = {name: value.detach().clone() for name, value in modules.state_dict().items()}
+    # The recipe's shift, or the sampler's own (a larger one spends more samples at high noise,
+    # where the prompt alone decides the picture).
     shift = recipe.dit_sigma_shift or pipeline.scheduler.config.shift
     patch = transformer.config.patch_size
-    count, _, full_length, height, width = latents.shape
+    _, _, full_length, height, width = latents.shape
     tokens_per_frame = (height // patch[1]) * (width // patch[2])
     short_steps = round(recipe.dit_steps * recipe.dit_short_share)
     started, losses = time.perf_counter(), []
@@ -283,30 +317,23 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
         for group in (group for optimizer in optimizers for group in optimizer.param_groups):
             group["lr"] = recipe.dit_lr * _cosine(step, recipe.dit_steps, recipe.dit_warmup)
         frames = min(recipe.dit_short_latents, full_length) if step < short_steps else full_length
-        index = torch.randint(count, (recipe.dit_batch,), generator=generator)
-        clean = latents[index, :, :frames].to(recipe.device)
-        words = [captions[i] for i in index.tolist()]
-        empty = torch.rand(recipe.dit_batch, generator=generator) < recipe.empty_caption_share
-        words = ["" if drop else text for text, drop in zip(words, empty.tolist(), strict=True)]
-        # Sigmas drawn with a shift as the sampler spaces its steps: the recipe's, or the sampler's
-        # own (a larger one spends more samples at high noise, where the prompt alone decides the picture).
-        u = torch.rand(recipe.dit_batch, generator=generator)
-        sigma = shift * u / (1 + (shift - 1) * u)
-        noise = torch.randn(clean.shape, generator=generator).to(recipe.device)
-        sigma = sigma.to(recipe.device)
-        noisy = (1 - sigma.view(-1, 1, 1, 1, 1)) * clean + sigma.view(-1, 1, 1, 1, 1) * noise
+        batch = flow_batch(latents, captions, frames=frames, size=recipe.dit_batch,
+                           empty_share=recipe.empty_caption_share, shift=shift, generator=generator,
+                           device=recipe.device)
+        noisy = batch.noisy
         # Image-to-video samples keep their first latent frame clean, at timestep 0.
         image = torch.rand(recipe.dit_batch, generator=generator) < recipe.image_share
-        noisy[image.to(recipe.device), :, 0] = clean[image.to(recipe.device), :, 0]
         image = image.to(recipe.device)
-        timestep = (sigma * 1000).view(-1, 1).repeat(1, frames * tokens_per_frame)
+        noisy[image, :, 0] = batch.clean[image, :, 0]
+        timestep = (batch.sigma * 1000).view(-1, 1).repeat(1, frames * tokens_per_frame)
         timestep[image, :tokens_per_frame] = 0
-        weight = 1 + recipe.dit_object_weight * masks[index, :, :frames].to(recipe.device, torch.float32)
+        weight = 1 + recipe.dit_object_weight * masks[batch.index, :, :frames].to(recipe.device, torch.float32)
         weight[image, :, 0] = 0
-        embeds = pipeline._get_t5_prompt_embeds(prompt=words, max_sequence_length=MAX_TOKENS, device=recipe.device)
+        embeds = pipeline._get_t5_prompt_embeds(prompt=batch.words, max_sequence_length=MAX_TOKENS,
+                                                device=recipe.device)
         predicted = transformer(hidden_states=noisy, timestep=timestep, encoder_hidden_states=embeds,
                                 return_dict=False)[0]
-        losses.append(_learn(modules, optimizers, ema, recipe.ema, weight, predicted, noise - clean))
+        losses.append(_learn(modules, optimizers, ema, recipe.ema, weight, predicted, batch.noise - batch.clean))
         if step % 200 == 0 or step == recipe.dit_steps - 1:
             log(f"transformer {step + 1}/{recipe.dit_steps}: loss {np.mean(losses[-200:]):.4f}, "
                 f"{time.perf_counter() - started:.0f} s")
@@ -495,7 +522,7 @@ def train_outpaint_transformer(pipeline: Any, data, recipe: Recipe, generator: t
     optimizer = torch.optim.AdamW(transformer.parameters(), lr=recipe.outpaint_lr, weight_decay=0.01)
     ema = {name: value.detach().clone() for name, value in transformer.state_dict().items()}
     shift = pipeline.scheduler.config.shift
-    count, full_length = latents.shape[0], latents.shape[2]
+    full_length = latents.shape[2]
     short_steps = round(recipe.outpaint_steps * recipe.outpaint_short_share)
     started, losses = time.perf_counter(), []
     for step in range(recipe.outpaint_steps):
@@ -503,22 +530,17 @@ def train_outpaint_transformer(pipeline: Any, data, recipe: Recipe, generator: t
             group["lr"] = recipe.outpaint_lr * _cosine(step, recipe.outpaint_steps, recipe.outpaint_warmup)
         single = torch.rand(1, generator=generator).item() < recipe.outpaint_single_frame_share
         frames = 1 if single else min(recipe.dit_short_latents, full_length) if step < short_steps else full_length
-        index = torch.randint(count, (recipe.outpaint_batch,), generator=generator)
-        clean = latents[index, :, :frames].to(recipe.device)
-        context = contexts[index, :, :frames].to(recipe.device)
-        words = [captions[i] for i in index.tolist()]
-        empty = torch.rand(recipe.outpaint_batch, generator=generator) < recipe.outpaint_empty_caption_share
-        words = ["" if drop else text for text, drop in zip(words, empty.tolist(), strict=True)]
-        u = torch.rand(recipe.outpaint_batch, generator=generator)
-        sigma = (shift * u / (1 + (shift - 1) * u)).to(recipe.device)
-        noise = torch.randn(clean.shape, generator=generator).to(recipe.device)
-        noisy = (1 - sigma.view(-1, 1, 1, 1, 1)) * clean + sigma.view(-1, 1, 1, 1, 1) * noise
-        weight = weights[index, :, :frames].to(recipe.device)
+        batch = flow_batch(latents, captions, frames=frames, size=recipe.outpaint_batch,
+                           empty_share=recipe.outpaint_empty_caption_share, shift=shift, generator=generator,
+                           device=recipe.device)
+        context = contexts[batch.index, :, :frames].to(recipe.device)
+        weight = weights[batch.index, :, :frames].to(recipe.device)
         with torch.no_grad():
-            embeds = pipeline._get_t5_prompt_embeds(prompt=words, max_sequence_length=MAX_TOKENS, device=recipe.device)
-        predicted = transformer(hidden_states=noisy, timestep=sigma * 1000, encoder_hidden_states=embeds,
+            embeds = pipeline._get_t5_prompt_embeds(prompt=batch.words, max_sequence_length=MAX_TOKENS,
+                                                    device=recipe.device)
+        predicted = transformer(hidden_states=batch.noisy, timestep=batch.sigma * 1000, encoder_hidden_states=embeds,
                                 control_hidden_states=context, return_dict=False)[0]
-        losses.append(_learn(transformer, [optimizer], ema, recipe.ema, weight, predicted, noise - clean))
+        losses.append(_learn(transformer, [optimizer], ema, recipe.ema, weight, predicted, batch.noise - batch.clean))
         if step % 200 == 0 or step == recipe.outpaint_steps - 1:
             log(f"outpaint {step + 1}/{recipe.outpaint_steps}: loss {np.mean(losses[-200:]):.4f}, "
                 f"{time.perf_counter() - started:.0f} s")
@@ -590,22 +612,41 @@ def save(pipeline: Any, folder: Path, recipe: Recipe, figures: dict[str, Any]) -
 
 
 def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> str:
-    """The folder's README.md: what the model is, how it was made, what it can and cannot draw.
-    ``benchmarks/quality.py --card`` (``benchmarks/plates.py --card`` for the outpainting
-    variant) adds the measured figures below the marker line."""
-    outpaint = pipeline_class == "WanVACEPipeline"
+    """The folder's README.md (``model_card.md`` filled in): what the model is, how it was made,
+    what it can and cannot draw. ``benchmarks/quality.py --card`` (``benchmarks/plates.py --card``
+    for the outpainting variant) adds the measured figures below the marker line."""
     command = "python -m sora_vfx.models.shapes.train --out sora_vfx/models/shapes/weights"
     if recipe.seed:
         command += f" --seed {recipe.seed}"
-    rows = "\n".join(f"| {key} | {value} |" for key, value in asdict(recipe).items())
-    done = "\n".join(f"| {key} | {value} |" for key, value in figures.items())
-    if outpaint:
-        use = f"""It is the outpainting variant (`{pipeline_class}`, Wan VACE's layout: the transformer with
-VACE context blocks beside layers {list(VACE_LAYERS)}), which `sora-vfx extend --model shapes` uses to
+    variant = _OUTPAINT_CARD if pipeline_class == "WanVACEPipeline" else _BASE_CARD
+    values = {"pipeline_class": pipeline_class, "vace_layers": list(VACE_LAYERS),
+              "outpaint_minutes": figures.get("outpaint_minutes", "?")}
+    parts = {name: Template(text).substitute(values) for name, text in variant.items()}
+    template = Template(Path(__file__).with_name("model_card.md").read_text(encoding="utf-8"))
+    return template.substitute(
+        parts, pipeline_class=pipeline_class, width=NATIVE_SIZE[0], height=NATIVE_SIZE[1], frames=NATIVE_FRAMES,
+        command=command, minutes=figures.get("minutes", "?"),
+        rows="\n".join(f"| {key} | {value} |" for key, value in asdict(recipe).items()),
+        done="\n".join(f"| {key} | {value} |" for key, value in figures.items()))
+
+
+#: The paragraphs of ``model_card.md`` that differ between the text-to-video and image-to-video
+#: folders and the outpainting one.
+_BASE_CARD = {
+    "use": """It is the built-in model of sora_vfx (`--model shapes`; shots with a reference image use
+the image-to-video twin `shapes-i2v`), so that renders, tests and benchmarks can measure what
+each render feature does to a picture.""",
+    "extra_stage": "",
+    "fields": "`minutes` is the sum of both stages as they ran (`vae_minutes`, `dit_minutes`).",
+    "marker": "## Measured adherence\n\n<!-- benchmarks/quality.py --card writes below this line -->",
+}
+_OUTPAINT_CARD = {
+    "use": """It is the outpainting variant (`$pipeline_class`, Wan VACE's layout: the transformer with
+VACE context blocks beside layers $vace_layers), which `sora-vfx extend --model shapes` uses to
 fill the border of a plate for the whole shot at once: it is given each frame's filmed
 pixels and a mask of the border, and continues the plate's objects, motion and background
-into the border."""
-        extra_stage = f"""
+into the border.""",
+    "extra_stage": """
 3. Outpainting (`--stage outpaint` runs it alone on the `t2v` folder of the same recipe): the
    transformer of stage 2 gets VACE context blocks, each a copy of the layer it feeds with its
    output projection at zero (so training starts from the text-to-video model exactly). A fixed
@@ -616,72 +657,11 @@ into the border."""
    objects weighted up and filmed ones down (the context holds them), on each clip's first 9
    frames for the first share of the steps, empty captions on half the samples (a plate is often
    extended without a prompt) and single frames on a share (a still plate's border).
-   {figures.get("outpaint_minutes", "?")} minutes.
-"""
-        fields = "`minutes` is stages 1 and 2 as they ran for the `t2v` folder this one starts from."
-        marker = "## Measured against the truth\n\n<!-- benchmarks/plates.py --card writes below this line -->"
-    else:
-        use = """It is the built-in model of sora_vfx (`--model shapes`; shots with a reference image use
-the image-to-video twin `shapes-i2v`), so that renders, tests and benchmarks can measure what
-each render feature does to a picture."""
-        extra_stage = ""
-        fields = "`minutes` is the sum of both stages as they ran (`vae_minutes`, `dit_minutes`)."
-        marker = "## Measured adherence\n\n<!-- benchmarks/quality.py --card writes below this line -->"
-    return f"""# shapes ({pipeline_class})
-
-A small video diffusion model that draws the sora_vfx shapes world: one or two coloured balls
-or squares moving on a plain background, prompted in one grammar:
-
-    a [small|large] <colour> <ball|square> <motion> on a <colour> background
-      [, and a [small|large] <colour> <ball|square> <motion>] [, camera panning left|right]
-
-colours red, green, blue, yellow, white, black; motions moving left/right/up/down, standing
-still. {use} It has the layout of Wan 2.1/2.2 (`WanPipeline`,
-`WanImageToVideoPipeline` in Wan 2.2's first-frame mode, `WanVACEPipeline`; `AutoencoderKLWan`,
-`WanTransformer3DModel`, a UMT5 text encoder, flow matching) at a small size, and loads with
-`DiffusionPipeline.from_pretrained(folder, local_files_only=True)`.
-
-## What it can and cannot draw
-
-- Native size {NATIVE_SIZE[0]}x{NATIVE_SIZE[1]}, {NATIVE_FRAMES} frames at most per call; longer shots render
-  in windows.
-- Only the grammar above: a word outside it becomes an unknown token and is ignored. It knows
-  nothing of the real world: a lighthouse prompt gives a coloured blob.
-- Colours are display-referred sRGB between 0.1 and 0.9.
-
-## How it was made
-
-`{command}` on the project's 2-core CPU machine ({figures.get("minutes", "?")} minutes), deterministic for
-a given seed and thread count. Data: clips drawn on the fly by `sora_vfx.models.shapes.world`
-from captions drawn by `grammar.random_scene` (a second object in a quarter of them, a camera
-pan in a quarter). Each stage is seeded on its own:
-
-1. The VAE (Wan 2.2's residual form: pixels folded 2x2 into channels, averaging shortcuts
-   around each resampling; 8x smaller in space, 2x in time) learns to reconstruct clips, random
-   crops first and whole frames last, with the pixels an object covers weighted up.
-   `--vae-stage DIR` keeps this stage in DIR and reuses it when the recipe's VAE fields match,
-   which gives the same weights as one whole run.
-2. A fixed set of clips is encoded and the transformer and text encoder learn flow matching on
-   their latents: the first share of the steps on each clip's first 9 frames (the VAE is causal,
-   so those are exactly their latents), the rest on all 25; latent pixels an object touches
-   weighted up; image-to-video (first latent frame clean) on a share of the samples, empty
-   captions on another, for guidance. The weight matrices inside the transformer's and the text
-   encoder's blocks learn with Muon (`torch.optim.Muon`, its steps sized as AdamW's), the rest
-   with AdamW; noise levels are drawn with shift `dit_sigma_shift`, more of them high than the
-   sampler's own shift would give, since there the prompt alone decides where the object goes.
-{extra_stage}
-{fields}
-
-| recipe | value |
-| --- | --- |
-{rows}
-
-| training figure | value |
-| --- | --- |
-{done}
-
-{marker}
-"""
+   $outpaint_minutes minutes.
+""",
+    "fields": "`minutes` is stages 1 and 2 as they ran for the `t2v` folder this one starts from.",
+    "marker": "## Measured against the truth\n\n<!-- benchmarks/plates.py --card writes below this line -->",
+}
 
 
 def main(argv: list[str] | None = None) -> None:

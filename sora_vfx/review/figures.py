@@ -1,4 +1,5 @@
-"""Measure a render folder: every shot's frames against the prompt it was rendered from.
+"""Measure a render folder (``sora-vfx eval``): every shot's frames against the prompt it was
+rendered from, with :mod:`sora_vfx.eval`'s measures.
 
 The frames are read back from the EXRs and taken from the working space to display sRGB
 through the same OCIO config the renderer wrote them with, so the analysis sees the picture
@@ -8,19 +9,18 @@ as skipped with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import SoraVfxError
+from ..errors import EvalError, SoraVfxError
+from ..eval import JUMP_FLOOR_PX, ShotMeasures, eval_document, measure_shot
 from ..imaging import read_display_frames
 from ..layout import frame_from_pattern
 from ..render.manifest import ManifestEntry, read_manifest
-from .shot import EvalError, ShotMeasures, measure_shot
-from .summary import eval_document
 
 
 @dataclass
@@ -78,3 +78,29 @@ def evaluate_render(out_dir: Path, *, shots: Sequence[str] | None = None,
         except SoraVfxError as exc:
             result.skipped[name] = str(exc)
     return result
+
+
+def step_ratios(out_dir: Path, seams: Mapping[str, Sequence[int]]) -> tuple[list[float], list[float]]:
+    """Every centroid step of every prompted object, against its shot's median step away from
+    the seams, split into the steps into a seam frame and all the others.
+
+    How often the model's own steps are as large as the seams' is the yardstick for the seams:
+    a window method cannot make a shot steadier than the model draws it
+    (:data:`sora_vfx.eval.seams.SEAM_TARGET` is the target).
+
+    Args:
+        seams: per shot, the 0-based frames where a new window starts.
+    """
+    measured = evaluate_render(out_dir, shots=list(seams), seams=seams)
+    every = evaluate_render(out_dir, shots=list(measured.shots),
+                            seams={name: list(range(1, shot.frames)) for name, shot in measured.shots.items()})
+    at_seams, elsewhere = [], []
+    for name, shot in measured.shots.items():
+        for obj, all_steps in zip(shot.objects, every.shots[name].objects, strict=True):
+            if not obj.seam_jumps:
+                continue
+            median = obj.seam_jumps[0].median_step
+            for jump in all_steps.seam_jumps:
+                ratio = (jump.step + JUMP_FLOOR_PX) / (median + JUMP_FLOOR_PX)
+                (at_seams if jump.frame in seams[name] else elsewhere).append(ratio)
+    return at_seams, elsewhere

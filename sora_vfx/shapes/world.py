@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sora_vfx.errors import RenderError
-from sora_vfx.models.shapes.grammar import MOTION_DIRECTION, PALETTE, SIZE_FRACTION, Scene, SceneObject
+from sora_vfx.shapes.grammar import MOTION_DIRECTION, PALETTE, SIZE_FRACTION, Scene, SceneObject
 
 #: Fraction of the frame (width for left/right, height for up/down) that a moving object
 #: travels in the world over a whole clip, drawn uniformly per object.
@@ -275,7 +275,7 @@ def render_clip(scene: Scene, *, frames: int, width: int, height: int, rng: np.r
     """Plan and draw one clip of ``scene``.
 
     Args:
-        scene: what to draw, e.g. from :func:`~sora_vfx.models.shapes.parse_prompt`.
+        scene: what to draw, e.g. from :func:`~sora_vfx.shapes.parse_prompt`.
         frames: clip length.
         width: full-frame width in pixels.
         height: full-frame height in pixels.
