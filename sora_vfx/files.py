@@ -32,6 +32,12 @@ _STALE_SECONDS = 24 * 3600
 STALE_LOCK_SECONDS = 600
 
 
+#: The longest host name and process id a temporary name may carry: Linux's HOST_NAME_MAX
+#: (farm nodes are named by others) and the 7 digits of its largest process id (2**22).
+_LONGEST_HOST = max(64, len(HOST))
+_LONGEST_PID = 4_194_304
+
+
 def temporary_name(path: Path, *, suffix: str = "") -> Path:
     """``.<name>.<host>-<pid>.<token>.tmp<suffix>`` beside ``path``.
 
@@ -39,7 +45,17 @@ def temporary_name(path: Path, *, suffix: str = "") -> Path:
     ``remove_stale_temporaries`` whose file it is; ``suffix`` keeps the extension last for
     writers that choose the format by it (OIIO: ``.exr``).
     """
-    return path.with_name(f".{path.name}.{HOST}-{os.getpid()}.{secrets.token_hex(4)}.tmp{suffix}")
+    return path.with_name(_temporary_file_name(path.name, HOST, os.getpid(), secrets.token_hex(4), suffix))
+
+
+def longest_temporary_name(name: str, *, suffix: str = "") -> str:
+    """The longest name ``temporary_name`` can give a file called ``name`` on any host: what
+    must fit a file system's limit on a name for the file to be written at all."""
+    return _temporary_file_name(name, "h" * _LONGEST_HOST, _LONGEST_PID, secrets.token_hex(4), suffix)
+
+
+def _temporary_file_name(name: str, host: str, pid: int, token: str, suffix: str) -> str:
+    return f".{name}.{host}-{pid}.{token}.tmp{suffix}"
 
 
 def write_atomically(path: Path, write: Callable[[Path], None], *, what: str,

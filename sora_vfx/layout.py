@@ -44,6 +44,26 @@ def reserved_name_problem(name: str) -> str | None:
     return None
 
 
+#: The most bytes one file name (a path component, UTF-8) may have: ext4, XFS, APFS and ZFS
+#: stop at 255, so a shot whose files' names are longer cannot render there.
+MAX_FILE_NAME_BYTES = 255
+
+
+def shot_file_names(shot: str, *, last_frame: int) -> list[str]:
+    """The name (the last path component) of everything a render of ``shot`` with frames up to
+    ``last_frame`` puts in OUT or its review: the shot folder, its frames, latents and sound,
+    its review movies and thumbnails. The longest of them (written under a temporary name
+    first) decides whether a shot name fits a file system."""
+    return [
+        shot_folder(Path(), shot).name,
+        frame_name(shot, last_frame),
+        latents_path(Path(), shot).name,
+        sound_path(Path(), shot).name,
+        *(Path(review_movie_name(shot, suffix)).name for suffix in REVIEW_MOVIE_SUFFIXES),
+        Path(review_thumbnail_name(shot, last_frame)).name,
+    ]
+
+
 def shot_folder(out_dir: Path, shot: str) -> Path:
     """``OUT/<shot>``: the folder of one shot's frames."""
     return Path(out_dir) / shot
@@ -119,6 +139,8 @@ REVIEW_PAGE_NAME = "index.html"
 REVIEW_EDIT_MOVIE_NAME = "edit.mp4"
 REVIEW_THUMBS_FOLDER = "thumbs"
 REVIEW_MOVIES_FOLDER = "movies"
+#: A shot's preview movie and its ProRes daily.
+REVIEW_MOVIE_SUFFIXES = (".mp4", ".mov")
 # A hand-edited manifest can name a shot anything; the review's file names keep to these.
 _REVIEW_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 

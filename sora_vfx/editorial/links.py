@@ -16,7 +16,12 @@ from .shotjob import ShotJob
 
 def check_links(jobs: list[ShotJob], path: Path | str) -> None:
     """EditError naming the shot when a ``continues`` link names no shot of the edit, the
-    shot itself, or closes a loop."""
+    shot itself, or closes a loop.
+
+    Each shot is visited once (a chain of thousands of shots is checked in linear time): a
+    walk along the links stops at the first shot already known to lead to a shot that
+    continues none.
+    """
     by_name = {job.name: job for job in jobs}
     for job in jobs:
         if job.continues is None:
@@ -26,15 +31,24 @@ def check_links(jobs: list[ShotJob], path: Path | str) -> None:
         if job.continues not in by_name:
             raise EditError(f"{path}, {job.where}: shot {job.name} continues {job.continues!r}, which is not a shot "
                             f"of this edit")
+    sound: set[str] = set()  # shots whose links end at a shot that continues none
     for job in jobs:
-        chain = [job.name]
-        current = job
-        while current.continues is not None:
-            current = by_name[current.continues]
+        chain: dict[str, int] = {}  # the walk from ``job``: name -> place in it
+        current: ShotJob | None = job
+        while current is not None and current.name not in sound:
             if current.name in chain:
-                loop = " -> ".join([*chain[chain.index(current.name):], current.name])
+                loop = _loop_text([*list(chain)[chain[current.name]:], current.name])
                 raise EditError(f"{path}, {job.where}: shots continue each other in a loop: {loop}")
-            chain.append(current.name)
+            chain[current.name] = len(chain)
+            current = by_name[current.continues] if current.continues is not None else None
+        sound.update(chain)
+
+
+def _loop_text(names: list[str]) -> str:
+    """``A -> B -> A``; a long loop with its middle left out, so the message stays one line."""
+    if len(names) > 12:
+        names = [*names[:6], f"... ({len(names) - 10} more) ...", *names[-4:]]
+    return " -> ".join(names)
 
 
 def with_predecessors(jobs: list[ShotJob], wanted: Iterable[str]) -> set[str]:
@@ -49,21 +63,25 @@ def with_predecessors(jobs: list[ShotJob], wanted: Iterable[str]) -> set[str]:
 
 
 def continuation_order(jobs: list[ShotJob]) -> list[ShotJob]:
-    """The jobs in edit order, except that a shot comes after the shot it continues."""
+    """The jobs in edit order, except that a shot comes after the shot it continues.
+
+    Links to shots outside ``jobs`` are left out (those shots are rendered already); the
+    links must hold no loop (``check_links``). Iterative: a chain of any length is ordered in
+    linear time, without recursion.
+    """
     by_name = {job.name: job for job in jobs}
     ordered: list[ShotJob] = []
     placed: set[str] = set()
-
-    def place(job: ShotJob) -> None:
-        if job.name in placed:
-            return
-        if job.continues in by_name:
-            place(by_name[job.continues])
-        placed.add(job.name)
-        ordered.append(job)
-
     for job in jobs:
-        place(job)
+        # The shots ``job`` continues, directly or through others, not yet placed: the
+        # nearest first; they are placed from the far end of the chain back to ``job``.
+        waiting: list[ShotJob] = []
+        current: ShotJob | None = job
+        while current is not None and current.name not in placed:
+            waiting.append(current)
+            placed.add(current.name)
+            current = by_name.get(current.continues) if current.continues is not None else None
+        ordered.extend(reversed(waiting))
     return ordered
 
 

@@ -71,13 +71,10 @@ def parse_fps(text: str | float | int | Fraction) -> FrameRate:
     rate = _NAMED_RATES.get(value)
     if rate is None:
         try:
-            rate = Fraction(value)
+            rate = _timecode_rate(Fraction(value))
         except (ValueError, ZeroDivisionError):
             rate = None
-        if rate is not None and rate.denominator not in (1, 1001):
-            # A decimal such as 29.970 or 23.9760 is a rounded NTSC rate.
-            rate = _nearest_named(rate)
-    if rate is None or not _timecode_supports(rate):
+    if rate is None:
         raise ConfigError(f"unknown frame rate {raw!r}; valid: {VALID_RATE_NAMES}")
     if drop_frame and rate not in _DROP_FRAME_RATES:
         raise ConfigError(
@@ -90,6 +87,21 @@ def rate_from_float(value: float) -> Fraction:
     """The exact rate behind a float that OTIO stores (23.976023976... -> 24000/1001)."""
     exact = Fraction(value).limit_denominator(1001)
     return exact
+
+
+def timecode_counts(rate: Fraction) -> bool:
+    """Whether SMPTE timecode can count frames at ``rate``, by the rule ``--fps`` applies: an
+    edit file's rate (OTIO, FCP XML, AAF) is held to it too, so 1/1000 or 1000000 fps is
+    refused when the edit is read rather than printed as nonsense timecode."""
+    return _timecode_rate(rate) is not None
+
+
+def _timecode_rate(rate: Fraction) -> Fraction | None:
+    """The rate timecode counts for ``rate``: itself, or the named rate nearest a rounded
+    decimal (29.970 or 23.9760 is a rounded NTSC rate); None when timecode cannot count it."""
+    if rate.denominator not in (1, 1001):
+        rate = _nearest_named(rate)
+    return rate if rate is not None and _timecode_supports(rate) else None
 
 
 def _nearest_named(rate: Fraction) -> Fraction | None:

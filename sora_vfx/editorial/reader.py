@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,18 +93,47 @@ _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 
 
-def _check_json_nesting(path: Path) -> None:
-    """EditError when ``path`` nests deeper than :data:`MAX_JSON_NESTING` (strings skipped)."""
+def _check_json_document(path: Path, adapter: str) -> None:
+    """EditError when the JSON document of an OTIO file (a ``.otio`` file, the ``content.otio``
+    of an ``.otiod`` folder or ``.otioz`` zip) is not UTF-8 text, which OTIO's reader takes in
+    and then fails on when a name is read, or nests deeper than :data:`MAX_JSON_NESTING`."""
+    where = path
     try:
-        data = _JSON_STRING.sub(b'""', path.read_bytes())
+        if adapter == "otio_json":
+            raw = path.read_bytes()
+        elif adapter == "otiod":
+            where = path / "content.otio"
+            raw = where.read_bytes()
+        else:  # otioz
+            where = path / "content.otio"
+            with zipfile.ZipFile(path) as bundle:
+                raw = bundle.read("content.otio")
+    except FileNotFoundError:
+        return  # OTIO's reader says what is missing
+    except (KeyError, zipfile.BadZipFile):
+        return
     except OSError as exc:
         raise EditError(f"{path}: cannot read: {exc.strerror}") from exc
+    _check_utf8(where, raw)
+    data = _JSON_STRING.sub(b'""', raw)
     depth = 0
     for match in _JSON_BRACKET.finditer(data):
         depth += 1 if match.group() in b"[{" else -1
         if depth > MAX_JSON_NESTING:
-            raise EditError(f"{path}: nests objects and lists more than {MAX_JSON_NESTING} deep "
+            raise EditError(f"{where}: nests objects and lists more than {MAX_JSON_NESTING} deep "
                             f"(at byte {match.start()}); not a timeline sora-vfx reads")
+
+
+def _check_utf8(path: Path, data: bytes) -> None:
+    """EditError naming the byte, line and column where ``data`` stops being UTF-8."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        near = " ".join(data[max(0, exc.start - 24):exc.end + 8].decode("utf-8", "replace").split())
+        raise EditError(f"{path}: not UTF-8 text at byte {exc.start} (line {line}, column {column}, near {near!r}): "
+                        "an OTIO file is UTF-8 JSON; re-export it, or fix the text there") from None
 
 
 def parse_edit_file(path: Path, *, fps: FrameRate | str | None = None) -> tuple[otio.schema.Timeline, EditSource]:
@@ -122,8 +152,8 @@ def parse_edit_file(path: Path, *, fps: FrameRate | str | None = None) -> tuple[
         return _read_edl(path, rate or parse_fps(24))
     if rate is not None:
         log.warning("%s: the frame rate given is ignored: %s files carry their own", path, adapter)
-    if adapter == "otio_json":
-        _check_json_nesting(path)
+    if adapter in ("otio_json", "otiod", "otioz"):
+        _check_json_document(path, adapter)
     try:
         timeline = otio.adapters.read_from_file(str(path), adapter_name=adapter)
     except Exception as exc:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
+from pathlib import PurePath
 from typing import Any
 
-from ..layout import reserved_name_problem
+from ..files import longest_temporary_name
+from ..layout import MAX_FILE_NAME_BYTES, reserved_name_problem, shot_file_names
 
 _SHOT_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -20,6 +22,25 @@ def shot_name_problem(name: str) -> str | None:
     if not _SHOT_NAME.match(name):
         return f"shot name {name!r} may only use letters, digits, '_', '-' and '.'"
     return reserved_name_problem(name)
+
+
+def shot_name_length_problem(name: str, *, last_frame: int) -> str | None:
+    """Why ``name`` is too long for a shot whose frames run up to ``last_frame``, or None: the
+    longest name of its files (``layout.shot_file_names``, each written under a temporary
+    name first) must fit in ``layout.MAX_FILE_NAME_BYTES``, counted in UTF-8."""
+    size = len(name.encode())
+    longest, extra = "", 0
+    for file in shot_file_names(name, last_frame=last_frame):
+        more = len(longest_temporary_name(file, suffix=PurePath(file).suffix).encode()) - size
+        if more > extra:
+            longest, extra = file, more
+    if size + extra <= MAX_FILE_NAME_BYTES:
+        return None
+    shown = name if len(name) <= 40 else name[:37] + "..."
+    return (f"shot name {shown!r} is {size} bytes long, too long for its files: the longest, "
+            f"{longest.replace(name, '<shot>', 1)!r} under its temporary name, adds {extra} bytes to the shot name, "
+            f"and a file name may have at most {MAX_FILE_NAME_BYTES}; use a shot name of at most "
+            f"{MAX_FILE_NAME_BYTES - extra} bytes")
 
 
 @dataclass

@@ -15,9 +15,9 @@ from ..errors import ConfigError, EditError, ShotSheetError
 from ..seeds import parse_seed, shot_seed
 from .annotations import Annotations, items_of, read_annotations
 from .links import check_links
-from .rates import FrameRate, rate_from_float, to_timecode
+from .rates import VALID_RATE_NAMES, FrameRate, rate_from_float, timecode_counts, to_timecode
 from .reader import EditSource, parse_edit_file
-from .shotjob import ShotJob, shot_name_problem
+from .shotjob import ShotJob, shot_name_length_problem, shot_name_problem
 from .shotsheet import read_shot_sheet
 
 log = logging.getLogger("sora_vfx")
@@ -32,7 +32,10 @@ class _Cut:
     track: str
     track_order: int
     rate: FrameRate
+    #: The rate record positions are counted in (the timeline's): ``record_in``, ``record_out``.
+    record_rate: FrameRate
     record_in: int
+    record_out: int
     duration: int
     source_in: int
     head_extra: int
@@ -175,16 +178,19 @@ def _select_tracks(timeline: otio.schema.Timeline, wanted: list[str] | None, pat
 
 def _find_cuts(timeline: otio.schema.Timeline, source: EditSource, wanted: list[str] | None):
     skipped = {"audio clips": 0, "black/bars events": 0, "gaps": 0, "nested sequences": 0}
-    for track in _tracks(timeline, source.path):
+    tracks = _tracks(timeline, source.path)
+    for track in tracks:
         if track.kind != otio.schema.TrackKind.Video:
             skipped["audio clips"] += sum(1 for c in track if isinstance(c, otio.schema.Clip))
-    global_start = timeline.global_start_time
+    global_start = _global_start(timeline, source)
+    record_rate = _record_rate(global_start, tracks, source)
     cuts: list[_Cut] = []
     for order, (label, track) in enumerate(_select_tracks(timeline, wanted, source.path)):
         ranges = _ranges_of_children(track, label, source)
         trim_start = track.source_range.start_time if track.source_range else None
         children = list(track)
         for position, item in enumerate(children):
+            _check_not_backwards(ranges[item], item, children[:position], label, source)
             if isinstance(item, otio.schema.Gap):
                 skipped["gaps"] += 1
                 continue
@@ -200,37 +206,75 @@ def _find_cuts(timeline: otio.schema.Timeline, source: EditSource, wanted: list[
                 continue
             span = ranges[item]
             _check_span(span, item, label, source)
-            rate = _rate_of(span, source)
+            rate = _rate_of(span.duration, source, f"clip {item.name!r} on {label}")
             record = span.start_time
             if trim_start is not None:
                 record = record - trim_start
             if global_start is not None:
                 record = record + global_start
             duration = _frames(span.duration, rate)
-            if duration <= 0:
+            if duration == 0:
                 continue
             before = children[position - 1] if position > 0 else None
             after = children[position + 1] if position + 1 < len(children) else None
-            record_in = _frames(record, rate)
+            # The record side is counted in the timeline's rate, the source side (the frames
+            # rendered) in the clip's own: a 29.97 clip on a 24 fps timeline keeps its place.
+            record_in = _frames(record, record_rate or rate)
             cut = _Cut(
                 clip=item,
                 track=track.name or label,
                 track_order=order,
                 rate=rate,
+                record_rate=record_rate or rate,
                 record_in=record_in,
+                record_out=_frames(record + span.duration, record_rate or rate),
                 duration=duration,
                 source_in=_frames(item.trimmed_range().start_time, rate),
                 head_extra=_frames(before.in_offset, rate) if isinstance(before, otio.schema.Transition) else 0,
                 tail_extra=_frames(after.out_offset, rate) if isinstance(after, otio.schema.Transition) else 0,
                 speed=_speed(item),
                 where="",
-                record_timecode=to_timecode(record_in, rate),
+                record_timecode=to_timecode(record_in, record_rate or rate),
                 edl_comments=source.annotation_comments(item),
             )
             cut.where = _where(cut, label, source)
             cuts.append(cut)
     cuts.sort(key=lambda c: (c.record_in, c.track_order))
     return cuts, skipped
+
+
+def _global_start(timeline: otio.schema.Timeline, source: EditSource) -> otio.opentime.RationalTime | None:
+    """The timeline's start time (its record timecode at the first frame), or None; EditError
+    when it is not a finite time at or after 00:00:00:00."""
+    start = timeline.global_start_time
+    if start is not None and not (math.isfinite(start.value) and start.value >= 0 and math.isfinite(start.rate)
+                                  and start.rate > 0):
+        raise EditError(f"{source.path}: the timeline starts at {start.value} at rate {start.rate}; a timeline "
+                        "starts at a finite time, 00:00:00:00 or later, at a positive rate")
+    return start
+
+
+def _record_rate(global_start: otio.opentime.RationalTime | None, tracks: list[otio.schema.Track],
+                 source: EditSource) -> FrameRate | None:
+    """The rate record positions are counted in: an EDL's; else the timeline's, which is its
+    start time's, or where it has none, the first video clip's. None: no clip has a rate."""
+    if source.adapter == "cmx_3600" and source.rate is not None:
+        return source.rate
+    if global_start is not None:
+        return _rate_of(global_start, source, "the timeline")
+    video = [track for track in tracks if track.kind == otio.schema.TrackKind.Video]
+    for number, track in enumerate(video, start=1):
+        for item in track:
+            if isinstance(item, otio.schema.Clip) and not isinstance(item.media_reference,
+                                                                     otio.schema.GeneratorReference):
+                try:
+                    duration = item.trimmed_range().duration
+                except Exception:  # no length: refused with its name when its track is read
+                    return None
+                if math.isfinite(duration.rate) and duration.rate > 0:
+                    return _rate_of(duration, source, f"clip {item.name!r} on V{number}")
+                return None
+    return None
 
 
 def _ranges_of_children(track: otio.schema.Track, label: str, source: EditSource) -> dict:
@@ -248,6 +292,22 @@ def _ranges_of_children(track: otio.schema.Track, label: str, source: EditSource
         raise EditError(f"{source.path}: track {label}: cannot place its clips: {exc}") from None
 
 
+def _check_not_backwards(span: otio.opentime.TimeRange, item, before: list, label: str,
+                         source: EditSource) -> None:
+    """EditError naming the clip (or the gap, with the clip before it) whose duration is
+    negative: it would be dropped and pull every later cut on its track back in time."""
+    duration = span.duration
+    if not duration.value < 0:
+        return
+    if isinstance(item, otio.schema.Gap):
+        named = [child.name for child in before if isinstance(child, otio.schema.Clip)]
+        what = "a gap" + (f" after clip {named[-1]!r}" if named else " at the start")
+    else:
+        what = f"{type(item).__name__.lower()} {item.name!r}"
+    raise EditError(f"{source.path}: {what} on {label} has a negative duration ({duration.value:g} frames at "
+                    f"{duration.rate:g} fps); a cut cannot run backwards")
+
+
 def _check_span(span: otio.opentime.TimeRange, clip: otio.schema.Clip, label: str, source: EditSource) -> None:
     """EditError naming the clip when its place in the edit has no finite time or rate."""
     for what, time in (("start", span.start_time), ("duration", span.duration)):
@@ -256,10 +316,19 @@ def _check_span(span: otio.opentime.TimeRange, clip: otio.schema.Clip, label: st
                             f"{time.rate}; a clip needs a finite time at a positive rate")
 
 
-def _rate_of(span: otio.opentime.TimeRange, source: EditSource) -> FrameRate:
+def _rate_of(time: otio.opentime.RationalTime, source: EditSource, what: str) -> FrameRate:
+    """The exact rate of ``time`` (a clip's duration, the timeline's start); an EDL's own.
+
+    Raises:
+        EditError: naming ``what``, when SMPTE timecode cannot count frames at that rate (the
+            rule ``--fps`` applies).
+    """
     if source.adapter == "cmx_3600" and source.rate is not None:
         return source.rate
-    exact = rate_from_float(span.duration.rate)
+    exact = rate_from_float(time.rate)
+    if not timecode_counts(exact):
+        raise EditError(f"{source.path}: {what} is at {time.rate:.10g} fps, a rate SMPTE timecode cannot count; "
+                        f"valid: {VALID_RATE_NAMES}")
     drop = bool(source.rate and source.rate.drop_frame and source.rate.rate == exact)
     return FrameRate(exact, drop)
 
@@ -294,22 +363,21 @@ NUMBERED = "numbered in edit order"
 def _make_job(cut: _Cut, index: int, path: Path, pattern, handles: int, start_frame: int) -> ShotJob:
     found: Annotations = read_annotations(cut.clip, shot_pattern=pattern, edl_comments=cut.edl_comments)
     values, origin = found.values, dict(found.origin)
-    name = values.get("shot")
-    if name is not None:
-        problem = shot_name_problem(name)
-        if problem:
-            raise EditError(f"{path}, {cut.where}: {problem}")
-    else:
-        name = f"sh{index * 10:03d}"
-        origin["shot"] = NUMBERED
-    origin["name"] = origin.pop("shot")
-    reference = values.get("reference")
-    if reference:
-        reference = str((path.parent / reference).resolve())
     head_handles = max(handles, cut.head_extra)
     tail_handles = max(handles, cut.tail_extra)
     cut_in = start_frame + head_handles
     cut_out = cut_in + cut.duration - 1
+    name = values.get("shot")
+    if name is None:
+        name = f"sh{index * 10:03d}"
+        origin["shot"] = NUMBERED
+    problem = shot_name_problem(name) or shot_name_length_problem(name, last_frame=cut_out + tail_handles)
+    if problem:
+        raise EditError(f"{path}, {cut.where}: {problem}")
+    origin["name"] = origin.pop("shot")
+    reference = values.get("reference")
+    if reference:
+        reference = str((path.parent / reference).resolve())
     job = ShotJob(
         name=name,
         index=index,
@@ -317,7 +385,7 @@ def _make_job(cut: _Cut, index: int, path: Path, pattern, handles: int, start_fr
         clip_name=cut.clip.name,
         reel=found.reel,
         record_in=cut.record_timecode,
-        record_out=to_timecode(cut.record_in + cut.duration, cut.rate),
+        record_out=to_timecode(cut.record_out, cut.record_rate),
         source_in=to_timecode(cut.source_in, cut.rate),
         source_out=to_timecode(cut.source_in + cut.duration, cut.rate),
         fps=cut.rate.fps,
@@ -359,7 +427,7 @@ def _apply_shot_sheet(jobs: list[ShotJob], sheet: Path) -> None:
             raise ShotSheetError(f"{sheet}: [shots.{key}] names a shot that is not in the edit; shots: {known}")
         for field_name, value in entry.items():
             if field_name == "name":
-                problem = shot_name_problem(value)
+                problem = shot_name_problem(value) or shot_name_length_problem(value, last_frame=job.tail_out)
                 if problem:
                     raise ShotSheetError(f"{sheet}: [shots.{key}] {problem}")
             setattr(job, field_name, value)

@@ -37,7 +37,9 @@ CUT = [
 ]
 
 
-def write_aaf(path: Path, clips: list[AafClip] = CUT, *, name: str = "SEQ_ABC", start: str = "01:00:00:00") -> Path:
+def write_aaf(path: Path, clips: list[AafClip] = CUT, *, name: str = "SEQ_ABC", start: str = "01:00:00:00",
+              fps: int | str = FPS) -> Path:
+    """The cut as an AAF; ``fps`` is its edit rate (timecodes still count 24 frames a second)."""
     import aaf2
 
     with aaf2.open(str(path), "w") as f:
@@ -45,7 +47,7 @@ def write_aaf(path: Path, clips: list[AafClip] = CUT, *, name: str = "SEQ_ABC", 
         for clip in clips:
             length = frames(clip.source_in) - frames(clip.media_start) + clip.duration + 100
             tape = f.create.SourceMob()
-            tape_slot, timecode_slot = tape.create_tape_slots(clip.tape, FPS, FPS, media_kind="picture")
+            tape_slot, timecode_slot = tape.create_tape_slots(clip.tape, fps, fps, media_kind="picture")
             timecode_slot.segment.start, timecode_slot.segment.length = frames(clip.media_start), length
             # The reader takes timecode only from slots on physical track 1.
             timecode_slot["PhysicalTrackNumber"].value = 1
@@ -55,17 +57,17 @@ def write_aaf(path: Path, clips: list[AafClip] = CUT, *, name: str = "SEQ_ABC", 
             descriptor = f.create.CDCIDescriptor()
             for key, value in dict(ComponentWidth=8, HorizontalSubsampling=2, ImageAspectRatio="16/9",
                                    StoredWidth=1920, StoredHeight=1080, FrameLayout="FullFrame", VideoLineMap=[42, 0],
-                                   SampleRate=FPS, Length=length).items():
+                                   SampleRate=fps, Length=length).items():
                 descriptor[key].value = value
             locator = f.create.NetworkLocator()
             locator["URLString"].value = f"file:///media/{clip.name}.mxf"
             descriptor["Locator"].append(locator)
             file_mob.descriptor = descriptor
-            file_slot = file_mob.create_timeline_slot(FPS)
+            file_slot = file_mob.create_timeline_slot(fps)
             file_slot.segment = tape.create_source_clip(slot_id=1, start=0, length=length)
             f.content.mobs.append(file_mob)
             master = f.create.MasterMob(clip.name)
-            master_slot = master.create_timeline_slot(FPS)
+            master_slot = master.create_timeline_slot(fps)
             master_slot.segment = file_mob.create_source_clip(slot_id=file_slot.slot_id, start=0, length=length)
             for key, value in clip.comments.items():
                 master.comments[key] = value
@@ -74,14 +76,14 @@ def write_aaf(path: Path, clips: list[AafClip] = CUT, *, name: str = "SEQ_ABC", 
         sequence = f.create.CompositionMob(name)
         sequence.usage = "Usage_TopLevel"
         f.content.mobs.append(sequence)
-        timecode_track = sequence.create_timeline_slot(FPS, slot_id=1)
+        timecode_track = sequence.create_timeline_slot(fps, slot_id=1)
         timecode_track.name = "TC1"
         timecode_track["PhysicalTrackNumber"].value = 1
         timecode = f.create.Sequence(media_kind="timecode")
-        timecode.components.append(f.create.Timecode(FPS, drop=False, length=sum(c.duration for c in clips)))
+        timecode.components.append(f.create.Timecode(fps, drop=False, length=sum(c.duration for c in clips)))
         timecode.components[0].start = frames(start)
         timecode_track.segment = timecode
-        video = sequence.create_timeline_slot(FPS, slot_id=2)
+        video = sequence.create_timeline_slot(fps, slot_id=2)
         video.name = "V1"
         video["PhysicalTrackNumber"].value = 1
         cuts = f.create.Sequence(media_kind="picture")
@@ -91,7 +93,7 @@ def write_aaf(path: Path, clips: list[AafClip] = CUT, *, name: str = "SEQ_ABC", 
                 length=clip.duration))
         video.segment = cuts
         events = f.create.EventMobSlot()
-        events["SlotID"].value, events["EditRate"].value, events["PhysicalTrackNumber"].value = 1000, FPS, 1
+        events["SlotID"].value, events["EditRate"].value, events["PhysicalTrackNumber"].value = 1000, fps, 1
         locators = f.create.Sequence(media_kind="DescriptiveMetadata")
         record = 0
         for clip in clips:

@@ -11,7 +11,14 @@ from click.testing import CliRunner
 
 from sora_vfx.cli.main import main
 from sora_vfx.editorial import EditOptions, read_edit
-from sora_vfx.editorial.links import continuation_depth, continuation_order, continued_frame, with_predecessors
+from sora_vfx.editorial.links import (
+    check_links,
+    continuation_depth,
+    continuation_order,
+    continued_frame,
+    with_predecessors,
+)
+from sora_vfx.editorial.shotjob import ShotJob
 from sora_vfx.errors import EditError
 
 EDL = """
@@ -116,3 +123,47 @@ def test_the_continued_frame_lines_up_the_cuts(write_edl):
     # Without handles it is the frame after the cut, which the tail handle holds; with none, the last.
     unhandled = read_edit(write_edl(EDL), EditOptions(handles=0)).jobs
     assert continued_frame(unhandled[0], unhandled[2]) == unhandled[0].tail_out == 1024
+
+
+def chain(count: int, *, loop: bool = False) -> list[ShotJob]:
+    """``count`` shots in edit order, each continuing the next one (the last, the first when
+    ``loop``): the longest chain there is, every link pointing forwards."""
+    names = [f"C_{n:05d}" for n in range(count)]
+    return [ShotJob(name=name, index=n, track="V1", clip_name=name, reel="", record_in="", record_out="",
+                    source_in="", source_out="", fps=24.0, rate="24", drop_frame=False, duration=2, handles=0,
+                    head_handles=0, tail_handles=0, head_in=1001, cut_in=1001, cut_out=1002, tail_out=1002,
+                    continues=names[n + 1] if n + 1 < count else (names[0] if loop else None),
+                    where=f"clip {name!r} on V1")
+            for n, name in enumerate(names)]
+
+
+def test_a_chain_of_five_thousand_shots_is_checked_and_ordered_without_recursion():
+    jobs = chain(5000)  # once a RecursionError past 1,000 links, and cubic time to check
+    check_links(jobs, "cut.otio")
+    assert [job.name for job in continuation_order(jobs)] == [job.name for job in reversed(jobs)]
+    assert continuation_depth(jobs) == {job.name: 4999 - n for n, job in enumerate(jobs)}
+    assert with_predecessors(jobs, ["C_00000"]) == {job.name for job in jobs}
+    assert with_predecessors(jobs, ["C_04990"]) == {f"C_{n:05d}" for n in range(4990, 5000)}
+
+
+def test_a_loop_closing_a_long_chain_is_found_and_named_on_one_line():
+    with pytest.raises(EditError) as caught:
+        check_links(chain(5000, loop=True), "cut.otio")
+    assert str(caught.value) == ("cut.otio, clip 'C_00000' on V1: shots continue each other in a loop: C_00000 -> "
+                                 "C_00001 -> C_00002 -> C_00003 -> C_00004 -> C_00005 -> ... (4991 more) ... -> "
+                                 "C_04997 -> C_04998 -> C_04999 -> C_00000")
+
+
+def test_an_otio_edit_of_a_five_thousand_shot_chain_is_read(tmp_path):
+    track = otio.schema.Track("V1")
+    for job in chain(5000):
+        clip = otio.schema.Clip(job.clip_name, source_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(2, 24)))
+        clip.metadata["sora_vfx"] = {"shot": job.name, "continues": job.continues}
+        track.append(clip)
+    timeline = otio.schema.Timeline("chain")
+    timeline.tracks.append(track)
+    path = tmp_path / "chain.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    jobs = read_edit(path).jobs
+    assert continuation_order(jobs)[0].name == "C_04999" and continuation_depth(jobs)["C_00000"] == 4999
