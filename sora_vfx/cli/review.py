@@ -11,6 +11,7 @@ import click
 
 from ..config import load_config
 from ..errors import ReviewError, SoraVfxError
+from ..text import printable
 from .main import debug_option, main
 
 log = logging.getLogger("sora_vfx")
@@ -146,13 +147,19 @@ def verify(file: Path, trust_anchors: Path | None, config_path: Path | None, as_
 
 
 def _describe(credentials, anchors: Path | None) -> str:
+    """What ``verify`` prints: each line escaped (:func:`sora_vfx.text.printable`), for the text
+    comes from the file, and a damaged or hostile one can hold terminal escape sequences."""
+    return "\n".join(printable(line) for line in _lines(credentials, anchors))
+
+
+def _lines(credentials, anchors: Path | None) -> list[str]:
     lines = [str(credentials.path)]
     if not credentials.present:
-        return lines[0] + "\n  content credentials: none (no C2PA manifest in this file)"
+        return [*lines, "  content credentials: none (no C2PA manifest in this file)"]
     broken = [f for f in credentials.failures if f["code"] != "signingCredential.untrusted"]
     if not credentials.manifest:
         reasons = "; ".join(f["explanation"] for f in broken)
-        return lines[0] + f"\n  content credentials: PRESENT BUT INVALID ({reasons})"
+        return [*lines, f"  content credentials: PRESENT BUT INVALID ({reasons})"]
     if credentials.valid:
         lines.append("  signature: holds (the file is as it was signed)")
     else:
@@ -181,4 +188,4 @@ def _describe(credentials, anchors: Path | None) -> str:
     for shot in shots or []:
         lines.append(f"  shot {shot.get('shot')}: model {shot.get('model')}, seed {shot.get('seed')}, "
                      f"prompt: {shot.get('prompt')}")
-    return "\n".join(lines)
+    return lines

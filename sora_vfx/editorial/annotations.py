@@ -38,9 +38,14 @@ _AAF_COMMENT_COLUMNS = ("comments", "comment")
 
 
 def _aaf_annotations(aaf: Mapping, clip: otio.schema.Clip, found: Annotations) -> None:
-    """Fields from an AAF master clip's user comments and attributes, and its tape name."""
+    """Fields from an AAF master clip's user comments and attributes, and its tape name.
+
+    A column of its own (``Prompt``, ``Shot``, ...) wins over a line of the ``Comments``
+    column that sets the same field, whichever comes first in the file: the conform writes
+    the shot's fields as columns and keeps the editor's comments beside them."""
     user = aaf.get("UserComments")
     if isinstance(user, Mapping):
+        columns: list[tuple[str, str]] = []
         for key, value in user.items():
             name = str(key).strip().lower()
             text = str(value).strip() if value is not None else ""
@@ -55,7 +60,10 @@ def _aaf_annotations(aaf: Mapping, clip: otio.schema.Clip, found: Annotations) -
                     elif line.strip():
                         found.comments.append(line.strip())
             elif name.replace("_", " ") in _ALIASES:
-                found.set(_ALIASES[name.replace("_", " ")], text, "aaf comment")
+                columns.append((_ALIASES[name.replace("_", " ")], text))
+        for field_name, text in columns:
+            found.values[field_name] = text
+            found.origin[field_name] = "aaf comment"
     # The tape name is the key of the clip's media reference other than its default one.
     tapes = [key for key in clip.media_references() if key != otio.schema.Clip.DEFAULT_MEDIA_KEY]
     if tapes and not found.reel:
@@ -65,6 +73,12 @@ def _aaf_annotations(aaf: Mapping, clip: otio.schema.Clip, found: Annotations) -
 def is_annotation_comment(text: str) -> bool:
     """Whether an EDL comment line sets one of our fields (``* PROMPT: ...``)."""
     return _COMMENT.match(text) is not None
+
+
+def comment_field(text: str) -> str | None:
+    """The field an EDL comment line sets (``"negative_prompt"`` for ``* NEGATIVE: ...``), or None."""
+    match = _COMMENT.match(text)
+    return _ALIASES[match.group(1).lower().replace("_", " ")] if match else None
 
 
 # Long prompts wrap over several comment lines; those join with a space.
@@ -100,12 +114,7 @@ def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | 
     EDL before OTIO read it (they come before the comments OTIO kept, as in the file).
     """
     found = Annotations()
-    for marker in items_of(clip.markers):
-        text = (marker.name or "").strip()
-        if _is_shot_name(text, shot_pattern) and "shot" not in found.values:
-            found.set("shot", text, "loc marker")
-        elif text:
-            found.notes.append(text)
+    marked = [text for text in ((marker.name or "").strip() for marker in items_of(clip.markers)) if text]
     metadata = clip.metadata
     keys = len(metadata)
     edl = metadata.get("cmx_3600") if keys else None
@@ -135,7 +144,24 @@ def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | 
             if field_name and value is not None and str(value) != "":
                 found.values[field_name] = str(value)
                 found.origin[field_name] = "otio metadata"
+    _marked_name_and_notes(found, marked, clip, shot_pattern)
     return found
+
+
+def _marked_name_and_notes(found: Annotations, marked: list[str], clip: otio.schema.Clip,
+                           pattern: re.Pattern[str] | None) -> None:
+    """The shot's name from its markers when nothing else named it, and the notes.
+
+    A one-word marker that can be a shot name (and matches ``pattern``) names the shot: the
+    one that is the clip's own name first (a conform names each rendered clip after its
+    shot), else the first. Every other marker is a note, one-word ones included (an editor's
+    ``PICKUP`` beside a ``SHOT:`` comment), except those that repeat the name."""
+    if "shot" not in found.values:
+        names = [text for text in marked if _is_shot_name(text, pattern)]
+        if names:
+            found.set("shot", clip.name if clip.name in names else names[0], "loc marker")
+    name = found.values.get("shot", "").casefold()
+    found.notes.extend(text for text in marked if text.casefold() != name)
 
 
 # Reading OTIO containers: iterating one, or asking for a key it lacks, ends in a C++

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -13,6 +15,8 @@ import opentimelineio as otio
 from ..errors import ConfigError, RenderError
 from ..files import write_atomically
 from ..layout import CONFORM_NAME, EDITOR_CONFORM_NAMES, FRAME_EXTENSION, FRAME_PADDING, shot_folder, sound_path
+from ..text import multi_line, one_line
+from .annotations import comment_field
 from .shotjob import ShotJob
 from .shots import NUMBERED
 
@@ -75,6 +79,8 @@ def conform_timeline(
     The clip keeps its place and length in the edit; its source range now runs from the
     shot's ``cut_in`` frame, so handles stay available for trims. Speed effects are dropped:
     the render already has one frame per frame of the cut (the speed stays in metadata).
+    A shot not rendered keeps its clip, and gets its name and prompt in ``metadata["sora_vfx"]``,
+    so that the conform read as an edit names it as the edit did (and seeds it the same).
     """
     conformed = copy.deepcopy(timeline)
     # deepcopy keeps the tree's shape, so clips are found again by their position.
@@ -82,9 +88,14 @@ def conform_timeline(
     copies = list(conformed.find_clips())
     position = {id(clip): index for index, clip in enumerate(originals)}
     for job in jobs:
-        if job.name not in rendered:
-            continue
         clip = copies[position[id(clips[job.name])]]
+        if job.name not in rendered:
+            ours = clip.metadata.get("sora_vfx")
+            fields = _shot_fields(job, rendered=False)
+            if "prompt" in fields:
+                fields["prompt"] = multi_line(fields["prompt"])
+            clip.metadata["sora_vfx"] = {**(dict(ours) if isinstance(ours, Mapping) else {}), **fields}
+            continue
         clip.media_reference = sequence_reference(job, shot_folder(out_dir, job.name))
         clip.source_range = otio.opentime.TimeRange(
             otio.opentime.RationalTime(job.cut_in, job.fps),
@@ -94,7 +105,7 @@ def conform_timeline(
         clip.metadata["sora_vfx"] = {
             "speed": job.speed,
             "shot": job.name,
-            "prompt": job.prompt,
+            "prompt": multi_line(job.prompt),
             "seed": job.seed,
             "first_frame": job.head_in,
             "last_frame": job.tail_out,
@@ -157,13 +168,19 @@ def write_conform(timeline: otio.schema.Timeline, path: Path) -> Path:
 
 def editor_timeline(conformed: otio.schema.Timeline, jobs: list[ShotJob], *, rendered: set[str],
                     kind: str) -> otio.schema.Timeline:
-    """The conform as an editor's format can hold it (``fcp_xml``, ``cmx_3600``).
+    """The conform as an editor's format can hold it (``fcp_xml``, ``cmx_3600``, ``AAF``).
 
     Each rendered clip is named after its shot. For FCP XML its media is the sequence's first
     frame (Premiere and Resolve import the numbered files from it); clips whose media the edit
     never located stay offline under their own name. An EDL cannot point at files: its event
     keeps the edit's reel and source timecodes (the rendered frames carry the same timecodes in
     their headers) and names the sequence in a ``FROM CLIP`` comment.
+
+    Every shot, rendered or not, keeps its name when the file is read back as an edit: a
+    marker with the name at the clip's record position comes before the editor's markers (an
+    EDL also gets ``* SHOT:``, ``* PROMPT:`` and ``* SEED:`` comments, an AAF the ``Shot``,
+    ``Prompt`` and ``Seed`` bin columns beside the editor's own). Every text the file holds
+    follows the one-line rule (:mod:`sora_vfx.text`).
     """
     edl, aaf = kind == "edl", kind == "aaf"
     timeline = copy.deepcopy(conformed)
@@ -183,11 +200,13 @@ def editor_timeline(conformed: otio.schema.Timeline, jobs: list[ShotJob], *, ren
             if isinstance(clip.media_reference, otio.schema.GeneratorReference):
                 track = clip.parent()
                 track[track.index(clip)] = otio.schema.Gap(source_range=clip.source_range)
+    mob_ids: set[str] = set()
     for clip in timeline.find_clips():
-        shot = (clip.metadata.get("sora_vfx") or {}).get("shot")
-        job = by_name.get(shot) if shot in rendered else None
+        ours = clip.metadata.get("sora_vfx")
+        job = by_name.get(ours.get("shot")) if isinstance(ours, Mapping) else None
+        done = job is not None and job.name in rendered
         reference = clip.media_reference
-        if job is not None:
+        if done:
             clip.name = job.name
             if edl and isinstance(reference, otio.schema.ImageSequenceReference):
                 start = otio.opentime.from_timecode(job.source_in, job.fps)
@@ -200,23 +219,147 @@ def editor_timeline(conformed: otio.schema.Timeline, jobs: list[ShotJob], *, ren
             elif isinstance(reference, otio.schema.ImageSequenceReference):
                 clip.media_reference = otio.schema.ExternalReference(
                     target_url=reference.target_url_for_image_number(0), available_range=reference.available_range)
-            _name_marker(clip, job)
-            if aaf:
-                # OTIO's AAF writer keeps no markers: the shot's name, sequence, prompt and seed
-                # become the master clip's user comments (Avid's bin columns), which sora_vfx reads.
-                clip.metadata["AAF"] = {"UserComments": {
-                    "Shot": job.name, "Prompt": job.prompt, "Seed": str(job.seed),
-                    "Sequence": _sequence_path(reference)}}
         elif not edl and isinstance(reference, otio.schema.MissingReference):
             clip.media_reference = otio.schema.ExternalReference(target_url=clip.name,
                                                                  available_range=clip.source_range)
         elif not edl and reference.available_range is None:
             reference.available_range = clip.source_range
+        if job is not None:
+            _name_marker(clip, job)
+            fields = _shot_fields(job, rendered=done)
+            if edl:
+                _edl_comments(clip, fields)
+            if aaf:
+                # OTIO's AAF writer keeps no markers: the shot's name, sequence, prompt and seed
+                # become the master clip's user comments (Avid's bin columns), which sora_vfx reads.
+                _aaf_columns(clip, fields, _sequence_path(reference) if done else None)
+        if edl:
+            _edl_reel(clip, job)
         if aaf:
             aaf_metadata = clip.metadata.setdefault("AAF", {})
-            if "MobID" not in aaf_metadata:
+            # A master clip holds one set of bin columns: a shot whose clip shares its master
+            # clip with an earlier shot's gets a master clip of its own, or it reads back with
+            # the other shot's name.
+            if "MobID" not in aaf_metadata or (job is not None and str(aaf_metadata["MobID"]) in mob_ids):
                 aaf_metadata["MobID"] = _new_mob_id()
+            if job is not None:
+                mob_ids.add(str(aaf_metadata["MobID"]))
+    _one_line_texts(timeline, kind)
     return timeline
+
+
+def _shot_fields(job: ShotJob, *, rendered: bool) -> dict[str, object]:
+    """What the conform says of a shot besides its pictures: its name, its prompt (when it has
+    one) and its seed (when rendered, or when the edit or shot sheet gave it), as read back."""
+    fields: dict[str, object] = {"shot": job.name}
+    if job.prompt:
+        fields["prompt"] = job.prompt
+    if rendered or not str(job.source.get("seed", "")).startswith("derived from"):
+        fields["seed"] = job.seed
+    return fields
+
+
+def _edl_comments(clip: otio.schema.Clip, fields: dict[str, object]) -> None:
+    """``* SHOT:``, ``* PROMPT:`` and ``* SEED:`` comments (one line each) for the EDL, in place
+    of any the edit's own comments set the same fields with (a prompt would be read twice)."""
+    edl = clip.metadata.get("cmx_3600")
+    edl = dict(edl) if isinstance(edl, Mapping) else {}
+    comments = edl.get("comments")
+    comments = [comments] if isinstance(comments, str) else list(comments) if isinstance(comments, Sequence) else []
+    kept = [str(comment) for comment in comments if comment_field(str(comment)) not in fields]
+    ours = [f"{key.upper()}: {one_line(value).strip()}" for key, value in fields.items() if one_line(value).strip()]
+    edl["comments"] = [*kept, *ours]
+    clip.metadata["cmx_3600"] = edl
+
+
+_NOT_REEL = re.compile(r"[^\w.-]+")
+_NOT_WORD = re.compile(r"\W+")
+
+
+def _edl_reel(clip: otio.schema.Clip, job: ShotJob | None) -> None:
+    """The event's reel as one word of letters, digits, ``_``, ``-`` and ``.``, other runs
+    written ``_`` (a space would shift the event's fields, a colon read as a timecode): the
+    edit's reel, else the shot's tape name, else AX (no known source). A reel that reads as
+    black or bars (BL, BLACK, BARS) is AX unless the clip is black or bars."""
+    edl = clip.metadata.get("cmx_3600")
+    edl = dict(edl) if isinstance(edl, Mapping) else {}
+    reel = _NOT_REEL.sub("_", one_line(edl.get("reel") or (job.reel if job is not None else ""))).strip("_")
+    generated = isinstance(clip.media_reference, otio.schema.GeneratorReference)
+    if not reel or (reel.upper() in ("BL", "BLACK", "BARS") and not generated):
+        reel = "AX"
+    edl["reel"] = reel
+    clip.metadata["cmx_3600"] = edl
+
+
+#: Avid's bin column the conform writes for each field of :func:`_shot_fields`.
+_AAF_COLUMNS = {"shot": "Shot", "prompt": "Prompt", "seed": "Seed"}
+
+
+def _aaf_columns(clip: otio.schema.Clip, fields: dict[str, object], sequence: str | None) -> None:
+    """The shot's bin columns on its master clip, beside the editor's own (``Comments`` too);
+    an editor's column of the same name (any case) gives way to ours."""
+    aaf = clip.metadata.get("AAF")
+    aaf = dict(aaf) if isinstance(aaf, Mapping) else {}
+    ours = {_AAF_COLUMNS[key]: str(value) for key, value in fields.items()}
+    if sequence is not None:
+        ours["Sequence"] = sequence
+    user = aaf.get("UserComments")
+    taken = {name.lower() for name in ours}
+    kept = {key: value for key, value in (dict(user) if isinstance(user, Mapping) else {}).items()
+            if str(key).strip().lower() not in taken}
+    aaf["UserComments"] = {**kept, **ours}
+    clip.metadata["AAF"] = aaf
+
+
+#: Avid's bin columns whose text is lines (sora_vfx reads ``PROMPT:`` lines from them).
+_AAF_LINE_COLUMNS = ("comments", "comment")
+
+
+def _one_line_texts(timeline: otio.schema.Timeline, kind: str) -> None:
+    """Apply the one-line rule (:mod:`sora_vfx.text`) to every text of ``timeline`` that the
+    ``kind`` writer puts in a file: names of the timeline, tracks, items, markers and media,
+    media URLs, marker colours, and the writer's metadata (an EDL's comments, reel and CDL; an
+    AAF's bin columns, ``Comments`` keeping its lines; FCP XML's own metadata, keeping lines)."""
+    timeline.name = one_line(timeline.name)
+    for item in [timeline.tracks, *timeline.tracks.find_children()]:
+        item.name = one_line(item.name)
+        for marker in getattr(item, "markers", ()):
+            marker.name = one_line(marker.name)
+            # An EDL locator's colour is one word before its text.
+            marker.color = _NOT_WORD.sub("_", one_line(marker.color)).strip("_") if kind == "edl" \
+                else one_line(marker.color)
+            _clean_metadata(marker.metadata, kind)
+        _clean_metadata(item.metadata, kind)
+        if isinstance(item, otio.schema.Clip):
+            for reference in item.media_references().values():
+                reference.name = one_line(reference.name)
+                if isinstance(reference, otio.schema.ExternalReference):
+                    reference.target_url = one_line(reference.target_url)
+                _clean_metadata(reference.metadata, kind)
+
+
+#: The metadata each editor's writer reads: namespace -> the rule its text follows.
+_WRITTEN_METADATA = {"edl": {"cmx_3600": one_line, "cdl": one_line},
+                     "xml": {"fcp_xml": multi_line},
+                     "aaf": {"AAF": one_line}}
+
+
+def _clean_metadata(metadata, kind: str) -> None:
+    for namespace, rule in _WRITTEN_METADATA.get(kind, {}).items():
+        value = metadata.get(namespace)
+        if value is not None:
+            metadata[namespace] = _cleaned(value, rule)
+
+
+def _cleaned(value, rule, key: str = ""):
+    """``value`` with every text in it through ``rule``; an AAF ``Comments`` column keeps its lines."""
+    if isinstance(value, str):
+        return (multi_line if key.strip().lower() in _AAF_LINE_COLUMNS else rule)(value)
+    if isinstance(value, Mapping):
+        return {one_line(name): _cleaned(item, rule, str(name)) for name, item in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, bytes):
+        return [_cleaned(item, rule) for item in value]
+    return value
 
 
 def _sequence_path(reference: otio.schema.MediaReference) -> str:
@@ -250,15 +393,16 @@ def _place_record_start(timeline: otio.schema.Timeline, jobs: list[ShotJob]) -> 
 
 
 def _name_marker(clip: otio.schema.Clip, job: ShotJob) -> None:
-    """A marker naming the shot at the clip's first frame (an EDL's LOC), unless it has one or
-    its name is the one sora_vfx numbers it by anyway: an editor's format keeps markers, and
-    sora_vfx reads them back as the shot's name."""
-    if job.source.get("name") == NUMBERED or any(marker.name == job.name for marker in clip.markers):
+    """A marker naming the shot, first among the clip's markers (so that an editor's one-word
+    note does not name the shot when the file is read back), at the clip's record position,
+    as an editor's locator sits; unless its name is the one sora_vfx numbers it by anyway."""
+    if job.source.get("name") == NUMBERED:
         return
-    clip.markers.append(otio.schema.Marker(
+    others = [marker for marker in clip.markers if marker.name != job.name]
+    clip.markers[:] = [otio.schema.Marker(
         name=job.name, color=otio.schema.MarkerColor.YELLOW,
-        marked_range=otio.opentime.TimeRange(clip.source_range.start_time,
-                                             otio.opentime.RationalTime(0, job.fps))))
+        marked_range=otio.opentime.TimeRange(otio.opentime.from_timecode(job.record_in, job.fps),
+                                             otio.opentime.RationalTime(0, job.fps))), *others]
 
 
 def write_conforms(conformed: otio.schema.Timeline, out_dir: Path, formats: tuple[str, ...], *,
@@ -280,7 +424,11 @@ def write_conforms(conformed: otio.schema.Timeline, out_dir: Path, formats: tupl
         def write(temporary: Path, name: str = name, adapter: str = adapter) -> None:
             try:
                 timeline = editor_timeline(conformed, jobs, rendered=rendered, kind=name)
-                otio.adapters.write_to_file(timeline, str(temporary), adapter_name=adapter)
+                if name == "edl":
+                    text = otio.adapters.write_to_string(timeline, adapter_name=adapter)
+                    Path(temporary).write_text(_once_per_shot(text), encoding="utf-8")
+                else:
+                    otio.adapters.write_to_file(timeline, str(temporary), adapter_name=adapter)
             except OSError:
                 raise
             except Exception as exc:  # an adapter's limits surface as many exception types
@@ -296,6 +444,35 @@ def write_conforms(conformed: otio.schema.Timeline, out_dir: Path, formats: tupl
             log.warning("conform %s not written: OTIO's %s adapter cannot write this edit: %s", file_name, adapter,
                         exc.__cause__)
     return written
+
+
+_EVENT_NUMBER = re.compile(r"(\d+)\s")
+#: The comments :func:`_edl_comments` writes after ``* SHOT:``, in that order.
+_SHOT_LINES = ("* PROMPT: ", "* SEED: ")
+
+
+def _once_per_shot(edl: str) -> str:
+    """The EDL without a shot's ``* SHOT:`` block (and its ``PROMPT``, ``SEED``) in an event
+    after the shot's own: OTIO's writer repeats a dissolve's outgoing clip's comments in the
+    dissolve's event, whose comments all belong to the incoming clip when the EDL is read."""
+    kept: list[str] = []
+    earlier: set[str] = set()  # the shots of the events before this one
+    this_event: set[str] = set()
+    number, skipping = None, False
+    for line in edl.split("\n"):
+        event = _EVENT_NUMBER.match(line)
+        if event and event.group(1) != number:
+            earlier |= this_event
+            this_event, number = set(), event.group(1)
+        if line.startswith("* SHOT: "):
+            shot = line.removeprefix("* SHOT: ").strip()
+            skipping = shot in earlier
+            this_event.add(shot)
+        elif not (skipping and line.startswith(_SHOT_LINES)):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 class _AdapterCannot(Exception):

@@ -24,6 +24,7 @@ import OpenImageIO as oiio
 from sora_vfx import defaults
 from sora_vfx.errors import ImagingError
 from sora_vfx.files import remove_stale_temporaries, write_atomically
+from sora_vfx.text import one_line
 
 COMPRESSIONS = defaults.COMPRESSIONS
 PIXEL_TYPES = ("half", "float")
@@ -110,7 +111,9 @@ def apply_attributes(spec: oiio.ImageSpec, attributes: Mapping[str, object], pat
 
     ``timeCode`` is packed as a SMPTE timecode, ``framesPerSecond`` and fractions become
     rationals, ``chromaticities`` eight floats; ints outside 32 bits are written as text so
-    they stay exact. None values are skipped.
+    they stay exact. None values are skipped. Text follows the one-line rule
+    (:func:`sora_vfx.text.one_line`): a prompt's line breaks and control characters become
+    spaces (OpenImageIO would cut a string at U+0000, and drop one that starts with it).
 
     Args:
         path: the file being written, named in errors.
@@ -137,7 +140,7 @@ def apply_attributes(spec: oiio.ImageSpec, attributes: Mapping[str, object], pat
                 raise ImagingError(f"cannot write {path}: chromaticities needs 8 floats")
             spec.attribute(name, oiio.TypeDesc("float[8]"), values)
         elif isinstance(value, str):
-            spec.attribute(name, value)
+            spec.attribute(name, one_line(value))
         elif isinstance(value, numbers.Integral):
             # EXR has no 64-bit int attribute: keep big values (seeds) exact as text.
             spec.attribute(name, int(value) if int(value) in _INT32 else str(int(value)))

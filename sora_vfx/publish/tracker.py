@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import ConfigError, SoraVfxError
+from ..text import one_line
 
 #: The first line of a version's text (:meth:`ShotRelease.version_text`).
 VERSION_FIRST_LINE = "sora_vfx render"
@@ -41,9 +42,13 @@ class ShotRelease:
 
     def version_text(self) -> str:
         """The version's data as trackers keep it in a comment or description: a first line
-        that marks it as a sora_vfx render, then one ``key: value`` per line, then the prompt."""
-        lines = [VERSION_FIRST_LINE, *(f"{key}: {value}" for key, value in self.data().items()),
-                 f"prompt: {self.description}"]
+        that marks it as a sora_vfx render, then one ``key: value`` per line, then the prompt.
+
+        Each value is one line (:func:`sora_vfx.text.one_line`): a prompt, or a path, with line
+        breaks cannot add a ``job_hash:`` line of its own, by which trackers recognise the
+        version of a render (a later render would be taken as published already)."""
+        lines = [VERSION_FIRST_LINE, *(f"{key}: {one_line(value)}" for key, value in self.data().items()),
+                 f"prompt: {one_line(self.description)}"]
         return "\n".join(lines)
 
 

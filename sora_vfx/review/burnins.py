@@ -12,6 +12,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..text import one_line
+
 AI_MARK = "AI GENERATED"
 _TEXT = (235, 235, 235)
 _DIM = (150, 150, 150)
@@ -60,6 +62,8 @@ class BurnInLayout:
 
 
 def _bar(layout: BurnInLayout, left: str, right: str, *, mark: bool = False, centre: str = "") -> np.ndarray:
+    # A bar holds one line of text: a line break would draw below the bar's edge.
+    left, right, centre = one_line(left), one_line(right), one_line(centre)
     image = Image.new("RGB", (layout.width, layout.bar), _BAR)
     draw = ImageDraw.Draw(image)
     font = _font(layout.font_size)
@@ -93,7 +97,9 @@ def bottom_bar(layout: BurnInLayout, frame: int | None, timecode: str | None, re
 
 
 def slate(layout: BurnInLayout, *lines: str) -> np.ndarray:
-    """A grey picture with centred text, standing in for a missing frame or a failed shot."""
+    """A grey picture with centred text (each of ``lines`` one line), standing in for a missing
+    frame or a failed shot."""
+    lines = tuple(one_line(line) for line in lines)
     image = Image.new("RGB", (layout.width, layout.height), _SLATE)
     draw = ImageDraw.Draw(image)
     font = _font(layout.font_size)

@@ -17,6 +17,7 @@ from ..imaging import read_exr
 from ..imaging.wav import Audio, read_wav
 from ..layout import frame_from_pattern, review_movie_name, review_thumbnail_name, sound_path
 from ..render.manifest import ManifestEntry
+from ..text import one_line
 from .burnins import BurnInLayout, bottom_bar, compose, slate, top_bar
 from .display import DisplayTransform, preview_size, resize
 from .movies import PRORES_HQ, MovieWriter
@@ -93,7 +94,8 @@ def movie_tags(title: str, generation: dict[str, Any]) -> dict[str, str]:
         "AI GENERATED (trainedAlgorithmicMedia) by sora_vfx"
     if generation.get("prompt"):
         comment += f"; prompt: {generation['prompt']}"
-    return {"title": title, "comment": comment}
+    # One line each, as every one-line field (the JPEG comment of thumbnails too).
+    return {"title": one_line(title), "comment": one_line(comment)}
 
 
 class ShotFrames:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import ReviewError
 from ..imaging.wav import Audio
+from ..text import one_line
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,11 @@ class MovieWriter:
         path: the final path (written to a temporary name beside it first).
         size: (width, height), both even.
         rate: frames per second, exact (e.g. Fraction(24000, 1001)).
-        metadata: container tags such as title and comment.
+        metadata: container tags such as title and comment (each one line: a prompt's line
+            breaks and control characters become spaces, as in every one-line field).
         movie_format: ``H264`` (default) or ``PRORES_HQ``.
-        timecode: the first frame's timecode (and ``reel``, the tape name), in a timecode track.
+        timecode: the first frame's timecode (and ``reel``, the tape name, as one line), in a
+            timecode track.
         audio: the sound that starts with the first frame (AAC in previews, 24-bit PCM in dailies).
     """
 
@@ -83,8 +86,8 @@ class MovieWriter:
             if timecode:
                 # FFmpeg's QuickTime muxer makes a timecode (tmcd) track from these tags.
                 stream.metadata["timecode"] = timecode
-                if reel:
-                    stream.metadata["reel_name"] = reel
+                if reel and one_line(reel).strip():
+                    stream.metadata["reel_name"] = one_line(reel).strip()
             stream.time_base = 1 / self.rate
             context = stream.codec_context
             context.color_range = av.video.reformatter.ColorRange.MPEG
@@ -92,7 +95,7 @@ class MovieWriter:
             context.color_primaries = av.video.reformatter.ColorPrimaries.BT709
             context.color_trc = av.video.reformatter.ColorTrc.IEC61966_2_1
             for key, value in (metadata or {}).items():
-                self._container.metadata[key] = value
+                self._container.metadata[one_line(key)] = one_line(value)
             self._audio = audio
             layout = {1: "mono", 2: "stereo"}.get(audio.samples.shape[1]) if audio is not None else None
             if audio is not None and layout is None:

@@ -20,6 +20,7 @@ from typing import Any
 from .. import __version__
 from ..errors import ReviewError
 from ..files import write_atomically
+from ..text import printable
 
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 GENERATION_LABEL = "org.sora_vfx.generation"
@@ -271,5 +272,6 @@ def _unreadable(path: Path, explanation: str) -> Credentials:
 
 
 def _c2pa_message(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+    """c2pa's reason on one line, escaped: it can quote the bytes of a damaged file, and the
+    message is printed on a terminal (:func:`sora_vfx.text.printable`)."""
+    return printable(" ".join(str(exc).split())) or type(exc).__name__

@@ -238,6 +238,16 @@ def test_none_attribute_is_left_out(tmp_path: Path) -> None:
     assert "chromaticities" not in read_exr_header(tmp_path / "a.exr")
 
 
+def test_header_text_is_one_line_and_never_cut_short(tmp_path: Path) -> None:
+    """A prompt's line breaks and control characters become spaces (the one-line rule): OIIO
+    would cut a string at a NUL, and leave out one that starts with it."""
+    write_exr_frame(tmp_path / "a.exr", frame(), attributes={
+        "sora_vfx:prompt": "a harbour\r\nat dawn\x00, slow push\x1b[2J\u2028in", "sora_vfx:style": "\x00film"})
+    header = read_exr_header(tmp_path / "a.exr")
+    assert header["sora_vfx:prompt"] == "a harbour at dawn , slow push [2J in"
+    assert header["sora_vfx:style"] == " film"
+
+
 def test_missing_folder(tmp_path: Path) -> None:
     path = tmp_path / "nope" / "a.exr"
     with pytest.raises(ImagingError, match=r"nope.*does not exist"):

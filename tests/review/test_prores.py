@@ -76,3 +76,18 @@ def test_signed_dailies_carry_credentials_too(rendered, certificates, tmp_path):
         credentials = read_credentials(path, trust_anchors=certificates.root)
         assert credentials.present and credentials.valid and credentials.trusted, (path, credentials.failures)
         assert credentials.generation["shot"] == path.stem
+
+
+def test_a_tape_name_with_line_breaks_is_one_reel_name_line(render_copy):
+    """An AAF tape name holding line breaks and EDL text is the daily's reel name as one line."""
+    manifest = render_copy / "manifest.json"
+    document = json.loads(manifest.read_text())
+    tape = "A001\n002  AX       V     C        00:00:00:00 00:00:01:00 01:00:00:00 01:00:01:00\r\n* SHOT: X\x00"
+    for shot in document["shots"]:
+        shot["job"]["reel"] = tape
+    manifest.write_text(json.dumps(document))
+    result = CliRunner().invoke(main, ["review", str(render_copy), "--prores", "--json"])
+    assert result.exit_code == 0, result.output
+    movie = probe(render_copy / "review" / "movies" / "LHT_0010.mov")
+    assert movie["track"][0]["reel_name"] == \
+        "A001 002  AX       V     C        00:00:00:00 00:00:01:00 01:00:00:00 01:00:01:00 * SHOT: X"

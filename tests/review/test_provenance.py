@@ -200,3 +200,34 @@ def test_damaged_manifest_bytes_are_reported_as_an_invalid_manifest_not_as_none(
     assert text.exit_code == 1
     assert "content credentials: none" not in text.stdout
     assert "content credentials: PRESENT BUT INVALID" in text.stdout
+
+
+def test_verify_prints_what_a_hostile_file_says_escaped(certificates, tmp_path):
+    """Text in a file's manifest (anyone can sign one) is printed escaped: a terminal never
+    runs its escape sequences, and a line break cannot add a line of its own."""
+    from PIL import Image
+
+    from sora_vfx.review.provenance import load_signing_identity, manifest_definition, sign_file
+
+    picture = tmp_path / "hostile.jpg"
+    Image.new("RGB", (8, 8)).save(picture, format="JPEG")
+    generation = {"shot": "SH010\x1b]0;owned\x07", "model": "tiny\x1b[2J", "seed": 1,
+                  "prompt": "a harbour\n  signature: holds (the file is as it was signed)\u2028\x1b[31m\u202e"}
+    sign_file(load_signing_identity(certificate=certificates.chain, key=certificates.key), picture,
+              manifest_definition(title="hostile\r\x1b[1A.jpg", generation=generation))
+    result = run("verify", picture)
+    assert result.exit_code == 0, result.output
+    assert not any(character in result.stdout for character in "\x1b\x07\r\u2028\u202e")
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("  signature:")] == [
+        "  signature: holds (the file is as it was signed)"]
+    assert "  shot: SH010\\x1b]0;owned\\x07" in lines and "  model: tiny\\x1b[2J" in lines
+    assert "  prompt: a harbour\\n  signature: holds (the file is as it was signed)\\u2028\\x1b[31m\\u202e" in lines
+    # The JSON document keeps the text as it is (JSON escapes it).
+    assert json.loads(run("verify", picture, "--json").stdout)["generation"] == generation
+
+
+def test_a_c2pa_reason_quoting_file_bytes_is_escaped():
+    from sora_vfx.review.provenance import _c2pa_message
+
+    assert _c2pa_message(ValueError("bad box \x1b[2J\x00 in\nfile")) == "bad box \\x1b[2J\\x00 in file"
