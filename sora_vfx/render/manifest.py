@@ -10,16 +10,20 @@ tasks) merge into the manifest already there.
 from __future__ import annotations
 
 import json
+import os
+import re
 import time
+import types
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from .. import __version__, defaults
 from ..editorial.shotjob import ShotJob
 from ..errors import RenderError
 from ..files import exclusive_lock, write_json_atomically
-from ..layout import MANIFEST_NAME
+from ..imaging.exr import MAX_DECODE_VALUES
+from ..layout import MANIFEST_NAME, frame_from_pattern
 from .spec import RenderSpec
 
 MANIFEST_VERSION = 2
@@ -30,6 +34,12 @@ READABLE_VERSIONS = (1, 2)
 ShotStatus = Literal["rendered", "skipped", "failed"]
 #: Statuses whose frames are all on disk.
 DONE_STATUSES = ("rendered", "skipped")
+#: How deep objects and lists may nest in a manifest: its own documents nest less than ten
+#: deep; Python's JSON reader recurses, so deeper ones are refused before it reads them.
+MAX_MANIFEST_NESTING = 100
+#: The most pixels a shot's frames may have: sora_vfx writes them RGBA and reads back no
+#: frame of more than ``imaging.exr.MAX_DECODE_VALUES`` values.
+MAX_FRAME_PIXELS = MAX_DECODE_VALUES // 4
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,36 @@ class FrameRange:
     cut_in: int
     cut_out: int
     pattern: str
+
+    def path(self, out_dir: Path, frame: int) -> Path:
+        """The file of ``frame``: the pattern's run of ``#`` as the padded frame number."""
+        return frame_from_pattern(out_dir, self.pattern, frame)
+
+    def on_disk(self, out_dir: Path) -> list[int]:
+        """The frames ``first``..``last`` whose files are there, in order: one listing of the
+        pattern's folder, so the cost is what the folder holds, never the range the manifest
+        declares (a damaged one can declare a billion frames)."""
+        folder, _, name = self.pattern.rpartition("/")
+        if "#" not in name:
+            return []
+        # A number where each run of '#' is; the name it makes is checked against the file's.
+        number = re.compile("".join(r"(-?\d+)" if part.startswith("#") else re.escape(part)
+                                    for part in re.split(r"(#+)", name) if part))
+        found = set()
+        try:
+            with os.scandir(Path(out_dir) / folder) as entries:
+                names = [entry.name for entry in entries]
+        except (OSError, ValueError):  # no folder (nothing rendered), or not one
+            return []
+        for file in names:
+            match = number.fullmatch(file)
+            try:
+                frame = int(match.group(1)) if match else None
+                if frame is not None and self.first <= frame <= self.last and self.path(out_dir, frame).name == file:
+                    found.add(frame)
+            except ValueError:  # more digits than a number converts, or a pattern outside OUT
+                continue
+        return sorted(found)
 
 
 @dataclass
@@ -106,23 +146,30 @@ class ManifestEntry:
         frames = _object(data, "frames", problems)
         frame_values = {name: _field(frames, f"frames.{name}", kind, problems, key=name)
                         for name, kind in _FRAME_TYPES.items()} if frames is not None else {}
+        if frame_values and None not in frame_values.values():
+            problems += _frame_problems(**frame_values)
         job = _object(data, "job", problems)
         missing_job = [name for name in _JOB_REQUIRED if job is not None and name not in job]
         if missing_job:
             problems.append(f"job lacks {', '.join(missing_job)}")
+        if job is not None:
+            problems += _type_problems(job, _JOB_TYPES, "job")
         spec = data.get("spec")
         missing_spec = [name for name in _SPEC_REQUIRED if isinstance(spec, dict) and name not in spec]
         if spec is not None and not isinstance(spec, dict):
             problems.append("spec has to be an object or null")
         elif missing_spec:
             problems.append(f"spec lacks {', '.join(missing_spec)}")
+        if isinstance(spec, dict):
+            spec_problems = _type_problems(spec, _SPEC_TYPES, "spec")
+            problems += spec_problems or ([] if missing_spec else _size_problems(spec))
         windows = data.get("windows")
         if windows is not None and not (isinstance(windows, list) and all(
                 isinstance(w, list) and len(w) == 2 and all(type(n) is int for n in w) for w in windows)):
-            problems.append(f"windows has to be a list of [first, last] frame pairs or null, not {windows!r}")
+            problems.append(f"windows has to be a list of [first, last] frame pairs or null, not {_short(windows)}")
         memory_plan = data.get("memory_plan")
         if memory_plan is not None and not isinstance(memory_plan, str):
-            problems.append(f"memory_plan has to be a string or null, not {memory_plan!r}")
+            problems.append(f"memory_plan has to be a string or null, not {_short(memory_plan)}")
         if problems:
             name = data.get("name")
             label = f"shot {name}" if isinstance(name, str) else "a shot entry"
@@ -204,14 +251,25 @@ def read_manifest(out_dir: Path) -> Manifest | None:
     """The manifest of a render folder, or None when it has none.
 
     Raises:
-        RenderError: the file is unreadable, not JSON, or not a manifest this release reads.
+        RenderError: the file is unreadable, not JSON, nests deeper than
+            :data:`MAX_MANIFEST_NESTING`, or not a manifest this release reads (every problem
+            of its entries, each field named: types, frame ranges, patterns leading outside
+            the folder, frame sizes past :data:`MAX_FRAME_PIXELS`).
     """
     path = manifest_path(out_dir)
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RenderError(f"{path}: not a readable sora_vfx manifest: {exc}") from None
+    # Refused before the JSON reader, which recurses as deep as the text nests.
+    nesting = _nesting_problem(raw)
+    if nesting is not None:
+        raise RenderError(f"{path}: not a readable sora_vfx manifest: {nesting}")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:  # not UTF-8, not JSON, or a number of more digits than Python converts
         raise RenderError(f"{path}: not a readable sora_vfx manifest: {exc}") from None
     return Manifest.from_dict(data, where=str(path))
 
@@ -258,6 +316,116 @@ _FRAME_TYPES: dict[str, Any] = {
 # What ShotJob and RenderSpec cannot be built without.
 _JOB_REQUIRED = tuple(f.name for f in fields(ShotJob) if f.default is MISSING and f.default_factory is MISSING)
 _SPEC_REQUIRED = tuple(f.name for f in fields(RenderSpec) if f.default is MISSING and f.default_factory is MISSING)
+# The types of their fields, which the readers after the render rely on.
+_JOB_TYPES = get_type_hints(ShotJob)
+_SPEC_TYPES = get_type_hints(RenderSpec)
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _nesting_problem(raw: bytes) -> str | None:
+    """Why a manifest's text nests too deep for the JSON reader (strings skipped), or None."""
+    depth = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', raw)):
+        depth += 1 if match.group() in b"[{" else -1
+        if depth > MAX_MANIFEST_NESTING:
+            return f"objects and lists nest more than {MAX_MANIFEST_NESTING} deep"
+    return None
+
+
+def _frame_problems(*, first: int, last: int, count: int, cut_in: int, cut_out: int, pattern: str) -> list[str]:
+    """What is wrong with a shot's frame range and pattern, taken together."""
+    problems = []
+    if not first <= cut_in <= cut_out <= last:
+        problems.append(f"frames {first}-{last} do not hold the cut {cut_in}-{cut_out}")
+    elif count != last - first + 1:
+        problems.append(f"frames.count {count} is not the {last - first + 1} frames of {first}-{last}")
+    problem = _pattern_problem(pattern)
+    if problem is not None:
+        problems.append(f"frames.pattern {_short(pattern)} {problem}")
+    return problems
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` cannot name a shot's frames inside the render folder, or None."""
+    folder, _, name = pattern.rpartition("/")
+    if "\0" in pattern:
+        return "holds a NUL character"
+    try:
+        frame_from_pattern(Path("."), pattern, 0)
+    except ValueError:
+        return "points outside the render folder"
+    if "#" not in name:
+        return "has no run of '#' for the frame number in its file name"
+    if "#" in folder:
+        return "has '#' outside its file name"
+    return None
+
+
+def _size_problems(spec: dict) -> list[str]:
+    """What is wrong with a spec's frame size (its fields' types already checked)."""
+    width, height = spec["width"], spec["height"]
+    if width < 1 or height < 1:
+        return [f"spec size {width}x{height} is not a picture"]
+    if width * height > MAX_FRAME_PIXELS:
+        return [f"spec size {width}x{height} is larger than any frame sora_vfx reads "
+                f"({MAX_FRAME_PIXELS} pixels at most)"]
+    return []
+
+
+def _type_problems(data: dict, types_: dict[str, Any], label: str) -> list[str]:
+    """The fields of ``data`` whose values do not have the types of ``types_`` (a dataclass's
+    type hints, as JSON holds them: lists for tuples); missing fields are not problems here."""
+    return [f"{label}.{name} has to be {_describe(hint)}, not {_short(data[name])}"
+            for name, hint in types_.items() if name in data and not _fits(data[name], hint)]
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a JSON value fits a type hint (str, int, float, bool, None, unions, lists,
+    tuples as lists, dicts); anything else fits."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        return any(_fits(value, arg) for arg in args)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if hint in (list, tuple) or origin in (list, tuple):
+        if not isinstance(value, list):
+            return False
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args, strict=True))
+        return not args or all(_fits(v, args[0]) for v in value)
+    if hint is dict or origin is dict:
+        return isinstance(value, dict) and (not args or all(_fits(v, args[1]) for v in value.values()))
+    return True
+
+
+def _describe(hint: Any) -> str:
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(arg) for arg in args)
+    if hint is type(None):
+        return "null"
+    if hint in (list, tuple) or origin in (list, tuple):
+        return "a list"
+    if hint is dict or origin is dict:
+        return "an object"
+    return getattr(hint, "__name__", str(hint))
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, cut short: a damaged manifest's values can be long."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _field(data: dict, label: str, kind: Any, problems: list[str], *, key: str | None = None) -> Any:
@@ -269,7 +437,7 @@ def _field(data: dict, label: str, kind: Any, problems: list[str], *, key: str |
     if isinstance(value, bool) or not isinstance(value, kind):
         kinds = kind if isinstance(kind, tuple) else (kind,)
         expected = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
-        problems.append(f"{label} has to be {expected}, not {value!r}")
+        problems.append(f"{label} has to be {expected}, not {_short(value)}")
         return None
     return value
 
@@ -277,6 +445,6 @@ def _field(data: dict, label: str, kind: Any, problems: list[str], *, key: str |
 def _object(data: dict, name: str, problems: list[str]) -> dict | None:
     value = data.get(name)
     if not isinstance(value, dict):
-        problems.append(f"{name} has to be an object, not {value!r}")
+        problems.append(f"{name} has to be an object, not {_short(value)}")
         return None
     return value

@@ -11,6 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
@@ -183,19 +184,27 @@ def _render_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], bar: P
     written = 0
     with FrameWriter(max_workers=shot.writer_threads, compression=spec.compression) as writer:
         futures = []
+        # A frame given again (kept latents that failed part-way, then new ones) is written
+        # again once its first write is done, so the last one given is the one on disk.
+        submitted: dict[int, Future] = {}
         for shot_index, frame, covering in made:
             number = job.head_in + shot_index
             if number not in missing:
                 continue
+            again = submitted.get(number)
+            if again is not None:
+                again.result()
             linear = transform.to_scene(frame, spec.colorspace)
             rgba = np.concatenate([linear, np.ones(linear.shape[:2] + (1,), np.float32)], axis=2)
             timecode = source_timecode(number, source_in=job.source_in, cut_in=job.cut_in, rate=rate)
             attributes = _attributes(job, spec, timecode)
             attributes["sora_vfx:window"] = " ".join(f"{job.head_in + w.start}-{job.head_in + w.end - 1}"
                                                      for w in covering)
-            futures.append(writer.submit(shot.frame_path(number), rgba, attributes))
-            written += 1
-            bar.frames_done()
+            submitted[number] = writer.submit(shot.frame_path(number), rgba, attributes)
+            futures.append(submitted[number])
+            if again is None:
+                written += 1
+                bar.frames_done()
         writer.close()
     for future in futures:
         error = future.exception()
@@ -241,21 +250,45 @@ def _crossfade_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], inp
 
 def _context_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], inputs: _Inputs) -> Frames:
     """The whole shot denoised as one in context windows, its latents kept until every frame
-    is on disk, then decoded as one stream (or in cross-faded windows where the VAE cannot)."""
-    job, spec = shot.job, shot.spec
+    is on disk, then decoded as one stream (or in cross-faded windows where the VAE cannot).
+
+    Latents an earlier run kept are decoded instead of denoising again, unless ``--force``;
+    kept latents that fail to decode are discarded, and the shot is denoised again (the
+    frames they gave before failing are given again, from the new latents)."""
+    spec = shot.spec
     windows = shot_windows(shot, model)
     temporal = model.temporal_compression
     latent_windows = [(w.start // temporal, (w.length - 1) // temporal + 1) for w in windows]
-    latents = _read_latents(shot)
-    if latents is None:
-        noise = _shot_noise(model, spec, windows)
-        with torch.inference_mode():
-            latents = model.denoise(
-                windows=latent_windows, prompt=spec.prompt, negative_prompt=spec.negative_prompt or None,
-                num_frames=windows[-1].end, height=spec.height, width=spec.width,
-                num_inference_steps=spec.steps, guidance_scale=spec.guidance,
-                latents=noise.to(model.device, model.dtype), image=inputs.image)
-        _write_latents(shot, latents)
+    path = latents_path(shot.out_dir, shot.name)
+    if shot.force:
+        # Forced: every frame from a new denoise, never from what an earlier run kept.
+        path.unlink(missing_ok=True)
+    latents = None if shot.force else _read_latents(shot, _noise_shape(model, spec, windows))
+    if latents is not None:
+        try:
+            yield from _decode_latents(shot, model, missing, latents, windows, latent_windows)
+            return
+        except Exception as exc:  # a damaged file is only a lost shortcut: denoise again
+            if is_out_of_memory(exc):
+                raise
+            log.warning("shot %s: kept latents %s do not decode (%s); denoising again", shot.name, path,
+                        _first_line(exc))
+            path.unlink(missing_ok=True)
+    noise = _shot_noise(model, spec, windows)
+    with torch.inference_mode():
+        latents = model.denoise(
+            windows=latent_windows, prompt=spec.prompt, negative_prompt=spec.negative_prompt or None,
+            num_frames=windows[-1].end, height=spec.height, width=spec.width,
+            num_inference_steps=spec.steps, guidance_scale=spec.guidance,
+            latents=noise.to(model.device, model.dtype), image=inputs.image)
+    _write_latents(shot, latents)
+    yield from _decode_latents(shot, model, missing, latents, windows, latent_windows)
+
+
+def _decode_latents(shot: ShotPlan, model: LoadedModel, missing: set[int], latents: torch.Tensor,
+                    windows: list[Window], latent_windows: list[tuple[int, int]]) -> Frames:
+    """A shot's denoised latents decoded up to its last missing frame (``_context_frames``)."""
+    job = shot.job
     if model.streams_decode(latents):
         # One causal decode of the whole shot, frame after frame, up to the last frame needed.
         last = max(missing) - job.head_in
@@ -445,8 +478,13 @@ def _reference_video(shot: ShotPlan, model: LoadedModel) -> np.ndarray | None:
     return pictures
 
 
-def _read_latents(shot: ShotPlan) -> torch.Tensor | None:
-    """The shot's latents kept by an earlier run of the same job, or None."""
+def _read_latents(shot: ShotPlan, shape: tuple[int, ...] | None) -> torch.Tensor | None:
+    """The shot's latents kept by an earlier run of the same job, or None.
+
+    The job hash says which job kept them; the tensor must also be what that job's denoise
+    gives (``shape``, float32, every value finite), or it is not used: a warning names the
+    shot and the file, and the shot is denoised again.
+    """
     path = latents_path(shot.out_dir, shot.name)
     if not path.is_file():
         return None
@@ -458,8 +496,25 @@ def _read_latents(shot: ShotPlan) -> torch.Tensor | None:
     except Exception as exc:  # a damaged file is only a lost shortcut: denoise again
         log.warning("shot %s: kept latents %s unreadable (%s); denoising again", shot.name, path, exc)
         return None
+    problem = _latents_problem(latents, shape)
+    if problem is not None:
+        log.warning("shot %s: kept latents %s %s; denoising again", shot.name, path, problem)
+        return None
     log.info("shot %s: decoding the latents an earlier run kept (%s)", shot.name, path.name)
     return latents
+
+
+def _latents_problem(latents: torch.Tensor, shape: tuple[int, ...] | None) -> str | None:
+    """Why kept latents cannot be the ones this job denoises to (``shape``, float32, finite), or None."""
+    if shape is None:
+        return "cannot be checked: the model has no latent layout"
+    if tuple(latents.shape) != tuple(shape):
+        return f"are {tuple(latents.shape)}, the job's {tuple(shape)}"
+    if latents.dtype != torch.float32:
+        return f"are {latents.dtype}, not torch.float32"
+    if not bool(torch.isfinite(latents).all()):
+        return "hold values that are not finite (NaN or infinity)"
+    return None
 
 
 def _write_latents(shot: ShotPlan, latents: torch.Tensor) -> None:
@@ -481,13 +536,19 @@ def _shot_noise(model: LoadedModel, spec: RenderSpec, windows: list[Window]) -> 
 
     None where the model's family lets each window draw its own (no latent layout).
     """
+    shape = _noise_shape(model, spec, windows)
+    return None if shape is None else torch.randn(shape, generator=cpu_generator(spec.seed), dtype=torch.float32)
+
+
+def _noise_shape(model: LoadedModel, spec: RenderSpec, windows: list[Window]) -> tuple[int, ...] | None:
+    """The shape of the shot's noise, and of the latents it denoises to (batch, channels,
+    latent frames, height, width); None without a latent layout."""
     layout = model.latent_layout
     if layout is None:
         return None
     temporal, spatial = layout.temporal, layout.spatial
     latent_frames = max(w.start // temporal + (model.round_up_frames(w.length) - 1) // temporal + 1 for w in windows)
-    shape = (1, layout.channels, latent_frames, spec.height // spatial, spec.width // spatial)
-    return torch.randn(shape, generator=cpu_generator(spec.seed), dtype=torch.float32)
+    return (1, layout.channels, latent_frames, spec.height // spatial, spec.width // spatial)
 
 
 def _noise_for(noise: torch.Tensor | None, model: LoadedModel, window: Window, call_frames: int) -> torch.Tensor | None:

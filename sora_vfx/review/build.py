@@ -148,9 +148,11 @@ def _build(out_dir: Path, staging: Path, manifest: Manifest, settings: ReviewSet
                                 ai_mark=settings.ai_mark, identity=identity)
             bar.start_shot(shot.name, frames.count)
             frames.write(staging, shot, edit, on_frame=bar.frames_done)
-            message = f"review: shot {shot.name}: {frames.count - len(shot.missing)} of {frames.count} frames"
+            message = f"review: shot {shot.name}: {frames.readable} of {frames.declared} frames"
             if shot.missing:
                 message += f", MISSING {frame_ranges(shot.missing)}"
+                if frames.declared - frames.readable > len(shot.missing):
+                    message += f" and more ({frames.declared - frames.readable} in all)"
             bar.end_shot(message, level=logging.WARNING if shot.missing else logging.INFO)
         edit.close()
     finally:

@@ -18,6 +18,7 @@ from .burnins import BurnInLayout, bottom_bar, compose, slate, top_bar
 from .display import DisplayTransform, preview_size, resize
 from .frames import (
     MOVIE_WIDTH,
+    SLATE_ALLOWANCE,
     generation_of,
     movie_tags,
     picture_size,
@@ -97,7 +98,8 @@ class EditMovie:
         self._advance_to(entry)
         if self.layout is None:
             return
-        duration = entry.frames.cut_out - entry.frames.cut_in + 1
+        # At most SLATE_ALLOWANCE frames: a damaged manifest can declare any cut.
+        duration = min(entry.frames.cut_out - entry.frames.cut_in + 1, SLATE_ALLOWANCE)
         top = top_bar(self.layout, entry.name, ai_mark=self.ai_mark)
         picture = slate(self.layout, f"{entry.name} FAILED TO RENDER")
         for _ in range(max(0, duration)):

@@ -18,9 +18,8 @@ import numpy as np
 
 from ..errors import EvalError, SoraVfxError
 from ..eval import JUMP_FLOOR_PX, ShotMeasures, eval_document, measure_shot
-from ..imaging import read_display_frames
-from ..layout import frame_from_pattern
-from ..render.manifest import ManifestEntry, read_manifest
+from ..imaging import OutputTransform, read_exr_header, read_exr_pixels
+from ..render.manifest import ManifestEntry, manifest_path, read_manifest
 
 
 @dataclass
@@ -41,12 +40,38 @@ class RenderEval:
 def read_shot_frames(out_dir: Path, entry: ManifestEntry) -> np.ndarray:
     """The shot's frames, ``first``..``last``, as display sRGB: (frames, height, width, 3).
 
+    The shot's folder is listed once: a missing frame is found without a path made for every
+    frame of the range the manifest declares.
+
     Raises:
         SoraVfxError: a frame is missing or unreadable.
+        EvalError: the frames are not all of one size (``MixedSizes``).
     """
-    paths = [frame_from_pattern(out_dir, entry.frames.pattern, number)
-             for number in range(entry.frames.first, entry.frames.last + 1)]
-    return read_display_frames(paths, colorspace=entry.colorspace)
+    frames = entry.frames
+    declared = frames.last - frames.first + 1
+    on_disk = frames.on_disk(out_dir)
+    if len(on_disk) < declared:
+        first_missing = next((number for number, found in zip(range(frames.first, frames.last + 1), on_disk,
+                                                               strict=False) if number != found),
+                             frames.first + len(on_disk))
+        raise EvalError(f"shot {entry.name}: {declared - len(on_disk)} of its {declared} frames are not on disk, "
+                        f"the first {frames.path(out_dir, first_missing)}")
+    paths = [frames.path(out_dir, number) for number in on_disk]
+    transform = OutputTransform.from_header(read_exr_header(paths[0]))
+    pictures = []
+    for path in paths:
+        pixels = read_exr_pixels(path)
+        if pictures and pixels.shape[:2] != pictures[0].shape[:2]:
+            raise MixedSizes(f"shot {entry.name}: frame {path} is {pixels.shape[1]}x{pixels.shape[0]}, its first "
+                             f"frame {paths[0]} {pictures[0].shape[1]}x{pictures[0].shape[0]}: the frames of a "
+                             "shot are one size; render the shot again")
+        pictures.append(transform.to_picture(np.ascontiguousarray(pixels[..., :3]), entry.colorspace))
+    return np.stack(pictures)
+
+
+class MixedSizes(EvalError):
+    """A shot whose frames are not all of one size: the render folder is damaged, not the
+    shot unmeasurable, so ``eval`` stops (exit 2) rather than skipping it."""
 
 
 def evaluate_render(out_dir: Path, *, shots: Sequence[str] | None = None,
@@ -57,7 +82,8 @@ def evaluate_render(out_dir: Path, *, shots: Sequence[str] | None = None,
         shots: names of the shots to measure; default all that rendered.
         seams: per shot, the frame indices where a new window of a long shot starts.
     Raises:
-        SoraVfxError: no manifest, or a shot named that is not in it.
+        SoraVfxError: no manifest, a damaged one (``read_manifest``), a shot named that is not
+            in it, or a shot whose frames are not all of one size.
     """
     manifest = read_manifest(out_dir)
     if manifest is None:
@@ -75,6 +101,8 @@ def evaluate_render(out_dir: Path, *, shots: Sequence[str] | None = None,
         try:
             frames = read_shot_frames(out_dir, entry)
             result.shots[name] = measure_shot(frames, scene=entry.job.prompt, seams=(seams or {}).get(name, ()))
+        except MixedSizes as exc:
+            raise EvalError(f"{manifest_path(out_dir)}: {exc}") from None
         except SoraVfxError as exc:
             result.skipped[name] = str(exc)
     return result

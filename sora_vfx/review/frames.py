@@ -4,7 +4,7 @@ edit movie. A frame that is missing or unreadable becomes a slate, never an exce
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,14 @@ log = logging.getLogger("sora_vfx")
 
 MOVIE_WIDTH = (480, 1920)  # smallest and largest preview movie width
 THUMB_WIDTH = (160, 320)
+#: A slate stands in for each missing frame, so the movies keep their length, while a shot
+#: misses at most this many frames more than it has on disk; past that (a damaged manifest can
+#: declare a billion frames) its movies hold the frames on disk alone, and the review costs
+#: what is on disk. Also the longest slate of a shot that failed to render, in frames.
+SLATE_ALLOWANCE = 2400
+#: The most missing frames a shot's review lists one by one (``ShotReview.missing``); its
+#: problems say how many there are in all.
+MAX_LISTED_MISSING = 1000
 
 
 def rate_of(entry: ManifestEntry) -> FrameRate:
@@ -113,7 +121,16 @@ class ShotFrames:
         if not self.first <= self.cut_in <= self.cut_out <= self.last:
             raise ReviewError(f"shot {self.name}: bad frame range in the manifest: frames {self.first}-{self.last}, "
                               f"cut {self.cut_in}-{self.cut_out}")
-        self.count = self.last - self.first + 1
+        self.declared = self.last - self.first + 1
+        # One listing of the shot's folder: the pass below costs what is on disk.
+        self.on_disk = frames.on_disk(self.out_dir)
+        self.not_on_disk = self.declared - len(self.on_disk)
+        slated = self.not_on_disk <= len(self.on_disk) + SLATE_ALLOWANCE
+        #: The frames the pass goes through: every frame of the shot, a slate for each missing
+        #: one; or, with too many missing, the frames on disk alone.
+        self.frames: Sequence[int] = range(self.first, self.last + 1) if slated else self.on_disk
+        self.count = len(self.frames)
+        self.readable = 0
         self.rate = rate_of(entry)
         self.sound = self._read_sound()
         self.generation = generation_of(entry)
@@ -166,11 +183,16 @@ class ShotFrames:
         daily: MovieWriter | None = None
         readable = 0
         edit.start_shot(self.entry)
+        unslated = len(self.frames) < self.declared
+        if unslated:
+            shot.problems.append(f"{self.not_on_disk} of its {self.declared} frames ({self.first}-{self.last}) are "
+                                 f"not on disk: its movies hold the {len(self.on_disk)} that are, without slates")
         try:
-            for frame in range(self.first, self.last + 1):
+            for frame in self.frames:
                 picture, timecode, problem = self.read(frame)
                 if picture is None:
-                    shot.missing.append(frame)
+                    if len(shot.missing) < MAX_LISTED_MISSING:
+                        shot.missing.append(frame)
                     if len(shot.problems) < 5:
                         shot.problems.append(problem or f"frame {frame} is missing")
                 else:
@@ -194,6 +216,9 @@ class ShotFrames:
                                       f"{self.name} {frame:04d}"))
                 edit.add_frame(self.entry, frame, picture, timecode)
                 on_frame()
+            self.readable = readable
+            if unslated:
+                self._not_passed(shot, thumbnails)
             if movie is not None:
                 if readable:
                     movie[0].close()
@@ -217,6 +242,21 @@ class ShotFrames:
             if daily is not None:
                 daily.abort()
             raise
+
+    def _not_passed(self, shot: ShotReview, thumbnails: dict[int, Thumbnail]) -> None:
+        """Record the frames the pass left out (not on disk): in ``shot.missing`` up to
+        ``MAX_LISTED_MISSING`` in all, found between the frames on disk without going through
+        the range, and as missing thumbnails."""
+        for thumbnail in thumbnails.values():
+            if thumbnail.file is None and thumbnail.problem is None:
+                thumbnail.problem = f"frame {thumbnail.frame} is not on disk"
+        missing = set(shot.missing)
+        bounds = [self.first - 1, *self.on_disk, self.last + 1]
+        for before, after in zip(bounds, bounds[1:], strict=False):
+            if len(missing) >= MAX_LISTED_MISSING:
+                break
+            missing.update(range(before + 1, min(after, before + 1 + MAX_LISTED_MISSING - len(missing))))
+        shot.missing = sorted(missing)[:MAX_LISTED_MISSING]
 
     def _open_movie(self, staging: Path, size: tuple[int, int]):
         layout = BurnInLayout.for_picture(*preview_size(*size, min_width=MOVIE_WIDTH[0], max_width=MOVIE_WIDTH[1]))
