@@ -53,3 +53,19 @@ def _escape(match: re.Match[str]) -> str:
     character = match.group()
     code = ord(character)
     return _ESCAPES.get(character) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_nesting_beyond(raw: bytes, limit: int) -> int | None:
+    """The byte offset in JSON text ``raw`` where objects and lists first nest deeper than
+    ``limit`` (brackets inside strings do not count), or None. Python's JSON reader, and
+    OTIO's, recurse as deep as the text nests: deeper documents are refused before they read them."""
+    depth = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub(lambda string: b"_" * len(string.group()), raw)):
+        depth += 1 if match.group() in b"[{" else -1
+        if depth > limit:
+            return match.start()
+    return None

@@ -16,6 +16,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from ..errors import EditError
+from ..text import json_nesting_beyond
 from .annotations import is_annotation_comment
 from .rates import FrameRate, from_timecode, parse_fps, to_timecode
 
@@ -89,8 +90,6 @@ def adapter_for(path: Path) -> str:
 #: How deep objects and lists may nest in an OTIO JSON file. Real timelines nest a few dozen
 #: levels; OTIO's own reader recurses without a limit and crashes the process on deep ones.
 MAX_JSON_NESTING = 1000
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_JSON_BRACKET = re.compile(rb"[\[\]{}]")
 
 
 def _check_json_document(path: Path, adapter: str) -> None:
@@ -115,13 +114,10 @@ def _check_json_document(path: Path, adapter: str) -> None:
     except OSError as exc:
         raise EditError(f"{path}: cannot read: {exc.strerror}") from exc
     _check_utf8(where, raw)
-    data = _JSON_STRING.sub(b'""', raw)
-    depth = 0
-    for match in _JSON_BRACKET.finditer(data):
-        depth += 1 if match.group() in b"[{" else -1
-        if depth > MAX_JSON_NESTING:
-            raise EditError(f"{where}: nests objects and lists more than {MAX_JSON_NESTING} deep "
-                            f"(at byte {match.start()}); not a timeline sora-vfx reads")
+    too_deep = json_nesting_beyond(raw, MAX_JSON_NESTING)
+    if too_deep is not None:
+        raise EditError(f"{where}: nests objects and lists more than {MAX_JSON_NESTING} deep "
+                        f"(at byte {too_deep}); not a timeline sora-vfx reads")
 
 
 def _check_utf8(path: Path, data: bytes) -> None:

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from .. import __version__, defaults
-from ..editorial.shotjob import ShotJob
+from ..editorial.shotjob import ShotJob, shot_name_problem
 from ..errors import RenderError
 from ..files import exclusive_lock, write_json_atomically
 from ..imaging.exr import MAX_DECODE_VALUES
 from ..layout import MANIFEST_NAME, frame_from_pattern
+from ..text import json_nesting_beyond
 from .spec import RenderSpec
 
 MANIFEST_VERSION = 2
@@ -141,6 +142,8 @@ class ManifestEntry:
         if not isinstance(data, dict):
             raise RenderError(f"{where}: a shot entry has to be a JSON object, not {type(data).__name__}")
         values = {name: _field(data, name, kind, problems) for name, kind in _ENTRY_TYPES.items()}
+        if isinstance(values["name"], str) and (problem := shot_name_problem(values["name"])):
+            problems.append(problem)  # a hand-edited name must not lead the review outside OUT
         if values["status"] is not None and values["status"] not in get_args(ShotStatus):
             problems.append(f"status {values['status']!r} is not one of {', '.join(get_args(ShotStatus))}")
         frames = _object(data, "frames", problems)
@@ -264,9 +267,9 @@ def read_manifest(out_dir: Path) -> Manifest | None:
     except OSError as exc:
         raise RenderError(f"{path}: not a readable sora_vfx manifest: {exc}") from None
     # Refused before the JSON reader, which recurses as deep as the text nests.
-    nesting = _nesting_problem(raw)
-    if nesting is not None:
-        raise RenderError(f"{path}: not a readable sora_vfx manifest: {nesting}")
+    if json_nesting_beyond(raw, MAX_MANIFEST_NESTING) is not None:
+        raise RenderError(f"{path}: not a readable sora_vfx manifest: objects and lists nest more than "
+                          f"{MAX_MANIFEST_NESTING} deep")
     try:
         data = json.loads(raw.decode("utf-8"))
     except ValueError as exc:  # not UTF-8, not JSON, or a number of more digits than Python converts
@@ -319,20 +322,6 @@ _SPEC_REQUIRED = tuple(f.name for f in fields(RenderSpec) if f.default is MISSIN
 # The types of their fields, which the readers after the render rely on.
 _JOB_TYPES = get_type_hints(ShotJob)
 _SPEC_TYPES = get_type_hints(RenderSpec)
-
-
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_JSON_BRACKET = re.compile(rb"[\[\]{}]")
-
-
-def _nesting_problem(raw: bytes) -> str | None:
-    """Why a manifest's text nests too deep for the JSON reader (strings skipped), or None."""
-    depth = 0
-    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', raw)):
-        depth += 1 if match.group() in b"[{" else -1
-        if depth > MAX_MANIFEST_NESTING:
-            return f"objects and lists nest more than {MAX_MANIFEST_NESTING} deep"
-    return None
 
 
 def _frame_problems(*, first: int, last: int, count: int, cut_in: int, cut_out: int, pattern: str) -> list[str]:

@@ -108,6 +108,8 @@ DAMAGED = {
     "deep inside a shot": (lambda document: json.dumps(document).replace(
         '"notes": []', '"notes": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000),
         "objects and lists nest more than 100 deep"),
+    "name climbs out": (set_in("name", "../../sound"), "shot name '../../sound' must not contain '..'"),
+    "name reserved": (set_in("name", "review"), "shot name 'review' is a name the output uses itself"),
     "huge number": (lambda document: json.dumps(document).replace('"seed": ', '"seed": ' + "9" * 5000, 1),
                     "not a readable sora_vfx manifest"),
 }
@@ -121,7 +123,7 @@ def test_a_damaged_manifest_is_refused_naming_the_file_and_field(out, case, comm
     result = run(command, out)
     assert result.exit_code == 2, result.output
     assert f"{path}: " in result.stderr and message in result.stderr, result.stderr
-    if not case.startswith(("deep", "huge")):
+    if not case.startswith(("deep", "huge", "name")):
         assert f"shot {SHOT}: " in result.stderr
     assert "Traceback" not in result.output and "internal error" not in result.output
 
