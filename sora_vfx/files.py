@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 import socket
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -213,3 +214,22 @@ def ensure_writable_folder(folder: Path, error: type[SoraVfxError]) -> None:
         os.unlink(probe)
     except OSError as exc:
         raise error(f"output folder {folder} is not writable: {exc.strerror or exc}") from None
+
+
+#: What a path that is not a regular file is, for messages (by ``stat``'s file type).
+_SPECIAL_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                  (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+
+
+def special_file(path: Path | str) -> str | None:
+    """What ``path`` is when it is there and is not a regular file ("a FIFO", "a character
+    device", "a folder"...), else None (a regular file, or nothing there: the reader's own
+    error says so). Asked without opening it: opening a FIFO that nobody writes to waits for
+    ever, and reading a device may never end, so a reader checks first."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _SPECIAL_KINDS if test(mode)), "not a regular file")

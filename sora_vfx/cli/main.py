@@ -12,7 +12,7 @@ import threading
 import click
 
 from .. import __version__
-from ..errors import SoraVfxError, Terminated
+from ..errors import SoraVfxError, Terminated, redact
 
 log = logging.getLogger("sora_vfx")
 
@@ -60,7 +60,8 @@ class SoraGroup(click.Group):
 
         A ``SoraVfxError`` exits with its ``exit_code``, Ctrl-C with 130, SIGTERM with 143 (both
         after the command has recorded what it finished) and any other exception with 1
-        (reported as a bug); click's own exits and usage errors pass through.
+        (reported as a bug); click's own exits and usage errors pass through. Every message
+        is redacted (``errors.redact``): no password, key or token reaches stderr.
         With --debug or ``$SORA_VFX_DEBUG`` the errors are re-raised for their traceback.
 
         Returns:
@@ -72,7 +73,7 @@ class SoraGroup(click.Group):
         except SoraVfxError as exc:
             if _debug(ctx):
                 raise
-            click.echo(f"sora-vfx: error: {exc}", err=True)
+            click.echo(redact(f"sora-vfx: error: {exc}"), err=True)
             ctx.exit(exc.exit_code)
         except Terminated:
             click.echo("sora-vfx: terminated (SIGTERM)", err=True)
@@ -85,9 +86,9 @@ class SoraGroup(click.Group):
         except Exception as exc:
             if _debug(ctx):
                 raise
-            click.echo(
+            click.echo(redact(
                 f"sora-vfx: internal error: {type(exc).__name__}: {exc} "
-                "(this is a bug; run again with --debug for the traceback)",
+                "(this is a bug; run again with --debug for the traceback)"),
                 err=True,
             )
             ctx.exit(1)
@@ -136,10 +137,17 @@ class _StderrHandler(logging.StreamHandler):
         super().emit(record)
 
 
+class _RedactingFormatter(logging.Formatter):
+    """Log lines without credentials (``errors.redact``), whatever a message was given."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def _setup_logging() -> None:
     if not log.handlers:
         handler = _StderrHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("sora-vfx: %(levelname)s: %(message)s"))
+        handler.setFormatter(_RedactingFormatter("sora-vfx: %(levelname)s: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False

@@ -34,7 +34,7 @@ from .plan import plan_without_weights
 
 log = logging.getLogger("sora_vfx")
 
-CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before giving up
+CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler, and for it to greet, before giving up
 WORKER_TIMEOUT = 60.0  # seconds to wait for a scheduler's first worker
 RETRIES = 2  # re-runs of a shot whose task raised; workers that die are re-run by the scheduler
 _ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9a-fA-F:]+\]|[^:/\s\[\]]+):(?P<port>\d{1,5})$")
@@ -96,14 +96,14 @@ def check_scheduler_address(address: str) -> str:
 
 def render_on_cluster(edit: Edit, out_dir: Path, settings: RenderSettings, *,
                       scheduler: str | None = None, workers: int | None = None,
-                      retries: int = RETRIES, connect_timeout: float = CONNECT_TIMEOUT) -> ClusterRender:
+                      retries: int = RETRIES, connect_timeout: float | None = None) -> ClusterRender:
     """Render every chosen shot of an edit on a Dask cluster, one task per shot.
 
     Args:
         scheduler: address of a running ``dask scheduler``; or
         workers: start a local cluster of this many worker processes (one per GPU).
         retries: re-runs of a shot whose task failed (lost workers are re-run regardless).
-        connect_timeout: seconds to reach the scheduler.
+        connect_timeout: seconds to reach the scheduler (default :data:`CONNECT_TIMEOUT`).
     Returns:
         The report (manifest and conform written) and the worker that rendered each shot.
     Raises:
@@ -112,6 +112,7 @@ def render_on_cluster(edit: Edit, out_dir: Path, settings: RenderSettings, *,
     """
     if (scheduler is None) == (workers is None):
         raise FarmError("give either a scheduler address (tcp://HOST:PORT) or a number of local workers")
+    connect_timeout = CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
     if scheduler is not None:
         scheduler = check_scheduler_address(scheduler)
         _probe(scheduler, connect_timeout)  # a typo fails now, not after the plan is checked
@@ -164,18 +165,32 @@ class DaskClient:
 
 
 def _probe(address: str, timeout: float) -> None:
-    """Fail at once, with a readable message, when nothing listens at a tcp address."""
+    """Fail at once, with a readable message, when nothing listens at a tcp address, or when
+    what listens does not greet as a Dask scheduler does within ``timeout`` seconds (a
+    scheduler speaks first; Dask's own client would wait for its greeting for ever)."""
     match = _ADDRESS.match(address)
     if not match or match["scheme"] != "tcp":
         return
     host = match["host"].strip("[]")
     try:
-        with socket.create_connection((host, int(match["port"])), timeout=timeout):
-            pass
+        connection = socket.create_connection((host, int(match["port"])), timeout=timeout)
     except OSError as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
         raise FarmError(f"cannot reach the Dask scheduler at {address}: {reason}; start one with "
                         "`dask scheduler`, or render on a local cluster of worker processes") from None
+    with connection:
+        connection.settimeout(timeout)
+        try:
+            greeting = connection.recv(1)
+        except TimeoutError:
+            raise FarmError(f"the Dask scheduler at {address} took the connection but did not answer within "
+                            f"{timeout:g} s: is a Dask scheduler (`dask scheduler`) listening there, and not "
+                            "something else?") from None
+        except OSError:  # reset
+            greeting = b""
+    if not greeting:
+        raise FarmError(f"the Dask scheduler at {address} closed the connection without answering: is a Dask "
+                        "scheduler (`dask scheduler`) listening there, and not something else?")
 
 
 def _run_tasks(client, tasks: list[ShotTask], retries: int) -> tuple[list[ShotResult], dict[str, dict]]:

@@ -16,6 +16,7 @@ import PyOpenColorIO as ocio
 
 from sora_vfx import defaults
 from sora_vfx.errors import ImagingError
+from sora_vfx.files import special_file
 
 #: Built-in config used when ``$OCIO`` is not set. Pinned, never "ocio://default". ACES 2.0:
 #: its SDR view inverts (within 1e-4 on a grey ramp, 0.008 at the gamut's corners), where ACES
@@ -67,6 +68,11 @@ class ColorConverter:
     def __init__(self, config: str | os.PathLike[str] | None = None) -> None:
         self.config_uri = str(config) if config is not None else default_config_uri()
         source = " (from $OCIO)" if config is None and os.environ.get("OCIO") else ""
+        # OCIO opens the file itself, and would wait for ever on a FIFO or read a device without end.
+        kind = None if self.config_uri.startswith("ocio://") else special_file(self.config_uri)
+        if kind is not None:
+            raise ImagingError(f"cannot load OCIO config {self.config_uri}{source}: it is {kind}, not a regular "
+                               "file")
         try:
             self._config = ocio.Config.CreateFromFile(self.config_uri)
         except Exception as exc:  # OCIO raises its own Exception type with the parse error

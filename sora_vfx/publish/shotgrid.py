@@ -16,27 +16,27 @@ next publish uploads it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
 
+from . import connection
 from .tracker import ShotRelease, TrackerError, credentials
 
 ENVIRONMENT = ("SORA_VFX_SHOTGRID_URL", "SORA_VFX_SHOTGRID_SCRIPT", "SORA_VFX_SHOTGRID_KEY")
 #: The File/Link field a Version's movie is uploaded to; the site transcodes it for review.
 MOVIE_FIELD = "sg_uploaded_movie"
 _VERSION_FIELDS = ["code", "description", MOVIE_FIELD]
-#: Seconds a call may wait on a silent site before the publish fails (the client's default is forever).
-TIMEOUT_SECONDS = 60.0
 
 
-def connect_site(url: str, *, script_name: str, api_key: str) -> Any:
-    """A ``shotgun_api3.Shotgun`` whose calls give up on a silent site after
-    :data:`TIMEOUT_SECONDS`; it first talks to the site on the first call."""
-    import shotgun_api3
-
+def connect_site(url: str, *, script_name: str, api_key: str, timeout: float | None = None) -> Any:
+    """A ``shotgun_api3.Shotgun`` whose calls give up on a silent site after ``timeout``
+    seconds (default :data:`connection.TIMEOUT_SECONDS`, as for Kitsu); it first talks to the
+    site on the first call."""
+    shotgun_api3 = connection.import_client("shotgun_api3", "ShotGrid")
     site = shotgun_api3.Shotgun(url, script_name=script_name, api_key=api_key, connect=False)
-    site.config.timeout_secs = TIMEOUT_SECONDS
+    site.config.timeout_secs = connection.TIMEOUT_SECONDS if timeout is None else timeout
     return site
 
 
@@ -49,7 +49,8 @@ def from_environment(project: str, *, connect: Callable[..., Any] | None = None)
             :func:`connect_site` (tests pass a mockgun site).
 
     Raises:
-        ConfigError: a variable is missing. TrackerError: the site is down or refuses them.
+        ConfigError: a variable is missing, or shotgun_api3 is not installed. TrackerError: the
+            site is down, silent, or refuses them.
     """
     url, script, key = credentials("ShotGrid", ENVIRONMENT)
     return ShotGridTracker(url, script, key, project=project, connect=connect)
@@ -59,12 +60,16 @@ class ShotGridTracker:
     """``Tracker`` for one ShotGrid project."""
 
     def __init__(self, url: str, script: str, key: str, *, project: str,
-                 connect: Callable[..., Any] | None = None):
+                 connect: Callable[..., Any] | None = None, timeout: float | None = None):
+        self._api = connection.import_client("shotgun_api3", "ShotGrid")
         url = url.rstrip("/")
-        self.where = f"ShotGrid at {url}"
+        self.where = f"ShotGrid at {connection.site(url)}"
+        self._secrets = (key,)
+        self._timeout = connection.TIMEOUT_SECONDS if timeout is None else timeout
+        connect = connect or functools.partial(connect_site, timeout=self._timeout)
         # The first search below is the first call that shows whether the site is up and the key
         # accepted.
-        self._sg = self._call(connect or connect_site, url, script_name=script, api_key=key, what="connect")
+        self._sg = self._call(connect, url, script_name=script, api_key=key, what="connect")
         found = self._call(self._sg.find_one, "Project", [["name", "is", project]], ["name"],
                            what=f"find project {project}")
         if found is None:
@@ -74,12 +79,13 @@ class ShotGridTracker:
         self._shots: dict[str, dict] = {}
 
     def _call(self, function: Any, *args: Any, what: str, **kwargs: Any) -> Any:
-        """One API call; its failures as TrackerError saying what was being done (never the key)."""
+        """One API call; its failures as TrackerError saying what was being done (never the key,
+        even where the site's error echoes the request)."""
         import urllib.error
 
-        import shotgun_api3
         from shotgun_api3.lib import httplib2
 
+        shotgun_api3 = self._api
         try:
             return function(*args, **kwargs)
         except shotgun_api3.AuthenticationFault:
@@ -87,16 +93,19 @@ class ShotGridTracker:
                                "SORA_VFX_SHOTGRID_KEY") from None
         except shotgun_api3.ProtocolError as exc:
             # A 403 carries the site's whole error page; its first line says enough.
-            reason = (str(exc.errmsg).strip().splitlines() or [""])[0][:200]
+            reason = connection.reason(str(exc.errmsg), self._secrets)
             raise TrackerError(f"{self.where} answered HTTP {exc.errcode} ({what}): {reason}") from None
         except urllib.error.HTTPError as exc:  # an upload refused by the storage it goes to
-            raise TrackerError(f"{self.where}: cannot {what}: HTTP {exc.code} {exc.reason}") from None
+            raise TrackerError(f"{self.where}: cannot {what}: HTTP {exc.code} "
+                               f"{connection.reason(str(exc.reason), self._secrets)}") from None
+        except TimeoutError:
+            raise TrackerError(f"{self.where} did not answer within {self._timeout:g} s ({what}): is the site "
+                               "up, and the URL right?") from None
         except (OSError, httplib2.HttpLib2Error):
             raise TrackerError(f"{self.where} cannot be reached ({what}): is the site up, and the URL right?") \
                 from None
         except (shotgun_api3.ShotgunError, ValueError) as exc:
-            reason = " ".join(str(part) for part in exc.args) or type(exc).__name__
-            raise TrackerError(f"{self.where}: cannot {what}: {reason}") from None
+            raise TrackerError(f"{self.where}: cannot {what}: {connection.reason(exc, self._secrets)}") from None
 
     def _sequence(self, name: str) -> dict:
         if name not in self._sequences:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +45,44 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
                                      "Connection refused; start one with `dask scheduler`, or render on a local "
                                      "cluster of worker processes")
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("kind", ["silent", "closing"])
+def test_a_scheduler_address_that_does_not_answer_is_a_clear_error(tmp_path, monkeypatch, kind):
+    """Something takes the connection and never says a word (Dask's own client would wait for
+    its greeting for ever), or closes it at once: refused within the connect timeout."""
+    from sora_vfx.farm import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 0.5)
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        address = f"tcp://127.0.0.1:{listening.getsockname()[1]}"
+        closer = None
+        if kind == "closing":
+            def close_each():
+                with contextlib.suppress(OSError):
+                    while True:
+                        listening.accept()[0].close()
+            closer = threading.Thread(target=close_each, daemon=True)
+            closer.start()
+        done: dict = {}
+        started = time.monotonic()
+        thread = threading.Thread(target=lambda: done.setdefault("result", render(
+            "-o", str(tmp_path / "out"), "--scheduler", address)), daemon=True)
+        thread.start()
+        thread.join(20)
+    assert "result" in done, "render --scheduler still waiting after 20 s"
+    result = done["result"]
+    assert result.exit_code == 2, result.output
+    assert time.monotonic() - started < 10
+    if kind == "silent":
+        assert result.stderr == (f"sora-vfx: error: the Dask scheduler at {address} took the connection but did not "
+                                 "answer within 0.5 s: is a Dask scheduler (`dask scheduler`) listening there, and not "
+                                 "something else?\n")
+    else:
+        assert result.stderr == (f"sora-vfx: error: the Dask scheduler at {address} closed the connection without "
+                                 "answering: is a Dask scheduler (`dask scheduler`) listening there, and not something "
+                                 "else?\n")
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -163,6 +166,19 @@ def test_ocio_environment_variable_is_respected(tmp_path: Path, monkeypatch: pyt
         to_scene_linear(np.zeros(3))
     # Chromaticities come from the alias, whatever the config calls the space.
     assert chromaticities_for("linear") == REC709
+
+
+def test_an_ocio_config_that_is_a_fifo_is_refused_without_opening_it(tmp_path: Path) -> None:
+    """In a child process: OCIO opening a FIFO that nobody writes waits for ever, holding the
+    GIL, so no thread of this process could time it out."""
+    fifo = tmp_path / "config.ocio"
+    os.mkfifo(fifo)
+    load = ("from sora_vfx.errors import ImagingError\nfrom sora_vfx.imaging.color import ColorConverter\n"
+            "try:\n    ColorConverter()\nexcept ImagingError as exc:\n    print(exc)\n")
+    result = subprocess.run([sys.executable, "-c", load], env={**os.environ, "OCIO": str(fifo)}, capture_output=True,
+                            text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert result.stdout == f"cannot load OCIO config {fifo} (from $OCIO): it is a FIFO, not a regular file\n", \
+        result.stderr
 
 
 def test_missing_ocio_config_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

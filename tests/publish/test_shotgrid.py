@@ -26,7 +26,7 @@ from shotgun_api3.lib import mockgun
 from sora_vfx.cli.main import main
 from sora_vfx.editorial import EditOptions, read_edit
 from sora_vfx.layout import review_movie_path
-from sora_vfx.publish import TrackerError, publish_render, shotgrid
+from sora_vfx.publish import TrackerError, connection, publish_render, shotgrid
 from sora_vfx.publish.shotgrid import ShotGridTracker
 from sora_vfx.render import RenderSettings, read_manifest, render_edit
 from sora_vfx.review import ReviewSettings, build_review
@@ -303,15 +303,15 @@ def test_a_site_that_is_down_or_refuses_fails_cleanly(reviewed, refusing_site):
 
 def test_a_silent_site_fails_after_the_timeout(reviewed, monkeypatch):
     """A site that takes the connection and never answers: the real client gives up after
-    ``TIMEOUT_SECONDS`` with one line, rather than hanging the publish."""
-    monkeypatch.setattr(shotgrid, "TIMEOUT_SECONDS", 0.5)
+    ``connection.TIMEOUT_SECONDS`` (Kitsu's too) with one line, rather than hanging the publish."""
+    monkeypatch.setattr(connection, "TIMEOUT_SECONDS", 0.5)
     with socket.create_server(("127.0.0.1", 0)) as silent:
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         result = CliRunner().invoke(main, ["publish", str(reviewed), "--tracker", "shotgrid", "--project",
                                            "SORA_SILENT"], env=environment(SORA_VFX_SHOTGRID_URL=url))
     assert result.exit_code == 2, result.output
-    assert result.output == (f"sora-vfx: error: ShotGrid at {url} cannot be reached (find project SORA_SILENT): "
-                             "is the site up, and the URL right?\n")
+    assert result.output == (f"sora-vfx: error: ShotGrid at {url} did not answer within 0.5 s (find project "
+                             "SORA_SILENT): is the site up, and the URL right?\n")
 
 
 def test_nothing_to_publish_is_said_before_the_site_is_asked(copy):
