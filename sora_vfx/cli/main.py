@@ -86,6 +86,11 @@ class SoraGroup(click.Group):
         except Exception as exc:
             if _debug(ctx):
                 raise
+            extra = _extra_missing(exc)
+            if extra is not None:
+                click.echo(f"sora-vfx: error: {ctx.invoked_subcommand or 'this command'} needs {exc.name}, which is "
+                           f"not installed: pip install 'sora_vfx[{extra}]'", err=True)
+                ctx.exit(2)
             click.echo(redact(
                 f"sora-vfx: internal error: {type(exc).__name__}: {exc} "
                 "(this is a bug; run again with --debug for the traceback)"),
@@ -95,6 +100,19 @@ class SoraGroup(click.Group):
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
+
+
+#: The extra of pyproject.toml that installs each optional library a command imports when it runs.
+EXTRAS = {"dask": "farm", "distributed": "farm", "openjd": "farm", "yaml": "farm", "torchao": "speed",
+          "gazu": "publish", "shotgun_api3": "publish"}
+
+
+def _extra_missing(exc: Exception) -> str | None:
+    """The extra to install when ``exc`` is an optional library (:data:`EXTRAS`) not being
+    installed, else None."""
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    return EXTRAS.get(exc.name.partition(".")[0])
 
 
 def _raise_on_sigterm():
