@@ -95,11 +95,12 @@ class Acceleration:
     def describe(self) -> str:
         return describe_speed(self.summary()) or "none"
 
-    def check_device(self, device: torch.device) -> None:
+    def check_device(self, device: torch.device, dtype: torch.dtype = torch.float32) -> None:
         """Refuse what this device or install cannot run, before anything loads.
 
         Raises:
-            ModelError: torchao missing, fp8 off CUDA, or the attention backend's package missing.
+            ModelError: torchao missing, fp8 off CUDA, the attention backend's package missing,
+                or the backend not running on ``device`` in ``dtype`` (the model's).
         """
         if self.quantize and importlib.util.find_spec("torchao") is None:
             raise ModelError(f"--quantize {self.quantize} needs torchao: pip install torchao "
@@ -108,7 +109,7 @@ class Acceleration:
             raise ModelError(f"--quantize fp8 needs a CUDA device (float8 kernels); device {device} has none: "
                              "use --quantize int8")
         if self.attention:
-            check_attention_backend(self.attention)
+            check_attention_backend(self.attention, device, dtype)
 
     def quantization_config(self, transformers: tuple[str, ...] = ("transformer",)) -> Any:
         """diffusers' quantisation config of ``quantize`` for the pipeline's ``transformers``
@@ -199,14 +200,29 @@ def attention_backend(name: str) -> Any:
         raise ConfigError(f"--attention {name!r}: unknown backend; diffusers knows {known}") from None
 
 
-def check_attention_backend(name: str) -> None:
-    """Raise ModelError when the backend's package is missing or too old here."""
-    from diffusers.models.attention_dispatch import _check_attention_backend_requirements
+def check_attention_backend(name: str, device: torch.device | None = None,
+                            dtype: torch.dtype = torch.float32) -> None:
+    """Raise ModelError when the backend's package is missing or too old here, or, given the
+    ``device``, when the backend does not run there in ``dtype``: one small attention call is
+    tried, as the shots would make it (PyTorch's own kernels, such as ``_native_cudnn``, need
+    no package but run only on some devices; without this, every shot would fail)."""
+    from diffusers.models.attention_dispatch import _check_attention_backend_requirements, dispatch_attention_fn
 
+    backend = attention_backend(name)
     try:
-        _check_attention_backend_requirements(attention_backend(name))
+        _check_attention_backend_requirements(backend)
     except (RuntimeError, ImportError) as exc:
         raise ModelError(f"--attention {name}: cannot be used here: {str(exc).strip()}") from None
+    if device is None:
+        return
+    # (batch, tokens, heads, head size): a head size every fused kernel takes.
+    probe = torch.zeros(1, 8, 2, 64, device=device, dtype=dtype)
+    try:
+        dispatch_attention_fn(probe, probe, probe, backend=backend)
+    except (RuntimeError, ValueError, TypeError, NotImplementedError, AssertionError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelError(f"--attention {name}: does not run on {torch.device(device)} in {dtype} ({reason}); "
+                         "use --attention native, or render on a device it supports") from None
 
 
 def current_cache_context(module: torch.nn.Module) -> Any:

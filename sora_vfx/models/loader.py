@@ -497,9 +497,9 @@ def load_model(
     torch_device = pick_device(device)
     check_plan(memory, torch_device)
     acceleration = acceleration or Acceleration()
-    acceleration.check_device(torch_device)
-    found = resolve_model(model, cache_dir=cache_dir, plate=plate)
     dtype = pick_dtype(torch_device)
+    acceleration.check_device(torch_device, dtype)
+    found = resolve_model(model, cache_dir=cache_dir, plate=plate)
     load_dtype: Any = dtype
     vae_dtype = getattr(torch, found.family.vae_dtype) if found.family.vae_dtype else dtype
     if vae_dtype != dtype:

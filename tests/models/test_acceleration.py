@@ -65,6 +65,8 @@ def test_what_this_machine_cannot_run_is_refused_before_loading():
     (("--quantize", "fp8"), "--quantize fp8 needs a CUDA device"),
     (("--cache", "nope"), "--cache 'nope'"),
     (("--attention", "sage"), "--attention sage: cannot be used here"),
+    (("--attention", "_native_cudnn"), "--attention _native_cudnn: does not run on cpu"),
+    (("--attention", "_native_efficient"), "--attention _native_efficient: does not run on cpu"),
 ])
 def test_render_refuses_with_exit_2_and_writes_nothing(tmp_path, args, message):
     if args[0] == "--attention" and importlib.util.find_spec("sageattention") is not None:
