@@ -28,6 +28,7 @@ import argparse
 import copy
 import json
 import math
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,9 +39,11 @@ import numpy as np
 import torch
 
 from sora_vfx.console import quiet_progress_bars, quiet_transformers
+from sora_vfx.errors import ModelError
 from sora_vfx.models.families import SORA_VFX_JSON
 from sora_vfx.shapes import grammar, world
 
+from .checkpoint import RUN_JSON, Checkpoints, Stopped, numpy_state, set_numpy_state
 from .model import (
     DEFAULT_STEPS,
     MAX_TOKENS,
@@ -145,13 +148,21 @@ def _cosine(step: int, total: int, warmup: int) -> float:
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def train_vae(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generator, log) -> dict[str, float]:
-    """Reconstruction (squared and absolute error) plus a small KL term; returns figures."""
+def train_vae(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generator, log,
+              checkpoints: Checkpoints | None = None) -> dict[str, float]:
+    """Reconstruction (squared and absolute error) plus a small KL term; returns figures.
+    ``checkpoints``: where the loop's state is kept, and resumed from."""
+    checkpoints = checkpoints or Checkpoints(None, {})
     optimizer = torch.optim.AdamW(vae.parameters(), lr=recipe.vae_lr, weight_decay=0.0)
     total = recipe.vae_crop_steps + recipe.vae_full_steps
     vae.train()
     started = time.perf_counter()
-    for step in range(total):
+    first = _resume(checkpoints, "vae", vae, [optimizer], None, rng=rng, log=log, total=total)
+
+    def state(step: int) -> dict[str, Any]:
+        return _state(step, vae, [optimizer], None, rng=rng)
+
+    for step in range(first, total):
         for group in optimizer.param_groups:
             group["lr"] = recipe.vae_lr * _cosine(step, total, 50)
         crop = step < recipe.vae_crop_steps
@@ -177,6 +188,7 @@ def train_vae(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generator, lo
         optimizer.step()
         if step % 200 == 0 or step == total - 1:
             log(f"vae {step + 1}/{total}: loss {loss.item():.4f}, {time.perf_counter() - started:.0f} s")
+        checkpoints.step("vae", lambda step=step: state(step), last=step == total - 1)
     vae.eval()
     return measure_vae(vae, recipe, log)
 
@@ -289,7 +301,8 @@ def _learn(module: torch.nn.Module, optimizers: list[torch.optim.Optimizer], ema
 
 
 def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str], masks: torch.Tensor, recipe: Recipe,
-                      generator: torch.Generator, log) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+                      generator: torch.Generator, log, checkpoints: Checkpoints | None = None,
+                      ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
     """Flow matching: ``x_t = (1 - s) x_0 + s e``, the transformer predicts ``e - x_0``.
 
     Latent pixels that an object touches (``masks``) weigh ``1 + recipe.dit_object_weight``
@@ -301,6 +314,7 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
 
     Returns the EMA weights of the transformer and text encoder, and figures.
     """
+    checkpoints = checkpoints or Checkpoints(None, {})
     transformer, text_encoder = pipeline.transformer, pipeline.text_encoder
     modules = torch.nn.ModuleDict({"transformer": transformer, "text_encoder": text_encoder}).train()
     optimizers = dit_optimizers(modules, recipe)
@@ -313,7 +327,9 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
     tokens_per_frame = (height // patch[1]) * (width // patch[2])
     short_steps = round(recipe.dit_steps * recipe.dit_short_share)
     started, losses = time.perf_counter(), []
-    for step in range(recipe.dit_steps):
+    first = _resume(checkpoints, "transformer", modules, optimizers, ema, generator=generator, losses=losses, log=log,
+                    total=recipe.dit_steps)
+    for step in range(first, recipe.dit_steps):
         for group in (group for optimizer in optimizers for group in optimizer.param_groups):
             group["lr"] = recipe.dit_lr * _cosine(step, recipe.dit_steps, recipe.dit_warmup)
         frames = min(recipe.dit_short_latents, full_length) if step < short_steps else full_length
@@ -337,8 +353,44 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
         if step % 200 == 0 or step == recipe.dit_steps - 1:
             log(f"transformer {step + 1}/{recipe.dit_steps}: loss {np.mean(losses[-200:]):.4f}, "
                 f"{time.perf_counter() - started:.0f} s")
+        checkpoints.step("transformer", lambda step=step: _state(step, modules, optimizers, ema, generator=generator,
+                                                                 losses=losses), last=step == recipe.dit_steps - 1)
     modules.eval()
     return ema, {"final_loss": round(float(np.mean(losses[-200:])), 4)}
+
+
+def _state(step: int, module: torch.nn.Module, optimizers: list[torch.optim.Optimizer],
+           ema: dict[str, torch.Tensor] | None, *, rng: np.random.Generator | None = None,
+           generator: torch.Generator | None = None, losses: list[float] | None = None) -> dict[str, Any]:
+    """Everything a stage's loop needs to go on after ``step`` as if it had never stopped."""
+    return {"step": step, "module": module.state_dict(), "optimizers": [each.state_dict() for each in optimizers],
+            "ema": ema, "numpy": numpy_state(rng) if rng is not None else None,
+            "generator": generator.get_state() if generator is not None else None,
+            "torch": torch.get_rng_state(), "losses": list(losses or [])}
+
+
+def _resume(checkpoints: Checkpoints, stage: str, module: torch.nn.Module, optimizers: list[torch.optim.Optimizer],
+            ema: dict[str, torch.Tensor] | None, *, log, total: int, rng: np.random.Generator | None = None,
+            generator: torch.Generator | None = None, losses: list[float] | None = None) -> int:
+    """Load the state ``stage`` left in an earlier run of this recipe; returns the step to go on from (0: none)."""
+    saved = checkpoints.restore(stage)
+    if saved is None:
+        return 0
+    module.load_state_dict(saved["module"])
+    for each, state in zip(optimizers, saved["optimizers"], strict=True):
+        each.load_state_dict(state)
+    if ema is not None:
+        for name, value in saved["ema"].items():
+            ema[name].copy_(value)
+    if rng is not None:
+        set_numpy_state(rng, saved["numpy"])
+    if generator is not None:
+        generator.set_state(saved["generator"])
+    torch.set_rng_state(saved["torch"])
+    if losses is not None:
+        losses[:] = saved["losses"]
+    log(f"{stage}: resuming after step {saved['step'] + 1}/{total} from {checkpoints.path(stage)}")
+    return saved["step"] + 1
 
 
 #: The recipe fields that decide the VAE stage: a stage folder trained with the same ones is
@@ -348,7 +400,8 @@ VAE_STAGE_FIELDS = ("seed", "threads", "device",
 _STAGE_JSON = "stage.json"
 
 
-def vae_stage(recipe: Recipe, folder: Path | None, log) -> tuple[torch.nn.Module, dict[str, float]]:
+def vae_stage(recipe: Recipe, folder: Path | None, log,
+              checkpoints: Checkpoints | None = None) -> tuple[torch.nn.Module, dict[str, float]]:
     """Stage 1: the trained VAE and its figures.
 
     The stage has its own seeds (the VAE's initial weights and its clips), so its result does not
@@ -369,7 +422,7 @@ def vae_stage(recipe: Recipe, folder: Path | None, log) -> tuple[torch.nn.Module
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed)
         vae = build_vae().to(recipe.device)
-        figures = train_vae(vae, recipe, np.random.default_rng([recipe.seed, 1]), log)
+        figures = train_vae(vae, recipe, np.random.default_rng([recipe.seed, 1]), log, checkpoints)
     figures["vae_minutes"] = round((time.perf_counter() - started) / 60, 1)
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -379,13 +432,20 @@ def vae_stage(recipe: Recipe, folder: Path | None, log) -> tuple[torch.nn.Module
     return vae, figures
 
 
-def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = None) -> dict[str, Any]:
+def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = None,
+          checkpoints: Checkpoints | None = None) -> dict[str, Any]:
     """Train and save both folders under ``out``; return the training figures.
 
-    ``vae_folder``: where stage 1 is kept and reused (see :func:`vae_stage`).
+    ``vae_folder``: where stage 1 is kept and reused (see :func:`vae_stage`); with
+    ``checkpoints`` and no ``vae_folder``, stage 1 is kept beside the checkpoints, so that a
+    resumed run does not train it again.
     """
     torch.set_num_threads(recipe.threads)
-    vae, figures = vae_stage(recipe, vae_folder, log)
+    if vae_folder is None and checkpoints is not None and checkpoints.folder is not None:
+        vae_folder = checkpoints.folder / "vae-stage"
+    vae, figures = vae_stage(recipe, vae_folder, log, checkpoints)
+    if checkpoints is not None:
+        checkpoints.done("vae")
     started = time.perf_counter()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed + 1)
@@ -402,7 +462,7 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     vae.register_to_config(latents_mean=mean.tolist(), latents_std=std.tolist())
     normalised = (latents - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
     generator = torch.Generator().manual_seed(recipe.seed + 3)
-    ema, dit_figures = train_transformer(pipeline, normalised, captions, masks, recipe, generator, log)
+    ema, dit_figures = train_transformer(pipeline, normalised, captions, masks, recipe, generator, log, checkpoints)
     torch.nn.ModuleDict({"transformer": transformer, "text_encoder": text_encoder}).load_state_dict(ema)
     figures.update(dit_figures, dit_minutes=round((time.perf_counter() - started) / 60, 1))
     # A reused stage's minutes count too: the figure is what one full run takes.
@@ -413,6 +473,8 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
         with quiet_transformers():
             save(assemble(components, kind), out / kind, recipe, figures)
     log(f"saved {out / 't2v'} and {out / 'i2v'} ({figures['minutes']} min of training)")
+    if checkpoints is not None:
+        checkpoints.done("transformer")
     return figures
 
 
@@ -510,13 +572,15 @@ def outpaint_transformer_from(base: torch.nn.Module) -> torch.nn.Module:
     return transformer
 
 
-def train_outpaint_transformer(pipeline: Any, data, recipe: Recipe, generator: torch.Generator,
-                               log) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+def train_outpaint_transformer(pipeline: Any, data, recipe: Recipe, generator: torch.Generator, log,
+                               checkpoints: Checkpoints | None = None,
+                               ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
     """Flow matching as in :func:`train_transformer`, the context given: ``x_t = (1 - s) x_0 + s e``,
     the VACE transformer predicts ``e - x_0`` from ``x_t``, the prompt and the clip's context.
     Like stage 3, the first ``recipe.outpaint_short_share`` of the steps see each clip's first 9
     frames (the causal VAE's latents and the constant mask's are exactly their prefix). The text
     encoder stays as stage 3 left it. Returns the transformer's EMA weights and figures."""
+    checkpoints = checkpoints or Checkpoints(None, {})
     latents, contexts, captions, weights = data
     transformer = pipeline.transformer.train()
     optimizer = torch.optim.AdamW(transformer.parameters(), lr=recipe.outpaint_lr, weight_decay=0.01)
@@ -525,7 +589,9 @@ def train_outpaint_transformer(pipeline: Any, data, recipe: Recipe, generator: t
     full_length = latents.shape[2]
     short_steps = round(recipe.outpaint_steps * recipe.outpaint_short_share)
     started, losses = time.perf_counter(), []
-    for step in range(recipe.outpaint_steps):
+    first = _resume(checkpoints, "outpaint", transformer, [optimizer], ema, generator=generator, losses=losses, log=log,
+                    total=recipe.outpaint_steps)
+    for step in range(first, recipe.outpaint_steps):
         for group in optimizer.param_groups:
             group["lr"] = recipe.outpaint_lr * _cosine(step, recipe.outpaint_steps, recipe.outpaint_warmup)
         single = torch.rand(1, generator=generator).item() < recipe.outpaint_single_frame_share
@@ -544,11 +610,13 @@ def train_outpaint_transformer(pipeline: Any, data, recipe: Recipe, generator: t
         if step % 200 == 0 or step == recipe.outpaint_steps - 1:
             log(f"outpaint {step + 1}/{recipe.outpaint_steps}: loss {np.mean(losses[-200:]):.4f}, "
                 f"{time.perf_counter() - started:.0f} s")
+        checkpoints.step("outpaint", lambda step=step: _state(step, transformer, [optimizer], ema, generator=generator,
+                                                              losses=losses), last=step == recipe.outpaint_steps - 1)
     transformer.eval()
     return ema, {"outpaint_final_loss": round(float(np.mean(losses[-200:])), 4)}
 
 
-def train_outpaint(out: Path, recipe: Recipe, *, log=print) -> dict[str, Any]:
+def train_outpaint(out: Path, recipe: Recipe, *, log=print, checkpoints: Checkpoints | None = None) -> dict[str, Any]:
     """Stage 4: train ``DIR/outpaint`` from the ``DIR/t2v`` that stages 1-3 of ``recipe`` made.
 
     Raises:
@@ -578,13 +646,15 @@ def train_outpaint(out: Path, recipe: Recipe, *, log=print) -> dict[str, Any]:
         pipeline = assemble(components, "outpaint")
     data = encode_outpaint_dataset(pipeline, recipe, np.random.default_rng([recipe.seed, 4]), log)
     generator = torch.Generator().manual_seed(recipe.seed + 11)
-    ema, figures = train_outpaint_transformer(pipeline, data, recipe, generator, log)
+    ema, figures = train_outpaint_transformer(pipeline, data, recipe, generator, log, checkpoints)
     transformer.load_state_dict(ema)
     figures["outpaint_minutes"] = round((time.perf_counter() - started) / 60, 1)
     for module in (pipeline.text_encoder, pipeline.vae, transformer):
         module.to("cpu")
     save(pipeline, out / "outpaint", recipe, {**recorded["figures"], **figures})
     log(f"saved {out / 'outpaint'} ({figures['outpaint_minutes']} min of training)")
+    if checkpoints is not None:
+        checkpoints.done("outpaint")
     return figures
 
 
@@ -664,10 +734,45 @@ into the border.""",
 }
 
 
+#: The folder under ``--out`` where a run keeps its checkpoints and options until it ends.
+CHECKPOINTS = "checkpoints"
+#: The exit code of a run that stopped itself (``--stop-after``): not finished, resume it.
+STOPPED_EXIT = 3
+
+
+def run_training(out: Path, recipe: Recipe, *, stage: str = "all", vae_folder: Path | None = None,
+                 checkpoints: Checkpoints | None = None, resuming: bool = False, log=print) -> None:
+    """Stages 1-3 (``stage="all"``) then stage 4, keeping their state in ``checkpoints``.
+
+    ``resuming``: stages 1-3 are not run again when their folders were saved by this recipe and
+    left no checkpoint (the run was stopped in stage 4). The checkpoints are removed at the end.
+
+    Raises:
+        Stopped: the run's time (``stop_after_seconds``) is up; its state is written.
+    """
+    if stage == "all" and not (resuming and _stages_1_to_3_done(out, recipe, checkpoints)):
+        train(out, recipe, log=log, vae_folder=vae_folder, checkpoints=checkpoints)
+    train_outpaint(out, recipe, log=log, checkpoints=checkpoints)
+    if checkpoints is not None and checkpoints.folder is not None:
+        shutil.rmtree(checkpoints.folder, ignore_errors=True)
+
+
+def _stages_1_to_3_done(out: Path, recipe: Recipe, checkpoints: Checkpoints | None) -> bool:
+    path = checkpoints.path("transformer") if checkpoints is not None else None
+    try:
+        recorded = json.loads((out / "t2v" / "training.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (path is None or not path.exists()) and recorded.get("recipe") == asdict(recipe) and (out / "i2v").is_dir()
+
+
 def main(argv: list[str] | None = None) -> None:
-    """The command line: ``--out DIR [--seed N] [--budget F]``."""
+    """The command line: ``--out DIR [--seed N] [--budget F] ...`` or ``--resume DIR``."""
     parser = argparse.ArgumentParser(prog="python -m sora_vfx.models.shapes.train", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, required=True, help="folder for t2v/ and i2v/")
+    parser.add_argument("--out", type=Path, help="folder for t2v/, i2v/ and outpaint/")
+    parser.add_argument("--resume", type=Path, metavar="DIR",
+                        help="go on with the run that was stopped or killed in DIR, with its recipe and options, "
+                             "to the weights a run without interruption gives")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stage", choices=("all", "outpaint"), default="all",
                         help="all: every folder; outpaint: only DIR/outpaint, from the DIR/t2v of the same recipe")
@@ -678,26 +783,60 @@ def main(argv: list[str] | None = None) -> None:
                         help="keep the trained VAE here, and reuse it when its recipe matches (for trying recipes)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="change one recipe field, e.g. dit_steps=12000 (for trying recipes)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=10.0, metavar="M",
+                        help="write the running stage's state to DIR/checkpoints at least this often (default 10)")
+    parser.add_argument("--stop-after", type=float, metavar="MINUTES",
+                        help=f"stop after this long, the state written (exit {STOPPED_EXIT}); go on with --resume DIR")
     args = parser.parse_args(argv)
-    recipe = Recipe(seed=args.seed, threads=args.threads, device=args.device)
-    for item in args.set:
-        field_name, _, value = item.partition("=")
-        if field_name not in Recipe.__dataclass_fields__:
-            parser.error(f"--set {item}: no recipe field {field_name!r}")
-        kind = type(getattr(recipe, field_name))
+    if args.resume is not None:
+        chosen = [flag for flag, value, default in (("--out", args.out, None), ("--seed", args.seed, 0),
+                  ("--stage", args.stage, "all"), ("--budget", args.budget, 1.0), ("--threads", args.threads, 2),
+                  ("--device", args.device, "cpu"), ("--vae-stage", args.vae_stage, None), ("--set", args.set, []))
+                  if value != default]
+        if chosen:
+            parser.error(f"--resume takes the run's recipe and options from {args.resume / CHECKPOINTS / RUN_JSON}; "
+                         f"leave out {', '.join(chosen)}")
         try:
-            recipe = Recipe(**{**asdict(recipe), field_name: (value == "True") if kind is bool else kind(value)})
-        except ValueError as error:
-            parser.error(f"--set {item}: {error}")
-    if args.budget != 1.0:
-        recipe = recipe.scaled(args.budget)
+            run = json.loads((args.resume / CHECKPOINTS / RUN_JSON).read_text())
+            recipe = Recipe(**run["recipe"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            parser.error(f"--resume {args.resume}: no run to go on with there ({exc})")
+        out, stage = args.resume, run["stage"]
+        vae_folder = Path(run["vae_stage"]) if run.get("vae_stage") else None
+    else:
+        if args.out is None:
+            parser.error("give --out DIR (a new run) or --resume DIR (go on with a stopped one)")
+        recipe = Recipe(seed=args.seed, threads=args.threads, device=args.device)
+        for item in args.set:
+            field_name, _, value = item.partition("=")
+            if field_name not in Recipe.__dataclass_fields__:
+                parser.error(f"--set {item}: no recipe field {field_name!r}")
+            kind = type(getattr(recipe, field_name))
+            try:
+                recipe = Recipe(**{**asdict(recipe), field_name: (value == "True") if kind is bool else kind(value)})
+            except ValueError as error:
+                parser.error(f"--set {item}: {error}")
+        if args.budget != 1.0:
+            recipe = recipe.scaled(args.budget)
+        out, stage, vae_folder = args.out, args.stage, args.vae_stage
+        if (out / CHECKPOINTS).exists():
+            parser.error(f"{out / CHECKPOINTS} holds a stopped run: go on with --resume {out}, or remove it to "
+                         "start again")
+    run = {"recipe": asdict(recipe), "stage": stage, "vae_stage": str(vae_folder) if vae_folder else None}
+    checkpoints = Checkpoints(out / CHECKPOINTS, asdict(recipe), run=run, every_seconds=args.checkpoint_minutes * 60,
+                              stop_after_seconds=None if args.stop_after is None else args.stop_after * 60)
 
     def log(message: str) -> None:
         print(message, flush=True)
 
-    if args.stage == "all":
-        train(args.out, recipe, log=log, vae_folder=args.vae_stage)
-    train_outpaint(args.out, recipe, log=log)
+    try:
+        run_training(out, recipe, stage=stage, vae_folder=vae_folder, checkpoints=checkpoints,
+                     resuming=args.resume is not None, log=log)
+    except Stopped as stopped:
+        log(str(stopped))
+        raise SystemExit(STOPPED_EXIT) from None
+    except ModelError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 if __name__ == "__main__":

@@ -1,0 +1,98 @@
+"""A training run stopped part-way (by its own time limit, or killed) and resumed gives the
+weights of a run without interruption; its checkpoints go when it ends."""
+
+import itertools
+import json
+from dataclasses import asdict
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from sora_vfx.models.shapes.checkpoint import RUN_JSON, Checkpoints, Stopped
+from sora_vfx.models.shapes.train import CHECKPOINTS, Recipe, main, run_training
+
+WEIGHTS = "diffusion_pytorch_model.safetensors"
+FOLDERS = (("t2v", "vae"), ("t2v", "transformer"), ("t2v", "text_encoder"), ("outpaint", "transformer"))
+
+
+def weights(out, kind, component):
+    folder = out / kind / component
+    return load_file(next(folder.glob("*.safetensors")))
+
+
+def quiet(_message):
+    pass
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    return Recipe().scaled(0.003)
+
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory, recipe):
+    out = tmp_path_factory.mktemp("whole")
+    run_training(out, recipe, log=quiet)
+    return out
+
+
+def ticking():
+    """A clock that moves one second each time it is read: a checkpoint after every step."""
+    counter = itertools.count()
+    return lambda: float(next(counter))
+
+
+def test_a_run_stopped_in_each_stage_and_resumed_gives_the_weights_of_a_whole_run(tmp_path, recipe, whole):
+    """At the smoke budget the stages take 6, 17 and 12 steps: the run stops at the VAE's 3rd,
+    then (its clock started again) the transformer's 8th, then the outpainting stage's 4th."""
+    out = tmp_path / "run"
+    messages = []
+    for stop in (3, 10, 12):
+        checkpoints = Checkpoints(out / CHECKPOINTS, asdict(recipe), every_seconds=1,
+                                  stop_after_seconds=stop, clock=ticking())
+        with pytest.raises(Stopped):
+            run_training(out, recipe, checkpoints=checkpoints, resuming=True, log=messages.append)
+        assert list((out / CHECKPOINTS).glob("*.pt")), "a stopped run leaves its state"
+    run_training(out, recipe, checkpoints=Checkpoints(out / CHECKPOINTS, asdict(recipe)), resuming=True,
+                 log=messages.append)
+    for stage in ("vae", "transformer", "outpaint"):
+        assert any(message.startswith(f"{stage}: resuming after step") for message in messages), stage
+    for kind, component in FOLDERS:
+        a, b = weights(whole, kind, component), weights(out, kind, component)
+        assert a.keys() == b.keys()
+        assert all(torch.equal(a[name], b[name]) for name in a), (kind, component)
+    assert not (out / CHECKPOINTS).exists()
+
+
+def test_the_command_line_stops_resumes_and_refuses_what_would_mix_runs(tmp_path, capsys):
+    out = tmp_path / "run"
+    smoke = ["--budget", "0.003", "--checkpoint-minutes", "0"]
+    with pytest.raises(SystemExit) as stopped:
+        main(["--out", str(out), *smoke, "--stop-after", "0"])
+    assert stopped.value.code == 3 and "--resume" in capsys.readouterr().out
+    run = json.loads((out / CHECKPOINTS / RUN_JSON).read_text())
+    assert run["stage"] == "all" and run["recipe"]["dit_steps"] == Recipe().scaled(0.003).dit_steps
+    # A new run into the folder of a stopped one would silently go on with it, or throw it away.
+    with pytest.raises(SystemExit):
+        main(["--out", str(out), *smoke])
+    assert "holds a stopped run" in capsys.readouterr().err
+    # The recipe is the run's: resuming with another is refused.
+    with pytest.raises(SystemExit):
+        main(["--resume", str(out), "--budget", "0.01"])
+    assert "leave out --budget" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--resume", str(tmp_path / "nothing")])
+    assert "no run to go on with" in capsys.readouterr().err
+    main(["--resume", str(out), "--checkpoint-minutes", "0"])
+    assert (out / "outpaint" / "transformer" / WEIGHTS).is_file() and not (out / CHECKPOINTS).exists()
+
+
+def test_a_checkpoint_of_another_recipe_is_refused(tmp_path, recipe):
+    folder = tmp_path / CHECKPOINTS
+    Checkpoints(folder, {"seed": 0}).write("transformer", {"step": 0})
+    with pytest.raises(Exception, match="written by another recipe"):
+        Checkpoints(folder, {"seed": 1}).restore("transformer")
+    (folder / "vae.pt").write_bytes(b"torn")
+    with pytest.raises(Exception, match="not a checkpoint this script can read"):
+        Checkpoints(folder, {"seed": 0}).restore("vae")
