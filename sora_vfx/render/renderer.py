@@ -263,7 +263,7 @@ def _context_frames(shot: ShotPlan, model: LoadedModel, missing: set[int], input
     if shot.force:
         # Forced: every frame from a new denoise, never from what an earlier run kept.
         path.unlink(missing_ok=True)
-    latents = None if shot.force else _read_latents(shot, _noise_shape(model, spec, windows))
+    latents = None if shot.force else _read_latents(shot, _noise_shape(model, spec, windows), model.dtype)
     if latents is not None:
         try:
             yield from _decode_latents(shot, model, missing, latents, windows, latent_windows)
@@ -478,12 +478,13 @@ def _reference_video(shot: ShotPlan, model: LoadedModel) -> np.ndarray | None:
     return pictures
 
 
-def _read_latents(shot: ShotPlan, shape: tuple[int, ...] | None) -> torch.Tensor | None:
+def _read_latents(shot: ShotPlan, shape: tuple[int, ...] | None, dtype: torch.dtype) -> torch.Tensor | None:
     """The shot's latents kept by an earlier run of the same job, or None.
 
     The job hash says which job kept them; the tensor must also be what that job's denoise
-    gives (``shape``, float32, every value finite), or it is not used: a warning names the
-    shot and the file, and the shot is denoised again.
+    gives (``shape``; float32, or the model's ``dtype``, in which some pipelines keep their
+    latents; every value finite), or it is not used: a warning names the shot and the file,
+    and the shot is denoised again.
     """
     path = latents_path(shot.out_dir, shot.name)
     if not path.is_file():
@@ -496,7 +497,7 @@ def _read_latents(shot: ShotPlan, shape: tuple[int, ...] | None) -> torch.Tensor
     except Exception as exc:  # a damaged file is only a lost shortcut: denoise again
         log.warning("shot %s: kept latents %s unreadable (%s); denoising again", shot.name, path, exc)
         return None
-    problem = _latents_problem(latents, shape)
+    problem = _latents_problem(latents, shape, dtype)
     if problem is not None:
         log.warning("shot %s: kept latents %s %s; denoising again", shot.name, path, problem)
         return None
@@ -504,14 +505,15 @@ def _read_latents(shot: ShotPlan, shape: tuple[int, ...] | None) -> torch.Tensor
     return latents
 
 
-def _latents_problem(latents: torch.Tensor, shape: tuple[int, ...] | None) -> str | None:
-    """Why kept latents cannot be the ones this job denoises to (``shape``, float32, finite), or None."""
+def _latents_problem(latents: torch.Tensor, shape: tuple[int, ...] | None, dtype: torch.dtype) -> str | None:
+    """Why kept latents cannot be the ones this job denoises to (``shape``, float32 or the
+    model's ``dtype``, finite), or None."""
     if shape is None:
         return "cannot be checked: the model has no latent layout"
     if tuple(latents.shape) != tuple(shape):
         return f"are {tuple(latents.shape)}, the job's {tuple(shape)}"
-    if latents.dtype != torch.float32:
-        return f"are {latents.dtype}, not torch.float32"
+    if latents.dtype not in (torch.float32, dtype):
+        return f"are {latents.dtype}, not {' or '.join(sorted({str(torch.float32), str(dtype)}))}"
     if not bool(torch.isfinite(latents).all()):
         return "hold values that are not finite (NaN or infinity)"
     return None
