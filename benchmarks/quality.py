@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sora_vfx.editorial import EditOptions, read_edit  # noqa: E402
+from sora_vfx.eval.summary import motion_by_direction  # noqa: E402
 from sora_vfx.imaging import write_image  # noqa: E402
 from sora_vfx.models import load_model  # noqa: E402
 from sora_vfx.render import RenderSettings, read_manifest, render_edit  # noqa: E402
@@ -66,7 +67,8 @@ def series(name: str, work: Path, shots, model, settings: RenderSettings, seams=
     failed = [r.name for r in report.failed]
     result = evaluate_render(out, seams=seams)
     document = result.to_dict()
-    document.update(series=name, render_seconds=round(seconds, 1), failed=failed)
+    document.update(series=name, render_seconds=round(seconds, 1), failed=failed,
+                    motion_by_direction=motion_by_direction(list(result.shots.values())))
     return document
 
 
@@ -179,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{pct('ghosting'):>9} {s['jump_ratio'] or float('nan'):>6.2f} {seam:>6} "
               f"{s['temporal_flicker'] or float('nan'):>8.4f}  {document['render_seconds']} s"
               + (f"  first-frame distance {s['first_frame_distance']}" if "first_frame_distance" in s else ""))
+    for document in results:
+        directions = ", ".join(f"{motion} {tally['correct']:.0%} of {tally['objects']}"
+                               for motion, tally in document["motion_by_direction"].items())
+        print(f"{document['series']} motion by direction: {directions}")
     print("\n".join(table))
     args.json.write_text(json.dumps({"model": args.model, "seed": args.seed, "series": results}, indent=2) + "\n")
     print(f"written: {args.json}" + (f"; frames in {work}" if args.keep else ""))

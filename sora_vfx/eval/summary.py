@@ -47,6 +47,20 @@ class EvalSummary:
                 for key, value in asdict(self).items()}
 
 
+def motion_by_direction(shots: Sequence[ShotMeasures]) -> dict[str, dict[str, float | int]]:
+    """Per prompted motion (``moving left``, ...): how many objects were prompted with
+    it, and the share that moved so. An overall motion figure can hide a direction the model
+    never learnt behind others it draws well."""
+    counts: dict[str, list[int]] = {}
+    for shot in shots:
+        for obj in shot.objects:
+            tally = counts.setdefault(obj.prompted.motion, [0, 0])
+            tally[0] += bool(obj.motion_ok)
+            tally[1] += 1
+    return {motion: {"objects": total, "correct": round(right / total, 3)}
+            for motion, (right, total) in sorted(counts.items())}
+
+
 def summarize(shots: Sequence[ShotMeasures]) -> EvalSummary:
     """Total the measurements of many shots.
 

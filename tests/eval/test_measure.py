@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sora_vfx.eval import EVAL_SCHEMA_VERSION, EvalError, eval_document, measure_shot, summarize
+from sora_vfx.eval.summary import motion_by_direction
 from sora_vfx.shapes import Clip, draw_clip, parse_prompt, random_scene, render_clip
 
 
@@ -203,6 +204,16 @@ def test_results_are_json_and_total_up():
     assert summary.ghosting == 0
     assert summary.seam_jump_ratio == pytest.approx(good.seam_jump_ratio)
     assert summarize([]).shots == 0
+
+
+def test_motion_is_counted_per_prompted_direction():
+    left, up = "a red ball moving left on a blue background", "a red ball moving up on a blue background"
+    shots = [measure_shot(clip_of(left, 1).frames, scene=left),
+             measure_shot(clip_of(left, 2).frames[::-1], scene=left),  # played backwards: moves right
+             measure_shot(clip_of(up, 3).frames, scene=up)]
+    assert motion_by_direction(shots) == {"moving left": {"objects": 2, "correct": 0.5},
+                                         "moving up": {"objects": 1, "correct": 1.0}}
+    assert motion_by_direction([]) == {}
 
 
 def test_bad_inputs_raise_eval_error():
