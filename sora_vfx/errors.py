@@ -75,6 +75,10 @@ class ReviewError(SoraVfxError):
     """A review that cannot be built or a file that cannot be verified: no manifest, bad key."""
 
 
+#: The extra of pyproject.toml that installs each optional library a command imports when it
+#: runs (by top-level module): a missing one is named with ``pip install 'sora_vfx[EXTRA]'``.
+EXTRAS = {"dask": "farm", "distributed": "farm", "openjd": "farm", "yaml": "farm", "torchao": "speed",
+          "gazu": "publish", "shotgun_api3": "publish"}
 #: What a credential is replaced with.
 REDACTED = "***"
 #: A known secret shorter than this is not searched for in messages (it would blank out

@@ -132,7 +132,7 @@ def check_value(value: Any, *, kind: str, low: float | None = None, high: float 
         wanted = {"size": 'a string like "832x480"', "integer": "a whole number", "number": "a finite number",
                   "boolean": "true or false"}.get(kind, "a string")
         return f"has to be {wanted}, not {value!r}"
-    if kind == "size" and not re.fullmatch(r"\s*\d+\s*[xX]\s*\d+\s*", value):
+    if kind == "size" and _size_problem(value) is not None:
         return f'has to be WIDTHxHEIGHT like "832x480", not {value!r}'
     if choices and value not in choices:
         return f"has to be one of {', '.join(choices)}, not {value!r}"
@@ -149,13 +149,21 @@ def parse_size(text: str, *, what: str) -> tuple[int, int]:
     """
     from .errors import ConfigError
 
+    problem = _size_problem(text)
+    if problem is not None:
+        raise ConfigError(f"{what} {text!r}: {problem}")
+    match = _SIZE.fullmatch(str(text))
+    return int(match[1]), int(match[2])
+
+
+def _size_problem(text: object) -> str | None:
+    """Why ``text`` is not ``WIDTHxHEIGHT`` of two positive whole numbers, or None."""
     match = _SIZE.fullmatch(str(text))
     if match is None:
-        raise ConfigError(f"{what} {text!r}: expected WIDTHxHEIGHT, e.g. 832x480")
-    width, height = int(match[1]), int(match[2])
-    if width <= 0 or height <= 0:
-        raise ConfigError(f"{what} {text!r}: width and height must be positive")
-    return width, height
+        return "expected WIDTHxHEIGHT, e.g. 832x480"
+    if int(match[1]) <= 0 or int(match[2]) <= 0:
+        return "width and height must be positive"
+    return None
 
 
 #: Every render setting, in the order the help lists them, farm tasks pass them and the manifest records them.

@@ -69,3 +69,9 @@ def json_nesting_beyond(raw: bytes, limit: int) -> int | None:
         if depth > limit:
             return match.start()
     return None
+
+
+def shortened(text: str, limit: int) -> str:
+    """``text`` as it is when it has at most ``limit`` characters, else its start and ``...``,
+    ``limit`` characters in all: a message quotes a value it cannot trust to be short."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -12,7 +12,7 @@ import threading
 import click
 
 from .. import __version__
-from ..errors import SoraVfxError, Terminated, redact
+from ..errors import EXTRAS, SoraVfxError, Terminated, redact
 
 log = logging.getLogger("sora_vfx")
 
@@ -102,13 +102,8 @@ class SoraGroup(click.Group):
                 signal.signal(signal.SIGTERM, previous)
 
 
-#: The extra of pyproject.toml that installs each optional library a command imports when it runs.
-EXTRAS = {"dask": "farm", "distributed": "farm", "openjd": "farm", "yaml": "farm", "torchao": "speed",
-          "gazu": "publish", "shotgun_api3": "publish"}
-
-
 def _extra_missing(exc: Exception) -> str | None:
-    """The extra to install when ``exc`` is an optional library (:data:`EXTRAS`) not being
+    """The extra to install when ``exc`` is an optional library (``errors.EXTRAS``) not being
     installed, else None."""
     if not isinstance(exc, ModuleNotFoundError) or not exc.name:
         return None

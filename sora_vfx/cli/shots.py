@@ -8,6 +8,7 @@ import click
 
 from ..editorial import read_edit
 from ..editorial.shotjob import ShotJob
+from ..text import shortened
 from .main import main
 from .options import edit_options, pop_edit_options
 
@@ -41,7 +42,7 @@ def format_table(jobs: list[ShotJob], prompt_width: int = 48) -> str:
     header = ("#", "SHOT", "TRACK", "FRAMES", "CUT", "DUR", "RECORD IN", "SPEED", "PROMPT")
     rows = [header]
     for job in jobs:
-        prompt = job.prompt if len(job.prompt) <= prompt_width else job.prompt[: prompt_width - 3] + "..."
+        prompt = shortened(job.prompt, prompt_width)
         speed = "freeze" if job.speed == 0 else ("" if job.speed == 1 else f"{job.speed:.3g}x")
         rows.append((
             str(job.index), job.name, job.track, f"{job.head_in}-{job.tail_out}",

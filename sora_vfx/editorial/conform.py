@@ -90,11 +90,10 @@ def conform_timeline(
     for job in jobs:
         clip = copies[position[id(clips[job.name])]]
         if job.name not in rendered:
-            ours = clip.metadata.get("sora_vfx")
             fields = _shot_fields(job, rendered=False)
             if "prompt" in fields:
                 fields["prompt"] = multi_line(fields["prompt"])
-            clip.metadata["sora_vfx"] = {**(dict(ours) if isinstance(ours, Mapping) else {}), **fields}
+            clip.metadata["sora_vfx"] = {**_metadata_copy(clip.metadata, "sora_vfx"), **fields}
             continue
         clip.media_reference = sequence_reference(job, shot_folder(out_dir, job.name))
         clip.source_range = otio.opentime.TimeRange(
@@ -248,6 +247,13 @@ def editor_timeline(conformed: otio.schema.Timeline, jobs: list[ShotJob], *, ren
     return timeline
 
 
+def _metadata_copy(metadata: Mapping, namespace: str) -> dict:
+    """A copy of ``metadata[namespace]`` to change and put back; empty when it is missing or
+    is not a mapping (an edit's metadata is the editor's, and may hold anything)."""
+    value = metadata.get(namespace)
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
 def _shot_fields(job: ShotJob, *, rendered: bool) -> dict[str, object]:
     """What the conform says of a shot besides its pictures: its name, its prompt (when it has
     one) and its seed (when rendered, or when the edit or shot sheet gave it), as read back."""
@@ -262,8 +268,7 @@ def _shot_fields(job: ShotJob, *, rendered: bool) -> dict[str, object]:
 def _edl_comments(clip: otio.schema.Clip, fields: dict[str, object]) -> None:
     """``* SHOT:``, ``* PROMPT:`` and ``* SEED:`` comments (one line each) for the EDL, in place
     of any the edit's own comments set the same fields with (a prompt would be read twice)."""
-    edl = clip.metadata.get("cmx_3600")
-    edl = dict(edl) if isinstance(edl, Mapping) else {}
+    edl = _metadata_copy(clip.metadata, "cmx_3600")
     comments = edl.get("comments")
     comments = [comments] if isinstance(comments, str) else list(comments) if isinstance(comments, Sequence) else []
     kept = [str(comment) for comment in comments if comment_field(str(comment)) not in fields]
@@ -281,8 +286,7 @@ def _edl_reel(clip: otio.schema.Clip, job: ShotJob | None) -> None:
     written ``_`` (a space would shift the event's fields, a colon read as a timecode): the
     edit's reel, else the shot's tape name, else AX (no known source). A reel that reads as
     black or bars (BL, BLACK, BARS) is AX unless the clip is black or bars."""
-    edl = clip.metadata.get("cmx_3600")
-    edl = dict(edl) if isinstance(edl, Mapping) else {}
+    edl = _metadata_copy(clip.metadata, "cmx_3600")
     reel = _NOT_REEL.sub("_", one_line(edl.get("reel") or (job.reel if job is not None else ""))).strip("_")
     generated = isinstance(clip.media_reference, otio.schema.GeneratorReference)
     if not reel or (reel.upper() in ("BL", "BLACK", "BARS") and not generated):
@@ -298,14 +302,12 @@ _AAF_COLUMNS = {"shot": "Shot", "prompt": "Prompt", "seed": "Seed"}
 def _aaf_columns(clip: otio.schema.Clip, fields: dict[str, object], sequence: str | None) -> None:
     """The shot's bin columns on its master clip, beside the editor's own (``Comments`` too);
     an editor's column of the same name (any case) gives way to ours."""
-    aaf = clip.metadata.get("AAF")
-    aaf = dict(aaf) if isinstance(aaf, Mapping) else {}
+    aaf = _metadata_copy(clip.metadata, "AAF")
     ours = {_AAF_COLUMNS[key]: str(value) for key, value in fields.items()}
     if sequence is not None:
         ours["Sequence"] = sequence
-    user = aaf.get("UserComments")
     taken = {name.lower() for name in ours}
-    kept = {key: value for key, value in (dict(user) if isinstance(user, Mapping) else {}).items()
+    kept = {key: value for key, value in _metadata_copy(aaf, "UserComments").items()
             if str(key).strip().lower() not in taken}
     aaf["UserComments"] = {**kept, **ours}
     clip.metadata["AAF"] = aaf

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..files import longest_temporary_name
 from ..layout import MAX_FILE_NAME_BYTES, reserved_name_problem, shot_file_names
+from ..text import shortened
 
 _SHOT_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -36,7 +37,7 @@ def shot_name_length_problem(name: str, *, last_frame: int) -> str | None:
             longest, extra = file, more
     if size + extra <= MAX_FILE_NAME_BYTES:
         return None
-    shown = name if len(name) <= 40 else name[:37] + "..."
+    shown = shortened(name, 40)
     return (f"shot name {shown!r} is {size} bytes long, too long for its files: the longest, "
             f"{longest.replace(name, '<shot>', 1)!r} under its temporary name, adds {extra} bytes to the shot name, "
             f"and a file name may have at most {MAX_FILE_NAME_BYTES}; use a shot name of at most "

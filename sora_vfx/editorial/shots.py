@@ -219,22 +219,23 @@ def _find_cuts(timeline: otio.schema.Timeline, source: EditSource, wanted: list[
             after = children[position + 1] if position + 1 < len(children) else None
             # The record side is counted in the timeline's rate, the source side (the frames
             # rendered) in the clip's own: a 29.97 clip on a 24 fps timeline keeps its place.
-            record_in = _frames(record, record_rate or rate)
+            on_record = record_rate or rate
+            record_in = _frames(record, on_record)
             cut = _Cut(
                 clip=item,
                 track=track.name or label,
                 track_order=order,
                 rate=rate,
-                record_rate=record_rate or rate,
+                record_rate=on_record,
                 record_in=record_in,
-                record_out=_frames(record + span.duration, record_rate or rate),
+                record_out=_frames(record + span.duration, on_record),
                 duration=duration,
                 source_in=_frames(item.trimmed_range().start_time, rate),
                 head_extra=_frames(before.in_offset, rate) if isinstance(before, otio.schema.Transition) else 0,
                 tail_extra=_frames(after.out_offset, rate) if isinstance(after, otio.schema.Transition) else 0,
                 speed=_speed(item),
                 where="",
-                record_timecode=to_timecode(record_in, record_rate or rate),
+                record_timecode=to_timecode(record_in, on_record),
                 edl_comments=source.annotation_comments(item),
             )
             cut.where = _where(cut, label, source)

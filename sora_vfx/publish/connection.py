@@ -6,13 +6,12 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from ..errors import ConfigError, redact
+from ..errors import EXTRAS, ConfigError, redact
+from ..text import shortened
 
 #: Seconds a call may wait on a silent tracker (connecting, or between two reads of an answer)
 #: before the publish fails; the clients' own default is to wait for ever.
 TIMEOUT_SECONDS = 60.0
-#: The extra that installs the trackers' clients.
-EXTRA = "publish"
 
 
 def import_client(module: str, tracker: str) -> ModuleType:
@@ -27,7 +26,7 @@ def import_client(module: str, tracker: str) -> ModuleType:
         missing = exc.name or module
         needed = module if missing == module or missing.startswith(f"{module}.") else f"{module} (it needs {missing})"
         raise ConfigError(f"publishing to {tracker} needs {needed}, which is not installed: "
-                          f"pip install 'sora_vfx[{EXTRA}]'") from None
+                          f"pip install 'sora_vfx[{EXTRAS.get(module, 'publish')}]'") from None
 
 
 def site(url: str) -> str:
@@ -42,4 +41,4 @@ def reason(error: BaseException | str, secrets: tuple[str, ...]) -> str:
     text = error if isinstance(error, str) else " ".join(str(part) for part in error.args)
     first = (text.strip().splitlines() or [""])[0] or (type(error).__name__ if not isinstance(error, str) else "")
     first = redact(first, secrets)
-    return first if len(first) <= 300 else first[:297] + "..."
+    return shortened(first, 300)

@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from ..errors import redact
+from ..text import shortened
 from . import connection
 from .tracker import VERSION_FIRST_LINE, ShotRelease, TrackerError, credentials
 
@@ -170,8 +171,7 @@ def _shaped(result: Any, expect: str) -> bool:
 
 def _sample(result: Any) -> str:
     """The start of an unexpected answer, for a message (never a token: ``redact`` sees it)."""
-    text = repr(result)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return shortened(repr(result), 80)
 
 
 def _time_out(session: Any, seconds: float) -> None:

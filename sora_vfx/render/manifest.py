@@ -24,7 +24,7 @@ from ..errors import RenderError
 from ..files import exclusive_lock, write_json_atomically
 from ..imaging.exr import MAX_DECODE_VALUES
 from ..layout import MANIFEST_NAME, frame_from_pattern
-from ..text import json_nesting_beyond
+from ..text import json_nesting_beyond, shortened
 from .spec import RenderSpec
 
 MANIFEST_VERSION = 2
@@ -413,8 +413,7 @@ def _describe(hint: Any) -> str:
 
 def _short(value: Any) -> str:
     """``repr(value)``, cut short: a damaged manifest's values can be long."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return shortened(repr(value), 80)
 
 
 def _field(data: dict, label: str, kind: Any, problems: list[str], *, key: str | None = None) -> Any:

@@ -158,10 +158,6 @@ def train_vae(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generator, lo
     vae.train()
     started = time.perf_counter()
     first = _resume(checkpoints, "vae", vae, [optimizer], None, rng=rng, log=log, total=total)
-
-    def state(step: int) -> dict[str, Any]:
-        return _state(step, vae, [optimizer], None, rng=rng)
-
     for step in range(first, total):
         for group in optimizer.param_groups:
             group["lr"] = recipe.vae_lr * _cosine(step, total, 50)
@@ -188,7 +184,7 @@ def train_vae(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generator, lo
         optimizer.step()
         if step % 200 == 0 or step == total - 1:
             log(f"vae {step + 1}/{total}: loss {loss.item():.4f}, {time.perf_counter() - started:.0f} s")
-        checkpoints.step("vae", lambda step=step: state(step), last=step == total - 1)
+        checkpoints.step("vae", lambda step=step: _state(step, vae, [optimizer], None, rng=rng), last=step == total - 1)
     vae.eval()
     return measure_vae(vae, recipe, log)
 
