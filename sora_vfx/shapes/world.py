@@ -255,6 +255,26 @@ def object_coverage(clip: Clip) -> np.ndarray:
     return covered
 
 
+def motion_field(clip: Clip) -> np.ndarray:
+    """(frames, height, width, 2) float32: the screen velocity (x, y) of what each pixel of
+    ``clip`` shows, in pixels per frame: the background moves against the pan, objects with
+    their own velocity less the pan, blended by coverage in drawing order (later objects in
+    front). From the plan, as the truth is; for training losses that are about motion."""
+    plan = clip.plan
+    xs = np.arange(clip.box.x, clip.box.x + clip.box.width, dtype=np.float32) + np.float32(0.5)
+    ys = np.arange(clip.box.y, clip.box.y + clip.box.height, dtype=np.float32) + np.float32(0.5)
+    t = np.arange(plan.frames, dtype=np.float32)
+    field = np.zeros((plan.frames, clip.box.height, clip.box.width, 2), dtype=np.float32)
+    field[..., 0] = -plan.pan_velocity
+    for obj_plan in plan.objects:
+        screen = np.array([obj_plan.velocity[0] - plan.pan_velocity, obj_plan.velocity[1]], dtype=np.float32)
+        sx = obj_plan.start[0] + t * np.float32(screen[0])
+        sy = obj_plan.start[1] + t * np.float32(screen[1])
+        coverage = _coverage(obj_plan.obj.shape, np.float32(obj_plan.radius), sx, sy, xs, ys)[..., None]
+        field = field + coverage * (screen - field)
+    return field
+
+
 def _coverage(shape: str, radius: np.float32, cx: np.ndarray, cy: np.ndarray, xs: np.ndarray,
               ys: np.ndarray) -> np.ndarray:
     """(frames, height, width) share of each pixel inside the shape: anti-aliased edges."""

@@ -142,6 +142,31 @@ def test_the_training_script_makes_loadable_folders_and_a_kept_vae_stage_changes
     assert again.keys() == kept.keys() and all(torch.equal(again[name], kept[name]) for name in kept)
 
 
+def test_the_motion_head_trains_beside_the_transformer_and_is_not_saved(tmp_path):
+    """``dit_motion_weight``: a head on the third block learns each token's motion beside the
+    transformer (its loss is recorded), and the saved folder is plain Wan, loadable by
+    ``WanPipeline``; a block the transformer does not have is refused before any training."""
+    from diffusers import WanPipeline
+    from safetensors.torch import load_file
+
+    from sora_vfx.models.shapes.train import main as train
+
+    train(["--out", str(tmp_path / "run"), "--budget", "0.003", "--set", "dit_motion_weight=1.0",
+           "--set", "dit_steps=30", "--stage", "base"])
+    recorded = json.loads((tmp_path / "run" / "t2v" / "training.json").read_text())
+    assert recorded["recipe"]["dit_motion_weight"] == 1.0
+    assert 0 < recorded["figures"]["final_motion_loss"] < 1
+    names = load_file(tmp_path / "run" / "t2v" / "transformer" / "diffusion_pytorch_model.safetensors").keys()
+    assert not [name for name in names if "motion" in name]
+    pipeline = WanPipeline.from_pretrained(tmp_path / "run" / "t2v", local_files_only=True)
+    assert type(pipeline.transformer).__name__ == "WanTransformer3DModel"
+    assert not (tmp_path / "run" / "outpaint").exists()  # --stage base: stages 1-3 only
+    assert "block 3 predicts each" in (tmp_path / "run" / "t2v" / "README.md").read_text()
+    with pytest.raises(SystemExit):
+        train(["--out", str(tmp_path / "bad"), "--budget", "0.003", "--set", "dit_motion_weight=1.0",
+               "--set", "dit_motion_layer=7"])
+
+
 def test_a_vae_stage_of_another_recipe_is_refused(tmp_path):
     from sora_vfx.models.shapes.train import main as train
 
@@ -155,3 +180,18 @@ def test_a_vae_stage_of_another_recipe_is_refused(tmp_path):
         train(["--out", str(tmp_path / "a"), "--stage", "outpaint", "--budget", "0.003", "--set", "dit_lr=0.001"])
     with pytest.raises(SystemExit, match="no trained text-to-video model"):
         train(["--out", str(tmp_path / "c"), "--stage", "outpaint", "--budget", "0.003"])
+
+
+def test_the_gpu_recipe_rehearses_here_with_its_clips_drawn_by_torch(tmp_path):
+    """``--recipe gpu --device cpu``: the GPU recipe's code path (clips drawn with torch, the
+    motion head, its batch layout) at a smoke budget, smaller batches to keep it quick."""
+    from sora_vfx.models.shapes.train import GPU_RECIPE
+    from sora_vfx.models.shapes.train import main as train
+
+    train(["--out", str(tmp_path / "gpu"), "--recipe", "gpu", "--device", "cpu", "--threads", "1", "--budget", "0.002",
+           "--stage", "base", "--set", "dit_batch=8", "--set", "vae_batch=4"])
+    recipe = json.loads((tmp_path / "gpu" / "t2v" / "training.json").read_text())["recipe"]
+    assert recipe["clips_on_device"] and recipe["device"] == "cpu" and recipe["dit_motion_weight"] == 10.0
+    assert recipe["clips"] == round(GPU_RECIPE["clips"] * 0.002)
+    model = load_model(str(tmp_path / "gpu" / "t2v"), device="cpu")
+    assert model.kind == "t2v"

@@ -27,7 +27,8 @@ def quiet(_message):
 
 @pytest.fixture(scope="module")
 def recipe():
-    return Recipe().scaled(0.003)
+    # With the motion head, whose state and losses have to come back too.
+    return Recipe(dit_motion_weight=1.0).scaled(0.003)
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +59,15 @@ def test_a_run_stopped_in_each_stage_and_resumed_gives_the_weights_of_a_whole_ru
                  log=messages.append)
     for stage in ("vae", "transformer", "outpaint"):
         assert any(message.startswith(f"{stage}: resuming after step") for message in messages), stage
+    # The transformer stage's encoded clips were kept, not encoded again.
+    assert any(message.startswith("dataset: reusing") for message in messages)
     for kind, component in FOLDERS:
         a, b = weights(whole, kind, component), weights(out, kind, component)
         assert a.keys() == b.keys()
         assert all(torch.equal(a[name], b[name]) for name in a), (kind, component)
+    figures = [json.loads((run / "t2v" / "training.json").read_text())["figures"] for run in (whole, out)]
+    assert [{k: f[k] for k in ("final_loss", "final_motion_loss")} for f in figures] == [
+        {k: figures[0][k] for k in ("final_loss", "final_motion_loss")}] * 2
     assert not (out / CHECKPOINTS).exists()
 
 
@@ -93,6 +99,11 @@ def test_a_checkpoint_of_another_recipe_is_refused(tmp_path, recipe):
     Checkpoints(folder, {"seed": 0}).write("transformer", {"step": 0})
     with pytest.raises(Exception, match="written by another recipe"):
         Checkpoints(folder, {"seed": 1}).restore("transformer")
+    # A field added to the recipe since, at the default that keeps the old behaviour: the same recipe.
+    added = {"seed": 0, "clips_on_device": False}
+    assert Checkpoints(folder, added, defaults=added).restore("transformer") == {"step": 0}
+    with pytest.raises(Exception, match="written by another recipe"):
+        Checkpoints(folder, {**added, "clips_on_device": True}, defaults=added).restore("transformer")
     (folder / "vae.pt").write_bytes(b"torn")
     with pytest.raises(Exception, match="not a checkpoint this script can read"):
         Checkpoints(folder, {"seed": 0}).restore("vae")

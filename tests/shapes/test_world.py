@@ -10,7 +10,7 @@ import pytest
 
 from sora_vfx.errors import RenderError
 from sora_vfx.shapes import PALETTE, Box, draw_clip, parse_prompt, plan_clip, random_scene, render_clip
-from sora_vfx.shapes.world import OBJECT_TRAVEL, PAN_TRAVEL
+from sora_vfx.shapes.world import OBJECT_TRAVEL, PAN_TRAVEL, motion_field
 
 
 def clip_of(prompt: str, seed: int = 0, *, frames: int = 17, width: int = 64, height: int = 64, **kwargs):
@@ -181,3 +181,20 @@ def test_bad_sizes_raise(frames, width, height):
 def test_a_single_frame_clip_draws():
     clip = clip_of("a red ball moving right on a blue background", frames=1)
     assert clip.frames.shape == (1, 64, 64, 3)
+
+
+def test_the_motion_field_is_what_the_pixels_do():
+    """Where the object is, the field is its screen step per frame (its own motion less the pan);
+    elsewhere the background's, against the pan; the pixels of the next frame agree."""
+    clip = clip_of("a large red ball moving down on a white background, camera panning right", seed=3)
+    field = motion_field(clip)
+    assert field.shape == (17, 64, 64, 2) and field.dtype == np.float32
+    (truth,) = clip.objects
+    step = truth.centre[1] - truth.centre[0]
+    assert step[0] < 0 < step[1]  # down on screen, and left because the camera pans right
+    x, y = np.round(truth.centre[0]).astype(int)
+    assert np.allclose(field[0, y, x], step, atol=1e-4)
+    corner = (0, 0) if np.hypot(x, y) > 30 else (63, 63)
+    assert np.allclose(field[0, corner[0], corner[1]], (-clip.camera_x[1], 0), atol=1e-4)
+    still = motion_field(clip_of("a red ball standing still on a green background", seed=5))
+    assert not still.any()

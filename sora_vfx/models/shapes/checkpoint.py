@@ -46,12 +46,14 @@ class Checkpoints:
         every_seconds: write the state at most this often.
         stop_after_seconds: after this long, write the state and raise :class:`Stopped`.
         clock: seconds, monotonic (``time.monotonic``; tests give their own).
+        defaults: the value of each recipe field a checkpoint may lack: one written before a
+            field was added (at the default that keeps the old behaviour) is of the same recipe.
     """
 
     def __init__(self, folder: Path | None, recipe: dict[str, Any], *, run: dict[str, Any] | None = None,
                  every_seconds: float = EVERY_SECONDS, stop_after_seconds: float | None = None,
-                 clock: Callable[[], float] = time.monotonic):
-        self.folder, self.recipe, self.run = folder, recipe, run
+                 clock: Callable[[], float] = time.monotonic, defaults: dict[str, Any] | None = None):
+        self.folder, self.recipe, self.run, self.defaults = folder, recipe, run, defaults or {}
         self.every, self.stop_after, self.clock = every_seconds, stop_after_seconds, clock
         self.started = self.last = clock()
 
@@ -72,7 +74,7 @@ class Checkpoints:
         except Exception as exc:  # a torn or foreign file: say which, rather than train from a guess
             raise ModelError(f"{path}: not a checkpoint this script can read ({exc}); remove it to start the "
                              "stage again") from None
-        if saved.get("recipe") != self.recipe:
+        if {**self.defaults, **saved.get("recipe", {})} != self.recipe:
             raise ModelError(f"{path} was written by another recipe ({saved.get('recipe')}); remove "
                              f"{self.folder} or resume with the recipe it was written with")
         return saved["state"]

@@ -86,6 +86,9 @@ def build_vae() -> torch.nn.Module:
     )
 
 
+#: Transformer blocks.
+LAYERS = 6
+
 #: Attention heads of the transformer and their width (3 x 32 = 96). Wan's rotary positions give
 #: each of x and y ``2 * (head_dim // 6)`` channels at frequencies from 1 down to 1/10000 a
 #: token: with 16-wide heads that is one usable frequency per axis, with 32-wide ones two, which
@@ -100,7 +103,7 @@ def build_transformer() -> torch.nn.Module:
 
     return WanTransformer3DModel(
         patch_size=(1, 2, 2), num_attention_heads=HEADS, attention_head_dim=HEAD_DIM, in_channels=LATENT_CHANNELS,
-        out_channels=LATENT_CHANNELS, text_dim=TEXT_DIM, freq_dim=64, ffn_dim=384, num_layers=6,
+        out_channels=LATENT_CHANNELS, text_dim=TEXT_DIM, freq_dim=64, ffn_dim=384, num_layers=LAYERS,
         cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=64,
     )
 
@@ -112,7 +115,7 @@ def build_outpaint_transformer() -> torch.nn.Module:
 
     return WanVACETransformer3DModel(
         patch_size=(1, 2, 2), num_attention_heads=HEADS, attention_head_dim=HEAD_DIM, in_channels=LATENT_CHANNELS,
-        out_channels=LATENT_CHANNELS, text_dim=TEXT_DIM, freq_dim=64, ffn_dim=384, num_layers=6,
+        out_channels=LATENT_CHANNELS, text_dim=TEXT_DIM, freq_dim=64, ffn_dim=384, num_layers=LAYERS,
         cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=64,
         vace_layers=list(VACE_LAYERS), vace_in_channels=VACE_IN_CHANNELS,
     )

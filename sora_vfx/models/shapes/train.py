@@ -9,7 +9,9 @@ count:
    deviation become the VAE's ``latents_mean``/``latents_std`` (as in Wan's config);
 3. the transformer and the text encoder learn flow matching on those latents: text-to-video
    on most samples, first-frame image-to-video (Wan 2.2's ``expand_timesteps``) on the rest,
-   with a share of empty captions so classifier-free guidance has an unconditional branch.
+   with a share of empty captions so classifier-free guidance has an unconditional branch;
+   optionally (``dit_motion_weight``) beside a training-only head that predicts each token's
+   screen motion from a middle block (:class:`MotionHead`), dropped at save.
 
 4. the outpainting variant (``WanVACEPipeline``): the transformer with VACE context blocks
    learns to fill the border of clips whose middle alone is given ("filmed"), for plate
@@ -18,8 +20,9 @@ count:
 The result is three pipeline folders: ``DIR/t2v`` (``WanPipeline``) and ``DIR/i2v``
 (``WanImageToVideoPipeline``), sharing every weight, and ``DIR/outpaint``; each with a
 ``sora_vfx.json`` and a model card. ``--stage outpaint`` runs stage 4 alone on the ``DIR/t2v``
-an earlier run of the same recipe left. ``--budget`` scales every stage's steps
-(``--budget 0.02`` is a smoke test).
+an earlier run of the same recipe left, ``--stage base`` stages 1-3 alone. ``--budget`` scales
+every stage's steps (``--budget 0.02`` is a smoke test). ``--recipe gpu`` is the recipe sized
+for one H100/H200 (:meth:`Recipe.gpu`), its clips drawn on the card (:mod:`.clips`).
 """
 
 from __future__ import annotations
@@ -41,11 +44,12 @@ import torch
 from sora_vfx.console import quiet_progress_bars, quiet_transformers
 from sora_vfx.errors import ModelError
 from sora_vfx.models.families import SORA_VFX_JSON
-from sora_vfx.shapes import grammar, world
 
 from .checkpoint import RUN_JSON, Checkpoints, Stopped, numpy_state, set_numpy_state
+from .clips import world_clips
 from .model import (
     DEFAULT_STEPS,
+    LAYERS,
     MAX_TOKENS,
     NATIVE_FRAMES,
     NATIVE_SIZE,
@@ -88,6 +92,10 @@ class Recipe:
     dit_object_weight: float = 3.0  # extra loss weight on latent pixels that an object touches
     dit_short_latents: int = 5  # latent frames (9 frames) seen in the first, short phase
     dit_short_share: float = 0.6  # share of the steps in the short phase
+    # An auxiliary head (training only, dropped at save) that predicts each token's screen motion
+    # from the output of this many transformer blocks, weighted so in the loss; 0: none.
+    dit_motion_weight: float = 0.0
+    dit_motion_layer: int = 3
     ema: float = 0.999
     # The outpainting stage (``WanVACEPipeline``), trained on the stages above.
     outpaint_clips: int = 1536
@@ -101,34 +109,29 @@ class Recipe:
     outpaint_single_frame_share: float = 0.15  # samples of one frame, as a still plate's border
     outpaint_short_share: float = 0.6  # share of the steps on each clip's first 9 frames
     device: str = "cpu"
+    clips_on_device: bool = False  # draw the clips with torch on the device (the GPU recipe), not numpy
 
     def __post_init__(self) -> None:
         # Checked here, so that a mistyped --set fails before the VAE stage, not after it.
         if self.dit_optimizer not in ("muon", "adamw"):
             raise ValueError(f"dit_optimizer is muon or adamw, not {self.dit_optimizer!r}")
+        if not 1 <= self.dit_motion_layer <= LAYERS:
+            raise ValueError(f"dit_motion_layer is 1 to {LAYERS}, not {self.dit_motion_layer}")
+
+    @classmethod
+    def gpu(cls, **fields: Any) -> Recipe:
+        """The recipe sized for one H100 or H200 (``--recipe gpu``): the CPU recipe's stages with
+        four times the clips a step, eight times the encoded clips, twice the outpainting clips,
+        and the motion head; the clips drawn on the card. Its step counts are estimates for about
+        8 minutes of all stages on such a card; each stage logs its seconds, by which to size the
+        next run (``--set``)."""
+        return cls(**{**GPU_RECIPE, **fields})
 
     def scaled(self, budget: float) -> Recipe:
         """The same recipe with every step and clip count times ``budget`` (at least 2)."""
         counts = ("vae_crop_steps", "vae_full_steps", "clips", "dit_steps", "dit_warmup", "outpaint_clips",
                   "outpaint_steps", "outpaint_warmup")
         return Recipe(**{**asdict(self), **{k: max(2, round(getattr(self, k) * budget)) for k in counts}})
-
-
-def _clips(rng: np.random.Generator, count: int, frames: int,
-           device: str = "cpu") -> tuple[torch.Tensor, list[str], torch.Tensor]:
-    """``count`` random clips: a (count, 3, frames, H, W) tensor in [-1, 1], their captions,
-    and (count, 1, frames, H, W) the share of each pixel that an object covers."""
-    pixels, captions, covered = [], [], []
-    width, height = NATIVE_SIZE
-    for _ in range(count):
-        scene = grammar.random_scene(rng)
-        clip = world.render_clip(scene, frames=frames, width=width, height=height, rng=rng)
-        pixels.append(clip.frames)
-        covered.append(world.object_coverage(clip))
-        captions.append(grammar.caption(scene))
-    video = torch.from_numpy(np.stack(pixels)).permute(0, 4, 1, 2, 3).contiguous()
-    objects = torch.from_numpy(np.stack(covered))[:, None]
-    return (video * 2 - 1).to(device), captions, objects.to(device)
 
 
 def latent_object_mask(covered: torch.Tensor, temporal: int, spatial: int) -> torch.Tensor:
@@ -139,6 +142,21 @@ def latent_object_mask(covered: torch.Tensor, temporal: int, spatial: int) -> to
     padded = torch.cat([first, covered], dim=2) if temporal > 1 else covered
     pooled = torch.nn.functional.max_pool3d(padded, kernel_size=(temporal, spatial, spatial))
     return torch.nn.functional.max_pool3d(pooled, kernel_size=(1, 3, 3), stride=1, padding=(0, 1, 1)) > 0
+
+
+#: Screen speeds (pixels per frame) are divided by this for the motion head: the world's objects
+#: cross 40-60% of the frame in a clip, about 1-1.6 pixels a frame at the native size.
+MOTION_SCALE = 1.5
+
+
+def token_motion(motion: torch.Tensor, temporal: int, pixels: int) -> torch.Tensor:
+    """Each transformer token's mean screen motion: ``motion`` (N, 2, frames, H, W) grouped as the
+    causal VAE groups frames (the first alone, then ``temporal`` a latent frame) and averaged
+    over the ``pixels`` x ``pixels`` a token covers; (N, 2, latent frames, H / pixels, W / pixels),
+    divided by :data:`MOTION_SCALE`."""
+    first = motion[:, :, :1].expand(-1, -1, temporal - 1, -1, -1)
+    padded = torch.cat([first, motion], dim=2) if temporal > 1 else motion
+    return torch.nn.functional.avg_pool3d(padded, kernel_size=(temporal, pixels, pixels)) / MOTION_SCALE
 
 
 def _cosine(step: int, total: int, warmup: int) -> float:
@@ -164,7 +182,7 @@ def train_vae(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generator, lo
         crop = step < recipe.vae_crop_steps
         frames = recipe.vae_crop_frames if crop else recipe.vae_full_frames
         batch = recipe.vae_batch if crop else recipe.vae_batch // 2
-        video, _, covered = _clips(rng, batch, frames, recipe.device)
+        video, _, covered, _ = world_clips(rng, batch, frames, recipe.device, on_device=recipe.clips_on_device)
         if crop:
             size = recipe.vae_crop
             x0, y0 = (int(v) for v in rng.integers(0, NATIVE_SIZE[0] - size + 1, size=2))
@@ -197,7 +215,8 @@ def measure_vae(vae: torch.nn.Module, recipe: Recipe, log, count: int = 24) -> d
     measures, errors = [], []
     with torch.no_grad():
         for start in range(0, count, 8):
-            video, captions, _ = _clips(np.random.default_rng(recipe.seed + 7 + start), 8, NATIVE_FRAMES, recipe.device)
+            video, captions, _, _ = world_clips(np.random.default_rng(recipe.seed + 7 + start), 8, NATIVE_FRAMES,
+                                                recipe.device, on_device=recipe.clips_on_device)
             decoded = vae.decode(vae.encode(video).latent_dist.mode()).sample
             errors.append(float(((decoded - video) / 2).pow(2).mean()))
             pictures = ((decoded.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 4, 1).cpu().numpy()
@@ -211,9 +230,11 @@ def measure_vae(vae: torch.nn.Module, recipe: Recipe, log, count: int = 24) -> d
     return figures
 
 
-def encode_dataset(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generator, log):
-    """The latents of ``recipe.clips`` clips (posterior modes), their captions, and which
-    latent pixels their objects touch (see :func:`latent_object_mask`)."""
+def encode_dataset(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generator, log, *, patch: int = 2):
+    """The latents of ``recipe.clips`` clips (posterior modes), their captions, which latent
+    pixels their objects touch (see :func:`latent_object_mask`), and, for the motion head
+    (``recipe.dit_motion_weight``), each token's motion (:func:`token_motion`, ``patch`` latent
+    pixels a token side), else None."""
     from sora_vfx.models.cpu import route_conv3d_to_onednn
 
     # A copy, so the saved VAE's modules stay the stock diffusers ones.
@@ -221,16 +242,20 @@ def encode_dataset(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generato
     if recipe.device == "cpu":
         route_conv3d_to_onednn(encoder)
     temporal, spatial = vae.config.scale_factor_temporal, vae.config.scale_factor_spatial
-    latents, captions, masks = [], [], []
+    latents, captions, masks, motions = [], [], [], []
     started = time.perf_counter()
     with torch.no_grad():
         for start in range(0, recipe.clips, 16):
-            video, words, covered = _clips(rng, min(16, recipe.clips - start), NATIVE_FRAMES, recipe.device)
+            video, words, covered, motion = world_clips(rng, min(16, recipe.clips - start), NATIVE_FRAMES,
+                                                        recipe.device, motion=bool(recipe.dit_motion_weight),
+                                                        on_device=recipe.clips_on_device)
             latents.append(encoder.encode(video).latent_dist.mode().cpu())
             masks.append(latent_object_mask(covered.cpu(), temporal, spatial))
+            if motion is not None:
+                motions.append(token_motion(motion.cpu(), temporal, spatial * patch))
             captions += words
     log(f"encoded {recipe.clips} clips in {time.perf_counter() - started:.0f} s")
-    return torch.cat(latents), captions, torch.cat(masks)
+    return torch.cat(latents), captions, torch.cat(masks), torch.cat(motions) if motions else None
 
 
 def dit_optimizers(modules: torch.nn.Module, recipe: Recipe) -> list[torch.optim.Optimizer]:
@@ -246,6 +271,15 @@ def dit_optimizers(modules: torch.nn.Module, recipe: Recipe) -> list[torch.optim
     rest = [value for name, value in modules.named_parameters() if name not in matrices]
     return [torch.optim.Muon(matrices.values(), lr=recipe.dit_lr, weight_decay=0.01, adjust_lr_fn="match_rms_adamw"),
             torch.optim.AdamW(rest, lr=recipe.dit_lr, weight_decay=0.01)]
+
+
+#: What ``--recipe gpu`` changes in the CPU recipe (see :meth:`Recipe.gpu`).
+GPU_RECIPE: dict[str, Any] = {
+    "device": "cuda", "threads": 8, "clips_on_device": True,
+    "vae_batch": 32, "vae_crop_steps": 1500, "vae_full_steps": 300,
+    "clips": 16384, "dit_batch": 64, "dit_steps": 6000, "dit_warmup": 200, "dit_motion_weight": 10.0,
+    "outpaint_clips": 3072, "outpaint_batch": 64, "outpaint_steps": 2000,
+}
 
 
 class FlowBatch(NamedTuple):
@@ -280,13 +314,14 @@ def flow_batch(latents: torch.Tensor, captions: list[str], *, frames: int, size:
 
 
 def _learn(module: torch.nn.Module, optimizers: list[torch.optim.Optimizer], ema: dict[str, torch.Tensor],
-           decay: float, weight: torch.Tensor, predicted: torch.Tensor, target: torch.Tensor) -> float:
+           decay: float, weight: torch.Tensor, predicted: torch.Tensor, target: torch.Tensor,
+           extra: torch.Tensor | None = None) -> float:
     """One step of each optimiser on the ``weight``-ed squared error of ``predicted`` against
-    ``target``; the EMA copy follows. Returns the loss."""
+    ``target`` (plus an ``extra`` loss term); the EMA copy follows. Returns the first loss."""
     loss = (weight * (predicted - target).pow(2)).sum() / weight.expand_as(predicted).sum()
     for each in optimizers:
         each.zero_grad(set_to_none=True)
-    loss.backward()
+    (loss if extra is None else loss + extra).backward()
     torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
     for each in optimizers:
         each.step()
@@ -296,9 +331,33 @@ def _learn(module: torch.nn.Module, optimizers: list[torch.optim.Optimizer], ema
     return loss.item()
 
 
+class MotionHead(torch.nn.Module):
+    """Training only: predicts each token's screen motion (:func:`token_motion`) from the output
+    of the transformer's first ``layer`` blocks, so that the middle of the network has to know
+    where things move (as VideoJAM asks it to know the flow). Not saved: the saved transformer
+    keeps Wan's plain layout."""
+
+    def __init__(self, transformer: torch.nn.Module, layer: int):
+        super().__init__()
+        self.norm = torch.nn.LayerNorm(transformer.config.num_attention_heads * transformer.config.attention_head_dim)
+        self.project = torch.nn.Linear(self.norm.normalized_shape[0], 2)
+        self.layer = layer
+        self.hidden: torch.Tensor | None = None
+
+    def watch(self, transformer: torch.nn.Module):
+        """Keep block ``layer``'s output at every forward pass; returns the hook's handle."""
+        return transformer.blocks[self.layer - 1].register_forward_hook(
+            lambda _module, _inputs, output: setattr(self, "hidden", output))
+
+    def loss(self, target: torch.Tensor) -> torch.Tensor:
+        """Squared error against ``target`` (N, 2, frames, h, w), tokens in Wan's order (frame, row, column)."""
+        predicted = self.project(self.norm(self.hidden))
+        return (predicted - target.flatten(2).transpose(1, 2)).pow(2).mean()
+
+
 def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str], masks: torch.Tensor, recipe: Recipe,
                       generator: torch.Generator, log, checkpoints: Checkpoints | None = None,
-                      ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+                      motion: torch.Tensor | None = None) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
     """Flow matching: ``x_t = (1 - s) x_0 + s e``, the transformer predicts ``e - x_0``.
 
     Latent pixels that an object touches (``masks``) weigh ``1 + recipe.dit_object_weight``
@@ -308,11 +367,20 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
     latents of the clip's first frames, and colour, shape and direction are learnt at a fraction
     of the cost before the whole length is.
 
+    With ``recipe.dit_motion_weight``, a :class:`MotionHead` learns ``motion`` (each token's,
+    from :func:`encode_dataset`) beside it, its loss weighted so.
+
     Returns the EMA weights of the transformer and text encoder, and figures.
     """
     checkpoints = checkpoints or Checkpoints(None, {})
     transformer, text_encoder = pipeline.transformer, pipeline.text_encoder
-    modules = torch.nn.ModuleDict({"transformer": transformer, "text_encoder": text_encoder}).train()
+    parts = {"transformer": transformer, "text_encoder": text_encoder}
+    head = None
+    if recipe.dit_motion_weight:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(recipe.seed + 5)
+            head = parts["motion_head"] = MotionHead(transformer, recipe.dit_motion_layer).to(recipe.device)
+    modules = torch.nn.ModuleDict(parts).train()
     optimizers = dit_optimizers(modules, recipe)
     ema = {name: value.detach().clone() for name, value in modules.state_dict().items()}
     # The recipe's shift, or the sampler's own (a larger one spends more samples at high noise,
@@ -322,9 +390,10 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
     _, _, full_length, height, width = latents.shape
     tokens_per_frame = (height // patch[1]) * (width // patch[2])
     short_steps = round(recipe.dit_steps * recipe.dit_short_share)
-    started, losses = time.perf_counter(), []
+    started, losses, motion_losses = time.perf_counter(), [], []
     first = _resume(checkpoints, "transformer", modules, optimizers, ema, generator=generator, losses=losses, log=log,
-                    total=recipe.dit_steps)
+                    total=recipe.dit_steps, motion_losses=motion_losses)
+    hook = head.watch(transformer) if head is not None else None
     for step in range(first, recipe.dit_steps):
         for group in (group for optimizer in optimizers for group in optimizer.param_groups):
             group["lr"] = recipe.dit_lr * _cosine(step, recipe.dit_steps, recipe.dit_warmup)
@@ -345,29 +414,44 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
                                                 device=recipe.device)
         predicted = transformer(hidden_states=noisy, timestep=timestep, encoder_hidden_states=embeds,
                                 return_dict=False)[0]
-        losses.append(_learn(modules, optimizers, ema, recipe.ema, weight, predicted, batch.noise - batch.clean))
+        extra = None
+        if head is not None:
+            extra = head.loss(motion[batch.index, :, :frames].to(recipe.device))
+            motion_losses.append(extra.item())
+            extra = recipe.dit_motion_weight * extra
+        losses.append(_learn(modules, optimizers, ema, recipe.ema, weight, predicted, batch.noise - batch.clean, extra))
         if step % 200 == 0 or step == recipe.dit_steps - 1:
-            log(f"transformer {step + 1}/{recipe.dit_steps}: loss {np.mean(losses[-200:]):.4f}, "
+            aside = f", motion {np.mean(motion_losses[-200:]):.4f}" if motion_losses else ""
+            log(f"transformer {step + 1}/{recipe.dit_steps}: loss {np.mean(losses[-200:]):.4f}{aside}, "
                 f"{time.perf_counter() - started:.0f} s")
         checkpoints.step("transformer", lambda step=step: _state(step, modules, optimizers, ema, generator=generator,
-                                                                 losses=losses), last=step == recipe.dit_steps - 1)
+                                                                 losses=losses, motion_losses=motion_losses),
+                         last=step == recipe.dit_steps - 1)
+    if hook is not None:
+        hook.remove()
     modules.eval()
-    return ema, {"final_loss": round(float(np.mean(losses[-200:])), 4)}
+    figures = {"final_loss": round(float(np.mean(losses[-200:])), 4)}
+    if motion_losses:
+        figures["final_motion_loss"] = round(float(np.mean(motion_losses[-200:])), 4)
+    # The head is dropped: the saved folders keep Wan's layout.
+    return {name: value for name, value in ema.items() if not name.startswith("motion_head.")}, figures
 
 
 def _state(step: int, module: torch.nn.Module, optimizers: list[torch.optim.Optimizer],
            ema: dict[str, torch.Tensor] | None, *, rng: np.random.Generator | None = None,
-           generator: torch.Generator | None = None, losses: list[float] | None = None) -> dict[str, Any]:
+           generator: torch.Generator | None = None, losses: list[float] | None = None,
+           motion_losses: list[float] | None = None) -> dict[str, Any]:
     """Everything a stage's loop needs to go on after ``step`` as if it had never stopped."""
     return {"step": step, "module": module.state_dict(), "optimizers": [each.state_dict() for each in optimizers],
             "ema": ema, "numpy": numpy_state(rng) if rng is not None else None,
             "generator": generator.get_state() if generator is not None else None,
-            "torch": torch.get_rng_state(), "losses": list(losses or [])}
+            "torch": torch.get_rng_state(), "losses": list(losses or []), "motion_losses": list(motion_losses or [])}
 
 
 def _resume(checkpoints: Checkpoints, stage: str, module: torch.nn.Module, optimizers: list[torch.optim.Optimizer],
             ema: dict[str, torch.Tensor] | None, *, log, total: int, rng: np.random.Generator | None = None,
-            generator: torch.Generator | None = None, losses: list[float] | None = None) -> int:
+            generator: torch.Generator | None = None, losses: list[float] | None = None,
+            motion_losses: list[float] | None = None) -> int:
     """Load the state ``stage`` left in an earlier run of this recipe; returns the step to go on from (0: none)."""
     saved = checkpoints.restore(stage)
     if saved is None:
@@ -385,6 +469,8 @@ def _resume(checkpoints: Checkpoints, stage: str, module: torch.nn.Module, optim
     torch.set_rng_state(saved["torch"])
     if losses is not None:
         losses[:] = saved["losses"]
+    if motion_losses is not None:
+        motion_losses[:] = saved.get("motion_losses", [])
     log(f"{stage}: resuming after step {saved['step'] + 1}/{total} from {checkpoints.path(stage)}")
     return saved["step"] + 1
 
@@ -452,13 +538,14 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
                       scheduler=build_scheduler())
     with quiet_transformers():
         pipeline = assemble(components, "t2v")
-    latents, captions, masks = encode_dataset(vae, recipe, np.random.default_rng([recipe.seed, 2]), log)
+    latents, captions, masks, motion = _dataset(vae, recipe, checkpoints, log, patch=transformer.config.patch_size[1])
     mean = latents.mean(dim=(0, 2, 3, 4))
     std = latents.std(dim=(0, 2, 3, 4)).clamp_min(1e-4)
     vae.register_to_config(latents_mean=mean.tolist(), latents_std=std.tolist())
     normalised = (latents - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
     generator = torch.Generator().manual_seed(recipe.seed + 3)
-    ema, dit_figures = train_transformer(pipeline, normalised, captions, masks, recipe, generator, log, checkpoints)
+    ema, dit_figures = train_transformer(pipeline, normalised, captions, masks, recipe, generator, log, checkpoints,
+                                         motion)
     torch.nn.ModuleDict({"transformer": transformer, "text_encoder": text_encoder}).load_state_dict(ema)
     figures.update(dit_figures, dit_minutes=round((time.perf_counter() - started) / 60, 1))
     # A reused stage's minutes count too: the figure is what one full run takes.
@@ -471,7 +558,25 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     log(f"saved {out / 't2v'} and {out / 'i2v'} ({figures['minutes']} min of training)")
     if checkpoints is not None:
         checkpoints.done("transformer")
+        checkpoints.done(_DATASET)
     return figures
+
+
+_DATASET = "dataset"
+_DATASET_PARTS = ("latents", "captions", "masks", "motion")
+
+
+def _dataset(vae: torch.nn.Module, recipe: Recipe, checkpoints: Checkpoints | None, log, *, patch: int):
+    """:func:`encode_dataset`'s result, kept beside the checkpoints until the transformer stage
+    ends, so that a resumed run does not encode its clips again (minutes, for thousands)."""
+    saved = checkpoints.restore(_DATASET) if checkpoints is not None else None
+    if saved is not None:
+        log(f"{_DATASET}: reusing {checkpoints.path(_DATASET)}")
+        return tuple(saved[part] for part in _DATASET_PARTS)
+    data = encode_dataset(vae, recipe, np.random.default_rng([recipe.seed, 2]), log, patch=patch)
+    if checkpoints is not None and checkpoints.folder is not None:
+        checkpoints.write(_DATASET, dict(zip(_DATASET_PARTS, data, strict=True)))
+    return data
 
 
 def filmed_box(rng: np.random.Generator, width: int, height: int) -> tuple[int, int, int, int]:
@@ -533,7 +638,8 @@ def encode_outpaint_dataset(pipeline: Any, recipe: Recipe, rng: np.random.Genera
     with torch.no_grad():
         for start in range(0, recipe.outpaint_clips, 16):
             count = min(16, recipe.outpaint_clips - start)
-            video, words, covered = _clips(rng, count, NATIVE_FRAMES, recipe.device)
+            video, words, covered, _ = world_clips(rng, count, NATIVE_FRAMES, recipe.device,
+                                                   on_device=recipe.clips_on_device)
             boxes = [filmed_box(rng, width, height) for _ in range(count)]
             masks = border_masks(boxes, NATIVE_FRAMES, width, height).to(recipe.device)
             clean = encoder.encode(video).latent_dist.mode()
@@ -689,8 +795,15 @@ def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> 
               "outpaint_minutes": figures.get("outpaint_minutes", "?")}
     parts = {name: Template(text).substitute(values) for name, text in variant.items()}
     template = Template(Path(__file__).with_name("model_card.md").read_text(encoding="utf-8"))
+    motion_head = "" if not recipe.dit_motion_weight else f"""
+   During training only, a small head on the output of block {recipe.dit_motion_layer} predicts each
+   token's screen motion (pixels per frame, from the world's plan), its squared error weighted
+   {recipe.dit_motion_weight:g} beside the flow loss, so that the middle of the network has to know
+   where things move (as VideoJAM does with optical flow); it is not saved, and the folder keeps
+   Wan's plain layout."""
     return template.substitute(
-        parts, pipeline_class=pipeline_class, width=NATIVE_SIZE[0], height=NATIVE_SIZE[1], frames=NATIVE_FRAMES,
+        parts, pipeline_class=pipeline_class, motion_head=motion_head, width=NATIVE_SIZE[0], height=NATIVE_SIZE[1],
+        frames=NATIVE_FRAMES,
         command=command, minutes=figures.get("minutes", "?"),
         rows="\n".join(f"| {key} | {value} |" for key, value in asdict(recipe).items()),
         done="\n".join(f"| {key} | {value} |" for key, value in figures.items()))
@@ -738,7 +851,8 @@ STOPPED_EXIT = 3
 
 def run_training(out: Path, recipe: Recipe, *, stage: str = "all", vae_folder: Path | None = None,
                  checkpoints: Checkpoints | None = None, resuming: bool = False, log=print) -> None:
-    """Stages 1-3 (``stage="all"``) then stage 4, keeping their state in ``checkpoints``.
+    """Stages 1-3 (``stage="all"``, or ``"base"`` alone) then stage 4 (``"all"``, ``"outpaint"``),
+    keeping their state in ``checkpoints``.
 
     ``resuming``: stages 1-3 are not run again when their folders were saved by this recipe and
     left no checkpoint (the run was stopped in stage 4). The checkpoints are removed at the end.
@@ -746,9 +860,10 @@ def run_training(out: Path, recipe: Recipe, *, stage: str = "all", vae_folder: P
     Raises:
         Stopped: the run's time (``stop_after_seconds``) is up; its state is written.
     """
-    if stage == "all" and not (resuming and _stages_1_to_3_done(out, recipe, checkpoints)):
+    if stage in ("all", "base") and not (resuming and _stages_1_to_3_done(out, recipe, checkpoints)):
         train(out, recipe, log=log, vae_folder=vae_folder, checkpoints=checkpoints)
-    train_outpaint(out, recipe, log=log, checkpoints=checkpoints)
+    if stage != "base":
+        train_outpaint(out, recipe, log=log, checkpoints=checkpoints)
     if checkpoints is not None and checkpoints.folder is not None:
         shutil.rmtree(checkpoints.folder, ignore_errors=True)
 
@@ -770,11 +885,17 @@ def main(argv: list[str] | None = None) -> None:
                         help="go on with the run that was stopped or killed in DIR, with its recipe and options, "
                              "to the weights a run without interruption gives")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--stage", choices=("all", "outpaint"), default="all",
-                        help="all: every folder; outpaint: only DIR/outpaint, from the DIR/t2v of the same recipe")
+    parser.add_argument("--stage", choices=("all", "base", "outpaint"), default="all",
+                        help="all: every folder; base: DIR/t2v and DIR/i2v only (for trying recipes); "
+                             "outpaint: only DIR/outpaint, from the DIR/t2v of the same recipe")
     parser.add_argument("--budget", type=float, default=1.0, help="scale every stage's steps (1: the shipped model)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads; the result depends on it")
-    parser.add_argument("--device", default="cpu", help="cpu (the shipped model) or cuda, for trying recipes")
+    parser.add_argument("--recipe", choices=("cpu", "gpu"), default="cpu",
+                        help="cpu: the shipped model's recipe; gpu: one sized for an H100 or H200 (device cuda, "
+                             "clips drawn on the card)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads; the result depends on it (default: the recipe's, 2 for cpu)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: the recipe's); --recipe gpu "
+                        "--device cpu rehearses the GPU recipe here")
     parser.add_argument("--vae-stage", type=Path, metavar="DIR",
                         help="keep the trained VAE here, and reuse it when its recipe matches (for trying recipes)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
@@ -786,8 +907,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.resume is not None:
         chosen = [flag for flag, value, default in (("--out", args.out, None), ("--seed", args.seed, 0),
-                  ("--stage", args.stage, "all"), ("--budget", args.budget, 1.0), ("--threads", args.threads, 2),
-                  ("--device", args.device, "cpu"), ("--vae-stage", args.vae_stage, None), ("--set", args.set, []))
+                  ("--stage", args.stage, "all"), ("--budget", args.budget, 1.0), ("--threads", args.threads, None),
+                  ("--device", args.device, None), ("--recipe", args.recipe, "cpu"),
+                  ("--vae-stage", args.vae_stage, None), ("--set", args.set, []))
                   if value != default]
         if chosen:
             parser.error(f"--resume takes the run's recipe and options from {args.resume / CHECKPOINTS / RUN_JSON}; "
@@ -802,7 +924,9 @@ def main(argv: list[str] | None = None) -> None:
     else:
         if args.out is None:
             parser.error("give --out DIR (a new run) or --resume DIR (go on with a stopped one)")
-        recipe = Recipe(seed=args.seed, threads=args.threads, device=args.device)
+        base = {"seed": args.seed, **({"threads": args.threads} if args.threads is not None else {}),
+                **({"device": args.device} if args.device is not None else {})}
+        recipe = Recipe.gpu(**base) if args.recipe == "gpu" else Recipe(**base)
         for item in args.set:
             field_name, _, value = item.partition("=")
             if field_name not in Recipe.__dataclass_fields__:
@@ -820,7 +944,8 @@ def main(argv: list[str] | None = None) -> None:
                          "start again")
     run = {"recipe": asdict(recipe), "stage": stage, "vae_stage": str(vae_folder) if vae_folder else None}
     checkpoints = Checkpoints(out / CHECKPOINTS, asdict(recipe), run=run, every_seconds=args.checkpoint_minutes * 60,
-                              stop_after_seconds=None if args.stop_after is None else args.stop_after * 60)
+                              stop_after_seconds=None if args.stop_after is None else args.stop_after * 60,
+                              defaults=asdict(Recipe()))
 
     def log(message: str) -> None:
         print(message, flush=True)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Train the shapes model with the GPU recipe on one H100/H200 and measure it, in one command
+# (issue 29; run it on a card after benchmarks/gpu.py). From the repository root:
+#
+#     OUT=/some/folder bash benchmarks/gpu_shapes.sh          # the device tool sets $OUT
+#     OUT=/tmp/rehearsal bash benchmarks/gpu_shapes.sh --rehearse   # here: a smoke budget on the CPU
+#
+# Writes to $OUT: train.log, quality_t2v.json (benchmarks/quality.py's text-to-video series,
+# 60 shots, the same prompts and seeds as the CPU model's figures) and the trained folders as
+# two archives under 16 MiB each: t2v.tar (i2v shares every weight with it: rebuild it with
+# sora_vfx.models.shapes.model.assemble) and outpaint.tar (its transformer and configs).
+set -euo pipefail
+: "${OUT:?set OUT to the folder for the results}"
+mkdir -p "$OUT"
+python=${PYTHON:-python}
+work=$(mktemp -d)
+if [ "${1:-}" = "--rehearse" ]; then
+    train="--recipe gpu --device cpu --threads 2 --budget 0.002 --set dit_batch=8 --set vae_batch=4"
+    quality="--shots 4"
+else
+    train="--recipe gpu --stop-after 8.5"
+    quality="--shots 60"
+fi
+# shellcheck disable=SC2086
+$python -m sora_vfx.models.shapes.train --out "$work/shapes" $train 2>&1 | tee "$OUT/train.log"
+# shellcheck disable=SC2086
+$python benchmarks/quality.py --model "$work/shapes/t2v" $quality --image-shots 0 --long-shots 0 \
+    --json "$OUT/quality_t2v.json" 2>&1 | tee -a "$OUT/train.log"
+tar -C "$work/shapes" -cf "$OUT/t2v.tar" t2v
+tar -C "$work/shapes" -cf "$OUT/outpaint.tar" --exclude=outpaint/vae --exclude=outpaint/text_encoder \
+    --exclude=outpaint/tokenizer outpaint
+ls -l "$OUT"
