@@ -7,13 +7,18 @@
 #
 # Writes to $OUT: train.log, quality_t2v.json (benchmarks/quality.py's text-to-video series,
 # 60 shots, the same prompts and seeds as the CPU model's figures) and the trained folders as
-# two archives under 16 MiB each: t2v.tar (i2v shares every weight with it: rebuild it with
-# sora_vfx.models.shapes.model.assemble) and outpaint.tar (its transformer and configs).
+# two archives under 16 MiB each: t2v.tar and outpaint.tar (its transformer and configs; the
+# rest is t2v's). Back here, the three folders again (DIR: where they go):
+#
+#     tar -C DIR -xf t2v.tar && tar -C DIR -xf outpaint.tar
+#     for part in vae text_encoder tokenizer; do cp -r DIR/t2v/$part DIR/outpaint/; done
+#     python -m sora_vfx.models.shapes.train --out DIR --stage i2v   # the same weights as t2v
 set -euo pipefail
 : "${OUT:?set OUT to the folder for the results}"
 mkdir -p "$OUT"
 python=${PYTHON:-python}
 work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 if [ "${1:-}" = "--rehearse" ]; then
     train="--recipe gpu --device cpu --threads 2 --budget 0.002 --set dit_batch=8 --set vae_batch=4"
     quality="--shots 4"

@@ -4,6 +4,8 @@ and its training script runs."""
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -199,9 +201,10 @@ def test_a_vae_stage_of_another_recipe_is_refused(tmp_path):
         train(["--out", str(tmp_path / "c"), "--stage", "outpaint", "--budget", "0.003"])
 
 
-def test_the_gpu_recipe_rehearses_here_with_its_clips_drawn_by_torch(tmp_path):
+def test_the_gpu_recipe_rehearses_here_with_its_clips_drawn_by_torch(tmp_path, monkeypatch):
     """``--recipe gpu --device cpu``: the GPU recipe's code path (clips drawn with torch, the
     motion head, its batch layout) at a smoke budget, smaller batches to keep it quick."""
+    from sora_vfx.models.shapes import train as train_module
     from sora_vfx.models.shapes.train import GPU_RECIPE
     from sora_vfx.models.shapes.train import main as train
 
@@ -212,3 +215,25 @@ def test_the_gpu_recipe_rehearses_here_with_its_clips_drawn_by_torch(tmp_path):
     assert recipe["clips"] == round(GPU_RECIPE["clips"] * 0.002)
     model = load_model(str(tmp_path / "gpu" / "t2v"), device="cpu")
     assert model.kind == "t2v"
+    # The card's command trains this recipe again: the same recipe, read back by the script.
+    card = (tmp_path / "gpu" / "t2v" / "README.md").read_text()
+    command = card.split("`python -m sora_vfx.models.shapes.train ")[1].split("`")[0]
+    assert command.split()[:2] == ["--out", "sora_vfx/models/shapes/weights"] and "--recipe gpu --threads 1" in command
+    assert "--set dit_batch=8" in command and "2-core CPU machine" in card
+    seen = []
+    monkeypatch.setattr(train_module, "run_training", lambda out, recipe, **_: seen.append(recipe))
+    train(["--out", str(tmp_path / "again"), *command.split()[2:]])
+    assert asdict(seen[0]) == recipe
+    # The image-to-video folder from the text-to-video one alone (a GPU run brings back t2v only).
+    saved = {path.relative_to(tmp_path / "gpu" / "i2v"): path.read_bytes()
+             for path in (tmp_path / "gpu" / "i2v").rglob("*") if path.is_file()}
+    shutil.rmtree(tmp_path / "gpu" / "i2v")
+    train(["--out", str(tmp_path / "gpu"), "--stage", "i2v"])
+    rebuilt = {path.relative_to(tmp_path / "gpu" / "i2v"): path.read_bytes()
+               for path in (tmp_path / "gpu" / "i2v").rglob("*") if path.is_file()}
+    assert rebuilt.keys() == saved.keys() and all(rebuilt[name] == saved[name] for name in saved)
+    with pytest.raises(SystemExit) as refused:
+        train(["--out", str(tmp_path / "gpu"), "--stage", "i2v", "--set", "dit_lr=0.1"])
+    assert refused.value.code == 2
+    with pytest.raises(SystemExit, match="no trained text-to-video model"):
+        train(["--out", str(tmp_path / "none"), "--stage", "i2v"])

@@ -526,6 +526,8 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     if vae_folder is None and checkpoints is not None and checkpoints.folder is not None:
         vae_folder = checkpoints.folder / "vae-stage"
     vae, figures = vae_stage(recipe, vae_folder, log, checkpoints)
+    if recipe.device != "cpu":  # for the model card: where it was trained
+        figures["device_name"] = torch.cuda.get_device_name(torch.device(recipe.device))
     if checkpoints is not None:
         checkpoints.done("vae")
     started = time.perf_counter()
@@ -760,6 +762,35 @@ def train_outpaint(out: Path, recipe: Recipe, *, log=print, checkpoints: Checkpo
     return figures
 
 
+def save_i2v(out: Path, *, log=print) -> None:
+    """``DIR/i2v`` from ``DIR/t2v``: the same weights, as the first-frame
+    ``WanImageToVideoPipeline`` (what stage 3 saves beside ``t2v``). For a ``t2v`` folder brought
+    back alone, as ``benchmarks/gpu_shapes.sh`` does to keep its archives small.
+
+    Raises:
+        SystemExit: ``DIR/t2v`` is missing or holds no training record.
+    """
+    from diffusers import WanPipeline
+
+    base = out / "t2v"
+    try:
+        recorded = json.loads((base / "training.json").read_text())
+        recipe = Recipe(**recorded["recipe"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(f"{base}: no trained text-to-video model to make the image-to-video folder from ({exc})") \
+            from None
+    with quiet_transformers(), quiet_progress_bars():
+        t2v = WanPipeline.from_pretrained(base, local_files_only=True, use_safetensors=True)
+    components = {name: getattr(t2v, name) for name in ("tokenizer", "text_encoder", "vae", "transformer", "scheduler")}
+    with quiet_transformers():
+        save(assemble(components, "i2v"), out / "i2v", recipe, recorded["figures"])
+    # A tokenizer loaded and saved again gains the loader's defaults in its config; the copy
+    # keeps the folder byte for byte what stage 3 saves.
+    shutil.rmtree(out / "i2v" / "tokenizer")
+    shutil.copytree(base / "tokenizer", out / "i2v" / "tokenizer")
+    log(f"saved {out / 'i2v'} from {base}")
+
+
 #: The folder overrides every copy of the model carries (read by ``models.folders``).
 OVERRIDES = {"max_frames": NATIVE_FRAMES, "default_size": list(NATIVE_SIZE), "default_steps": DEFAULT_STEPS,
              "max_sequence_length": MAX_TOKENS}
@@ -783,13 +814,27 @@ def save(pipeline: Any, folder: Path, recipe: Recipe, figures: dict[str, Any]) -
     (folder / "README.md").write_text(model_card(type(pipeline).__name__, recipe, figures))
 
 
+def recipe_flags(recipe: Recipe) -> str:
+    """The options of this script that train ``recipe``: ``--recipe gpu`` where it starts from the
+    GPU recipe, then ``--seed``, ``--threads``, ``--device`` and a ``--set`` for every other field
+    that differs from the recipe it starts from."""
+    gpu = recipe.clips_on_device or recipe.device != "cpu"
+    base = Recipe.gpu() if gpu else Recipe()
+    flags = " --recipe gpu" if gpu else ""
+    for name, value in asdict(recipe).items():
+        if value == getattr(base, name):
+            continue
+        flags += f" --{name} {value}" if name in ("seed", "threads", "device") else f" --set {name}={value}"
+    return flags
+
+
 def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> str:
     """The folder's README.md (``model_card.md`` filled in): what the model is, how it was made,
     what it can and cannot draw. ``benchmarks/quality.py --card`` (``benchmarks/plates.py --card``
     for the outpainting variant) adds the measured figures below the marker line."""
-    command = "python -m sora_vfx.models.shapes.train --out sora_vfx/models/shapes/weights"
-    if recipe.seed:
-        command += f" --seed {recipe.seed}"
+    command = f"python -m sora_vfx.models.shapes.train --out sora_vfx/models/shapes/weights{recipe_flags(recipe)}"
+    where = ("the project's 2-core CPU machine" if recipe.device == "cpu"
+             else f"one {figures.get('device_name', 'CUDA card')}")
     variant = _OUTPAINT_CARD if pipeline_class == "WanVACEPipeline" else _BASE_CARD
     values = {"pipeline_class": pipeline_class, "vace_layers": list(VACE_LAYERS),
               "outpaint_minutes": figures.get("outpaint_minutes", "?")}
@@ -804,7 +849,7 @@ def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> 
     return template.substitute(
         parts, pipeline_class=pipeline_class, motion_head=motion_head, width=NATIVE_SIZE[0], height=NATIVE_SIZE[1],
         frames=NATIVE_FRAMES,
-        command=command, minutes=figures.get("minutes", "?"),
+        command=command, where=where, minutes=figures.get("minutes", "?"),
         rows="\n".join(f"| {key} | {value} |" for key, value in asdict(recipe).items()),
         done="\n".join(f"| {key} | {value} |" for key, value in figures.items()))
 
@@ -885,9 +930,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="go on with the run that was stopped or killed in DIR, with its recipe and options, "
                              "to the weights a run without interruption gives")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--stage", choices=("all", "base", "outpaint"), default="all",
+    parser.add_argument("--stage", choices=("all", "base", "outpaint", "i2v"), default="all",
                         help="all: every folder; base: DIR/t2v and DIR/i2v only (for trying recipes); "
-                             "outpaint: only DIR/outpaint, from the DIR/t2v of the same recipe")
+                             "outpaint: only DIR/outpaint, from the DIR/t2v of the same recipe; "
+                             "i2v: only DIR/i2v, from DIR/t2v (the same weights; no training)")
     parser.add_argument("--budget", type=float, default=1.0, help="scale every stage's steps (1: the shipped model)")
     parser.add_argument("--recipe", choices=("cpu", "gpu"), default="cpu",
                         help="cpu: the shipped model's recipe; gpu: one sized for an H100 or H200 (device cuda, "
@@ -905,12 +951,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stop-after", type=float, metavar="MINUTES",
                         help=f"stop after this long, the state written (exit {STOPPED_EXIT}); go on with --resume DIR")
     args = parser.parse_args(argv)
+    recipe_options = [flag for flag, value, default in (
+        ("--seed", args.seed, 0), ("--budget", args.budget, 1.0), ("--threads", args.threads, None),
+        ("--device", args.device, None), ("--recipe", args.recipe, "cpu"), ("--vae-stage", args.vae_stage, None),
+        ("--set", args.set, [])) if value != default]
     if args.resume is not None:
-        chosen = [flag for flag, value, default in (("--out", args.out, None), ("--seed", args.seed, 0),
-                  ("--stage", args.stage, "all"), ("--budget", args.budget, 1.0), ("--threads", args.threads, None),
-                  ("--device", args.device, None), ("--recipe", args.recipe, "cpu"),
-                  ("--vae-stage", args.vae_stage, None), ("--set", args.set, []))
-                  if value != default]
+        chosen = [flag for flag, value, default in (("--out", args.out, None), ("--stage", args.stage, "all"))
+                  if value != default] + recipe_options
         if chosen:
             parser.error(f"--resume takes the run's recipe and options from {args.resume / CHECKPOINTS / RUN_JSON}; "
                          f"leave out {', '.join(chosen)}")
@@ -924,6 +971,12 @@ def main(argv: list[str] | None = None) -> None:
     else:
         if args.out is None:
             parser.error("give --out DIR (a new run) or --resume DIR (go on with a stopped one)")
+        if args.stage == "i2v":
+            if recipe_options:
+                parser.error(f"--stage i2v takes the recipe of {args.out / 't2v'}; "
+                             f"leave out {', '.join(recipe_options)}")
+            save_i2v(args.out)
+            return
         base = {"seed": args.seed, **({"threads": args.threads} if args.threads is not None else {}),
                 **({"device": args.device} if args.device is not None else {})}
         recipe = Recipe.gpu(**base) if args.recipe == "gpu" else Recipe(**base)
