@@ -19,8 +19,9 @@ def test_the_probe_measures_word_sensitivity_and_memorisation(tmp_path):
     assert "word sensitivity" in done.stdout and "memorisation" in done.stdout
     (figures,) = json.loads(out.read_text()).values()
     for sigma in figures["word sensitivity"].values():
-        # The shipped model's colour words move its prediction more than its motion words do.
-        assert 0 < sigma["motion"] < sigma["colour"]
+        # The shipped model's motion words move its prediction about as much as its colour words
+        # (ratio 1.2 at noise 0.95; the third model's was 0.29, and its objects seldom moved as told).
+        assert 0 < sigma["colour"] and sigma["motion"] > 0.5 * sigma["colour"]
         assert abs(sigma["ratio"] - sigma["motion"] / sigma["colour"]) < 2e-3
     assert set(figures["memorisation"]) == {"training clips", "fresh clips"}
     assert all(0 < loss < 2 for loss in figures["memorisation"].values())

@@ -64,17 +64,11 @@ def test_the_weights_ship_as_safetensors_within_budget():
 def test_the_training_scripts_default_recipe_is_the_one_the_shipped_folders_record():
     """The card's command (``--out`` and nothing else) reproduces the shipped weights only if the
     script's defaults are their recipe; fields added since count at their defaults."""
-    from dataclasses import asdict
-
     from sora_vfx.models.shapes.train import Recipe
 
     defaults = asdict(Recipe())
     for kind in ("t2v", "i2v", "outpaint"):
         recorded = json.loads((SHAPES_DIR / kind / "training.json").read_text())["recipe"]
-        if kind == "outpaint":
-            # Trained from the second model's t2v folder (docs/shapes.md); its own stage's fields
-            # are the defaults. The next retrain makes all three folders one recipe.
-            recorded = {key: value for key, value in recorded.items() if key.startswith("outpaint_")}
         assert {**defaults, **recorded} == defaults, kind
 
 

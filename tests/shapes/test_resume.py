@@ -3,14 +3,14 @@ weights of a run without interruption; its checkpoints go when it ends."""
 
 import itertools
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from sora_vfx.models.shapes.checkpoint import RUN_JSON, Checkpoints, Stopped
-from sora_vfx.models.shapes.train import CHECKPOINTS, Recipe, main, run_training
+from sora_vfx.models.shapes.train import ADDED_FIELDS, CHECKPOINTS, Recipe, main, run_training
 
 WEIGHTS = "diffusion_pytorch_model.safetensors"
 FOLDERS = (("t2v", "vae"), ("t2v", "transformer"), ("t2v", "text_encoder"), ("outpaint", "transformer"))
@@ -27,8 +27,8 @@ def quiet(_message):
 
 @pytest.fixture(scope="module")
 def recipe():
-    # With the motion head, whose state and losses have to come back too.
-    return Recipe(dit_motion_weight=1.0).scaled(0.003)
+    # With the motion head, whose state and losses have to come back too; 17 transformer steps.
+    return replace(Recipe(dit_motion_weight=1.0).scaled(0.003), dit_steps=17)
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +109,31 @@ def test_a_checkpoint_of_another_recipe_is_refused(tmp_path, recipe):
     (folder / "vae.pt").write_bytes(b"torn")
     with pytest.raises(Exception, match="not a checkpoint this script can read"):
         Checkpoints(folder, {"seed": 0}).restore("vae")
+
+
+def test_a_checkpoint_from_before_the_motion_head_resumes_without_it(tmp_path):
+    """A checkpoint that does not know ``dit_motion_weight`` was trained without the head: it is
+    read as the recipe with the head off, not as today's default (the head on)."""
+    without_head = asdict(Recipe(dit_motion_weight=0.0))
+    written = {key: value for key, value in without_head.items() if key not in ADDED_FIELDS}
+    Checkpoints(tmp_path, written).write("transformer", {"step": 7})
+    assert Checkpoints(tmp_path, without_head, defaults=ADDED_FIELDS).restore("transformer") == {"step": 7}
+    assert Recipe().dit_motion_weight > 0
+    with pytest.raises(Exception, match="written by another recipe"):
+        Checkpoints(tmp_path, asdict(Recipe()), defaults=ADDED_FIELDS).restore("transformer")
+
+
+def test_a_resumed_stage_counts_the_minutes_the_runs_before_it_spent(tmp_path):
+    """The model card's minutes are what the stage takes: a run that resumes from a checkpoint
+    written 30 minutes into the stage and then trains 12 more says 42, not 12."""
+    now = [0.0]
+    first = Checkpoints(tmp_path, {"seed": 0}, timer=lambda: now[0])
+    first.begin("transformer")
+    now[0] = 1800.0
+    first.write("transformer", {"step": 100})
+    now[0] = 2000.0  # killed here: these 200 seconds are done again by the next run
+    second = Checkpoints(tmp_path, {"seed": 0}, timer=lambda: now[0])
+    second.begin("transformer")
+    assert second.restore("transformer") == {"step": 100}
+    now[0] += 720.0
+    assert second.minutes("transformer") == 42.0

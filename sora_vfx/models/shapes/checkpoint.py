@@ -45,17 +45,36 @@ class Checkpoints:
             checkpoint and when a stage ends.
         every_seconds: write the state at most this often.
         stop_after_seconds: after this long, write the state and raise :class:`Stopped`.
-        clock: seconds, monotonic (``time.monotonic``; tests give their own).
+        clock: seconds, monotonic (``time.monotonic``; tests give their own), for the stops.
+        timer: seconds (``time.perf_counter``), for :meth:`minutes`.
         defaults: the value of each recipe field a checkpoint may lack: one written before a
             field was added (at the default that keeps the old behaviour) is of the same recipe.
     """
 
     def __init__(self, folder: Path | None, recipe: dict[str, Any], *, run: dict[str, Any] | None = None,
                  every_seconds: float = EVERY_SECONDS, stop_after_seconds: float | None = None,
-                 clock: Callable[[], float] = time.monotonic, defaults: dict[str, Any] | None = None):
+                 clock: Callable[[], float] = time.monotonic, defaults: dict[str, Any] | None = None,
+                 timer: Callable[[], float] = time.perf_counter):
         self.folder, self.recipe, self.run, self.defaults = folder, recipe, run, defaults or {}
         self.every, self.stop_after, self.clock = every_seconds, stop_after_seconds, clock
         self.started = self.last = clock()
+        self.timer = timer  # for the minutes figures only, so that they do not move ``clock``'s stops
+        self.begun: dict[str, float] = {}  # when each stage began in this run (``timer``)
+        self.earlier: dict[str, float] = {}  # seconds earlier runs spent in each stage, from its checkpoint
+
+    def begin(self, stage: str) -> None:
+        """``stage`` begins (or begins again, in a resumed run) now; see :meth:`minutes`."""
+        self.begun[stage] = self.timer()
+
+    def seconds(self, stage: str) -> float:
+        """Seconds spent in ``stage``: in this run since :meth:`begin`, plus what the earlier runs
+        had spent when they wrote the checkpoint this one resumed from."""
+        now = self.timer()
+        return self.earlier.get(stage, 0.0) + now - self.begun.get(stage, now)
+
+    def minutes(self, stage: str) -> float:
+        """:meth:`seconds` in minutes, one decimal: the figure of the model card."""
+        return round(self.seconds(stage) / 60, 1)
 
     def path(self, stage: str) -> Path | None:
         return None if self.folder is None else self.folder / f"{stage}.pt"
@@ -77,6 +96,7 @@ class Checkpoints:
         if {**self.defaults, **saved.get("recipe", {})} != self.recipe:
             raise ModelError(f"{path} was written by another recipe ({saved.get('recipe')}); remove "
                              f"{self.folder} or resume with the recipe it was written with")
+        self.earlier[stage] = float(saved.get("seconds", 0.0))
         return saved["state"]
 
     def step(self, stage: str, state: Callable[[], dict[str, Any]], *, last: bool) -> None:
@@ -101,8 +121,9 @@ class Checkpoints:
         path = self.path(stage)
         assert path is not None
         self._write_run()
-        write_atomically(path, lambda temporary: torch.save({"recipe": self.recipe, "state": state}, temporary),
-                         what="training checkpoint", error=ModelError, suffix=".pt")
+        payload = {"recipe": self.recipe, "state": state, "seconds": self.seconds(stage)}
+        write_atomically(path, lambda temporary: torch.save(payload, temporary), what="training checkpoint",
+                         error=ModelError, suffix=".pt")
 
     def _write_run(self) -> None:
         assert self.folder is not None

@@ -80,13 +80,13 @@ class Recipe:
     vae_kl: float = 1e-3
     vae_sample: bool = True  # decode posterior samples (a VAE) or means (an autoencoder)
     vae_object_weight: float = 2.0  # extra loss weight on pixels that an object covers
-    clips: int = 2048
-    dit_steps: int = 5600
+    clips: int = 8192
+    dit_steps: int = 12000
     dit_batch: int = 16
     dit_lr: float = 8e-4
     dit_optimizer: str = "muon"  # Muon on the blocks' weight matrices, AdamW on the rest; or "adamw" on all
     dit_sigma_shift: float = 4.0  # shift of the noise levels trained on; 0: the sampler's own
-    dit_warmup: int = 100
+    dit_warmup: int = 300
     image_share: float = 0.3
     empty_caption_share: float = 0.1
     dit_object_weight: float = 3.0  # extra loss weight on latent pixels that an object touches
@@ -94,7 +94,7 @@ class Recipe:
     dit_short_share: float = 0.6  # share of the steps in the short phase
     # An auxiliary head (training only, dropped at save) that predicts each token's screen motion
     # from the output of this many transformer blocks, weighted so in the loss; 0: none.
-    dit_motion_weight: float = 0.0
+    dit_motion_weight: float = 10.0
     dit_motion_layer: int = 3
     ema: float = 0.999
     # The outpainting stage (``WanVACEPipeline``), trained on the stages above.
@@ -121,8 +121,8 @@ class Recipe:
     @classmethod
     def gpu(cls, **fields: Any) -> Recipe:
         """The recipe sized for one H100 or H200 (``--recipe gpu``): the CPU recipe's stages with
-        four times the clips a step, eight times the encoded clips, twice the outpainting clips,
-        and the motion head; the clips drawn on the card. Its step counts are estimates for about
+        four times the clips a step, twice the encoded clips and the outpainting clips; the clips
+        drawn on the card. Its step counts are estimates for about
         8 minutes of all stages on such a card; each stage logs its seconds, by which to size the
         next run (``--set``)."""
         return cls(**{**GPU_RECIPE, **fields})
@@ -475,6 +475,11 @@ def _resume(checkpoints: Checkpoints, stage: str, module: torch.nn.Module, optim
     return saved["step"] + 1
 
 
+#: Recipe fields added since the first checkpoints and folders were written, at the values that
+#: train as the script did before they existed (not their defaults now): a checkpoint, run record
+#: or ``training.json`` without one is read with these.
+ADDED_FIELDS: dict[str, Any] = {"dit_motion_weight": 0.0, "dit_motion_layer": 3, "clips_on_device": False}
+
 #: The recipe fields that decide the VAE stage: a stage folder trained with the same ones is
 #: the VAE a full run would train, so ``--vae-stage`` can reuse it.
 VAE_STAGE_FIELDS = ("seed", "threads", "device",
@@ -500,12 +505,13 @@ def vae_stage(recipe: Recipe, folder: Path | None, log,
                              "remove it or give another --vae-stage folder")
         log(f"vae: reusing {folder} ({recorded['figures']})")
         return AutoencoderKLWan.from_pretrained(folder).to(recipe.device), recorded["figures"]
-    started = time.perf_counter()
+    checkpoints = checkpoints if checkpoints is not None else Checkpoints(None, {})
+    checkpoints.begin("vae")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed)
         vae = build_vae().to(recipe.device)
         figures = train_vae(vae, recipe, np.random.default_rng([recipe.seed, 1]), log, checkpoints)
-    figures["vae_minutes"] = round((time.perf_counter() - started) / 60, 1)
+    figures["vae_minutes"] = checkpoints.minutes("vae")
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         vae.to("cpu").save_pretrained(folder, safe_serialization=True)
@@ -528,9 +534,11 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     vae, figures = vae_stage(recipe, vae_folder, log, checkpoints)
     if recipe.device != "cpu":  # for the model card: where it was trained
         figures["device_name"] = torch.cuda.get_device_name(torch.device(recipe.device))
-    if checkpoints is not None:
-        checkpoints.done("vae")
-    started = time.perf_counter()
+    checkpoints = checkpoints if checkpoints is not None else Checkpoints(None, {})
+    checkpoints.done("vae")
+    # The transformer stage's minutes include encoding its clips; the dataset's checkpoint comes
+    # before the transformer's, so a run stopped in between counts the encoding again.
+    checkpoints.begin("transformer")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed + 1)
         tokenizer = build_tokenizer()
@@ -549,7 +557,7 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     ema, dit_figures = train_transformer(pipeline, normalised, captions, masks, recipe, generator, log, checkpoints,
                                          motion)
     torch.nn.ModuleDict({"transformer": transformer, "text_encoder": text_encoder}).load_state_dict(ema)
-    figures.update(dit_figures, dit_minutes=round((time.perf_counter() - started) / 60, 1))
+    figures.update(dit_figures, dit_minutes=checkpoints.minutes("transformer"))
     # A reused stage's minutes count too: the figure is what one full run takes.
     figures["minutes"] = round(figures["vae_minutes"] + figures["dit_minutes"], 1)
     for module in (text_encoder, vae, transformer):
@@ -558,9 +566,8 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
         with quiet_transformers():
             save(assemble(components, kind), out / kind, recipe, figures)
     log(f"saved {out / 't2v'} and {out / 'i2v'} ({figures['minutes']} min of training)")
-    if checkpoints is not None:
-        checkpoints.done("transformer")
-        checkpoints.done(_DATASET)
+    checkpoints.done("transformer")
+    checkpoints.done(_DATASET)
     return figures
 
 
@@ -740,7 +747,8 @@ def train_outpaint(out: Path, recipe: Recipe, *, log=print, checkpoints: Checkpo
     torch.set_num_threads(recipe.threads)
     with quiet_transformers(), quiet_progress_bars():
         t2v = WanPipeline.from_pretrained(base, local_files_only=True, use_safetensors=True)
-    started = time.perf_counter()
+    checkpoints = checkpoints if checkpoints is not None else Checkpoints(None, {})
+    checkpoints.begin("outpaint")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed + 10)
         transformer = outpaint_transformer_from(t2v.transformer).to(recipe.device)
@@ -752,13 +760,12 @@ def train_outpaint(out: Path, recipe: Recipe, *, log=print, checkpoints: Checkpo
     generator = torch.Generator().manual_seed(recipe.seed + 11)
     ema, figures = train_outpaint_transformer(pipeline, data, recipe, generator, log, checkpoints)
     transformer.load_state_dict(ema)
-    figures["outpaint_minutes"] = round((time.perf_counter() - started) / 60, 1)
+    figures["outpaint_minutes"] = checkpoints.minutes("outpaint")
     for module in (pipeline.text_encoder, pipeline.vae, transformer):
         module.to("cpu")
     save(pipeline, out / "outpaint", recipe, {**recorded["figures"], **figures})
     log(f"saved {out / 'outpaint'} ({figures['outpaint_minutes']} min of training)")
-    if checkpoints is not None:
-        checkpoints.done("outpaint")
+    checkpoints.done("outpaint")
     return figures
 
 
@@ -775,7 +782,7 @@ def save_i2v(out: Path, *, log=print) -> None:
     base = out / "t2v"
     try:
         recorded = json.loads((base / "training.json").read_text())
-        recipe = Recipe(**recorded["recipe"])
+        recipe = Recipe(**{**ADDED_FIELDS, **recorded["recipe"]})
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise SystemExit(f"{base}: no trained text-to-video model to make the image-to-video folder from ({exc})") \
             from None
@@ -963,7 +970,7 @@ def main(argv: list[str] | None = None) -> None:
                          f"leave out {', '.join(chosen)}")
         try:
             run = json.loads((args.resume / CHECKPOINTS / RUN_JSON).read_text())
-            recipe = Recipe(**run["recipe"])
+            recipe = Recipe(**{**ADDED_FIELDS, **run["recipe"]})
         except (OSError, ValueError, KeyError, TypeError) as exc:
             parser.error(f"--resume {args.resume}: no run to go on with there ({exc})")
         out, stage = args.resume, run["stage"]
@@ -998,7 +1005,7 @@ def main(argv: list[str] | None = None) -> None:
     run = {"recipe": asdict(recipe), "stage": stage, "vae_stage": str(vae_folder) if vae_folder else None}
     checkpoints = Checkpoints(out / CHECKPOINTS, asdict(recipe), run=run, every_seconds=args.checkpoint_minutes * 60,
                               stop_after_seconds=None if args.stop_after is None else args.stop_after * 60,
-                              defaults=asdict(Recipe()))
+                              defaults=ADDED_FIELDS)
 
     def log(message: str) -> None:
         print(message, flush=True)
