@@ -488,7 +488,7 @@ _STAGE_JSON = "stage.json"
 
 
 def vae_stage(recipe: Recipe, folder: Path | None, log,
-              checkpoints: Checkpoints | None = None) -> tuple[torch.nn.Module, dict[str, float]]:
+              checkpoints: Checkpoints) -> tuple[torch.nn.Module, dict[str, float]]:
     """Stage 1: the trained VAE and its figures.
 
     The stage has its own seeds (the VAE's initial weights and its clips), so its result does not
@@ -505,7 +505,6 @@ def vae_stage(recipe: Recipe, folder: Path | None, log,
                              "remove it or give another --vae-stage folder")
         log(f"vae: reusing {folder} ({recorded['figures']})")
         return AutoencoderKLWan.from_pretrained(folder).to(recipe.device), recorded["figures"]
-    checkpoints = checkpoints if checkpoints is not None else Checkpoints(None, {})
     checkpoints.begin("vae")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed)
@@ -529,12 +528,12 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     resumed run does not train it again.
     """
     torch.set_num_threads(recipe.threads)
-    if vae_folder is None and checkpoints is not None and checkpoints.folder is not None:
+    checkpoints = checkpoints if checkpoints is not None else Checkpoints(None, {})
+    if vae_folder is None and checkpoints.folder is not None:
         vae_folder = checkpoints.folder / "vae-stage"
     vae, figures = vae_stage(recipe, vae_folder, log, checkpoints)
     if recipe.device != "cpu":  # for the model card: where it was trained
         figures["device_name"] = torch.cuda.get_device_name(torch.device(recipe.device))
-    checkpoints = checkpoints if checkpoints is not None else Checkpoints(None, {})
     checkpoints.done("vae")
     # The transformer stage's minutes include encoding its clips; the dataset's checkpoint comes
     # before the transformer's, so a run stopped in between counts the encoding again.
@@ -736,12 +735,9 @@ def train_outpaint(out: Path, recipe: Recipe, *, log=print, checkpoints: Checkpo
     from diffusers import WanPipeline
 
     base = out / "t2v"
-    try:
-        recorded = json.loads((base / "training.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise SystemExit(f"{base}: no trained text-to-video model to start outpainting from ({exc})") from None
+    recorded = _t2v_record(base, "start outpainting from")
     # The fields stages 1-3 use: those the folder records, less this stage's own.
-    base_recipe = {key: value for key, value in recorded.get("recipe", {}).items() if not key.startswith("outpaint_")}
+    base_recipe = {key: value for key, value in recorded["recipe"].items() if not key.startswith("outpaint_")}
     if base_recipe != {key: value for key, value in asdict(recipe).items() if key in base_recipe}:
         raise SystemExit(f"{base} was trained with another recipe ({recorded['recipe']}); train it again first")
     torch.set_num_threads(recipe.threads)
@@ -769,6 +765,21 @@ def train_outpaint(out: Path, recipe: Recipe, *, log=print, checkpoints: Checkpo
     return figures
 
 
+def _t2v_record(base: Path, purpose: str) -> dict[str, Any]:
+    """``base/training.json`` of a trained text-to-video folder: its recipe and figures.
+
+    Raises:
+        SystemExit: no such folder, or no readable record in it.
+    """
+    try:
+        recorded = json.loads((base / "training.json").read_text())
+        if not isinstance(recorded["recipe"], dict) or not isinstance(recorded["figures"], dict):
+            raise TypeError("its recipe and figures are not tables")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(f"{base}: no trained text-to-video model to {purpose} ({exc})") from None
+    return recorded
+
+
 def save_i2v(out: Path, *, log=print) -> None:
     """``DIR/i2v`` from ``DIR/t2v``: the same weights, as the first-frame
     ``WanImageToVideoPipeline`` (what stage 3 saves beside ``t2v``). For a ``t2v`` folder brought
@@ -780,12 +791,11 @@ def save_i2v(out: Path, *, log=print) -> None:
     from diffusers import WanPipeline
 
     base = out / "t2v"
+    recorded = _t2v_record(base, "make the image-to-video folder from")
     try:
-        recorded = json.loads((base / "training.json").read_text())
         recipe = Recipe(**{**ADDED_FIELDS, **recorded["recipe"]})
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SystemExit(f"{base}: no trained text-to-video model to make the image-to-video folder from ({exc})") \
-            from None
+    except (TypeError, ValueError) as exc:  # a field this script does not have, or a value it refuses
+        raise SystemExit(f"{base}: a recipe this script cannot train ({exc})") from None
     with quiet_transformers(), quiet_progress_bars():
         t2v = WanPipeline.from_pretrained(base, local_files_only=True, use_safetensors=True)
     components = {name: getattr(t2v, name) for name in ("tokenizer", "text_encoder", "vae", "transformer", "scheduler")}
