@@ -7,7 +7,8 @@ With the built-in ``shapes`` model (the same for ``--model DIR`` of a shapes-lik
 
 - **seams**: shots of 3 to 5 windows (25-frame windows at 64x64), one object each, moving in
   every direction in turn, each shot its own seed. Per method: the share of shots whose largest
-  centroid step at a window seam is at most 1.5 times the shot's median step, the largest such
+  centroid step into a frame where windows meet (``render.windows.seam_frames``: every frame two
+  windows share and the first after) is at most 1.5 times the shot's median step, the largest such
   ratio, the frames that show the object as two blobs (ghosting), and object colour and motion
   as prompted (``sora_vfx.eval``).
 - **cuts**: pairs of shots where the second is marked ``CONTINUES:`` the first. Per pair, whether
@@ -40,7 +41,7 @@ from sora_vfx.editorial import EditOptions, read_edit  # noqa: E402
 from sora_vfx.eval.seams import CUT_TARGET, SEAM_TARGET, colour_centroid  # noqa: E402
 from sora_vfx.models import load_model  # noqa: E402
 from sora_vfx.render import RenderSettings, read_manifest, render_edit  # noqa: E402
-from sora_vfx.render.windows import WINDOW_METHODS, plan_windows  # noqa: E402
+from sora_vfx.render.windows import WINDOW_METHODS, plan_windows, seam_frames  # noqa: E402
 from sora_vfx.review.figures import evaluate_render, read_shot_frames, step_ratios  # noqa: E402
 from sora_vfx.shapes.grammar import COLOURS  # noqa: E402
 
@@ -248,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         name = f"LONG_{index:03d}"
         shots.append({"name": name, "prompt": prompt(rng, MOTIONS[index % len(MOTIONS)]), "frames": frames})
         windows = plan_windows(frames, max_frames=args.window, overlap=overlap, align=model.temporal_compression)
-        seams[name] = [w.start for w in windows[1:]]
+        seams[name] = seam_frames(windows)
     write_edl(work / "seams.edl", shots)
     document: dict = {"model": args.model, "seed": args.seed, "window": args.window, "overlap": overlap,
                       "seams": seam_series(work, model, args, shots, seams)}

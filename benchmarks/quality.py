@@ -12,7 +12,8 @@ Prints a table per series and writes ``benchmarks/quality.json``. The series:
   world draws for that prompt (the image-to-video variant renders these); also the mean
   absolute difference between the first rendered frame and the reference;
 - ``long``: 73-frame shots rendered in 25-frame windows (the default window method, ``context``;
-  ``--windows`` picks another), with jumps measured at the window seams. ``benchmarks/long_shots.py``
+  ``--windows`` picks another), with jumps measured at every frame where windows meet
+  (``render.windows.seam_frames``). ``benchmarks/long_shots.py``
   compares the methods side by side.
 """
 
@@ -35,7 +36,7 @@ from sora_vfx.eval.summary import motion_by_direction  # noqa: E402
 from sora_vfx.imaging import write_image  # noqa: E402
 from sora_vfx.models import load_model  # noqa: E402
 from sora_vfx.render import RenderSettings, read_manifest, render_edit  # noqa: E402
-from sora_vfx.render.windows import plan_windows  # noqa: E402
+from sora_vfx.render.windows import plan_windows, seam_frames  # noqa: E402
 from sora_vfx.review.figures import evaluate_render, read_shot_frames  # noqa: E402
 from sora_vfx.shapes import caption, parse_prompt, random_scene, render_clip  # noqa: E402
 
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         window = frames
         overlap = max(1, window // 4)
         windows = plan_windows(long_frames, max_frames=window, overlap=overlap, align=model.temporal_compression)
-        seams = [w.start for w in windows[1:]]
+        seams = seam_frames(windows)
         long = [(f"LONG_{i:03d}", caption(random_scene(rng)), long_frames, None) for i in range(args.long_shots)]
         long_settings = RenderSettings(model=args.model, max_window=window, steps=args.steps, guidance=args.guidance,
                                        windows=args.windows)

@@ -30,7 +30,7 @@ from quality import series  # noqa: E402
 from sora_vfx.models import load_model  # noqa: E402
 from sora_vfx.models.acceleration import Acceleration  # noqa: E402
 from sora_vfx.render import RenderSettings, read_manifest  # noqa: E402
-from sora_vfx.render.windows import plan_windows  # noqa: E402
+from sora_vfx.render.windows import plan_windows, seam_frames  # noqa: E402
 from sora_vfx.review.figures import read_shot_frames  # noqa: E402
 from sora_vfx.shapes import caption, random_scene  # noqa: E402
 
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                            align=probe.temporal_compression)
     shots = [(f"S_{i:03d}", caption(random_scene(rng)), frames, None) for i in range(args.shots)]
     long_shots = [(f"L_{i:03d}", caption(random_scene(rng)), long_frames, None) for i in range(args.long_shots)]
-    seams = {name: [w.start for w in windows[1:]] for name, *_ in long_shots}
+    seams = {name: seam_frames(windows) for name, *_ in long_shots}
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="sora_vfx_speed_") as work:
         for label in labels:

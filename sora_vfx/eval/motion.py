@@ -252,8 +252,9 @@ def seam_jumps(track: np.ndarray, seams: Sequence[int], *, floor: float = JUMP_F
 
     Args:
         track: (frames, 2) screen centroids, NaN where the object was not found.
-        seams: frame indices (0-based within the clip) of the first frame of each new window;
-            the step measured is the one into that frame.
+        seams: frame indices (0-based within the clip) where windows meet (the benchmarks give
+            every frame two windows share and the first after, ``render.windows.seam_frames``);
+            the step measured is the one into each.
         floor: see :data:`JUMP_FLOOR_PX`.
 
     Returns:

@@ -155,7 +155,7 @@ def measure_shot(frames: np.ndarray, *, scene: Scene | str, seams: Sequence[int]
         frames: (frames, height, width, 3) display-referred sRGB floats, the shot at the size
             the prompt's size words refer to (the full frame).
         scene: the prompt, parsed or as text.
-        seams: 0-based indices of the first frame of each new window of a long shot.
+        seams: 0-based indices of the frames where a long shot's windows meet.
         min_area: smallest blob in pixels that counts as an object; by default
             :data:`MIN_AREA_SHARE` of the smallest object the world draws at this size.
         still_fraction: see :data:`~sora_vfx.eval.motion.STILL_FRACTION`.

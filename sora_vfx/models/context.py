@@ -4,7 +4,11 @@ At every denoising step the pipeline's own loop (prompt encoding, guidance, sche
 image conditioning) runs on the whole shot's latents; only its transformer is wrapped
 (``WindowedTransformer``), so that the transformer sees overlapping windows of frames and
 their predictions are joined where windows overlap (``blend_weights``: each frame from the
-window whose middle is nearest, every window seeing its neighbours' frames). The shot is then
+window whose middle is nearest, every window seeing its neighbours' frames). Each step the
+windows move on by a quarter of their stride, back to where they started every
+:data:`TILINGS` steps (``shifted_windows``), so that no frame sits where two windows meet at
+every step and the windows settle on one picture there; with a step cache (``--cache``), which
+keeps state per window across steps, they stay put. The shot is then
 decoded by its family's hooks: as one stream where a causal VAE decodes latent frame after
 latent frame carrying its cache (``Family.decode_stream``: the frames of one decode of the
 whole shot, with the memory of one latent frame), else in overlapping windows
@@ -23,7 +27,7 @@ from typing import Any
 
 import torch
 
-from sora_vfx.models.acceleration import window_cache_context
+from sora_vfx.models.acceleration import current_cache_context, window_cache_context
 
 #: A window of latent frames: (first latent frame, number of latent frames).
 LatentWindow = tuple[int, int]
@@ -57,6 +61,26 @@ def blend_weights(windows: Sequence[LatentWindow], total: int) -> list[torch.Ten
     return [(owner[start:start + length] == index).float() for index, (start, length) in enumerate(windows)]
 
 
+#: Context windows cycle through this many tilings, one a step, the k-th moved on by k / TILINGS
+#: of the distance between window starts (``benchmarks/long_shots.py``, 4 shots: the mean step
+#: across a seam 2.07x the shot's median step with one tiling, 1.13x with two, 1.00x with four).
+TILINGS = 4
+
+
+def shifted_windows(windows: Sequence[LatentWindow], total: int, fraction: float) -> list[LatentWindow]:
+    """The same windows moved on by ``fraction`` of the distance between their starts, plus the
+    first and last windows, so that every frame is still covered: where two windows meet at one
+    step, they do not meet at the next. ``fraction`` 0, one window, or windows of different
+    lengths (the plan gives one length) stay as they are."""
+    if not fraction or len(windows) < 2 or len({length for _, length in windows}) != 1:
+        return list(windows)
+    starts = [start for start, _ in windows]
+    length = windows[0][1]
+    offset = max(1, round((starts[1] - starts[0]) * fraction))
+    moved = [0] + [min(start + offset, total - length) for start in starts[:-1]]
+    return sorted({(start, length) for start in moved} | {(total - length, length)})
+
+
 #: Keyword inputs of a transformer call that hold latent frames like ``hidden_states`` (VACE's
 #: context: the filmed frames and the mask), sliced to the same window.
 FRAME_INPUTS = ("control_hidden_states",)
@@ -74,7 +98,9 @@ class WindowedTransformer:
         self._transformer = transformer
         self._windows = list(windows)
         self._axis = axis
-        self._weights: list[torch.Tensor] | None = None
+        self._tilings: list[list[LatentWindow]] = []
+        self._weights: list[list[torch.Tensor]] | None = None
+        self._step, self._timestep = -1, None
         self.calls = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -88,11 +114,18 @@ class WindowedTransformer:
             return self._transformer(*args, hidden_states=hidden_states, timestep=timestep, return_dict=return_dict,
                                      **kwargs)
         if self._weights is None:
-            self._weights = blend_weights(self._windows, frames)
+            self._tilings = [shifted_windows(self._windows, frames, k / TILINGS) for k in range(TILINGS)]
+            self._weights = [blend_weights(tiling, frames) for tiling in self._tilings]
+        # A new timestep is a new denoising step (the guided and unguided calls of one step share
+        # it). A step cache (--cache) keeps state per window across steps, so it keeps one tiling.
+        if self._timestep is None or not torch.equal(timestep, self._timestep):
+            self._step += 1
+            self._timestep = timestep.clone()
+        tiling = self._step % len(self._tilings) if current_cache_context(self._transformer) is None else 0
         # Per-token timesteps (first-frame conditioning) list the tokens frame by frame.
         tokens_per_frame = timestep.shape[-1] // frames if timestep.ndim == 2 else None
         blended: torch.Tensor | None = None
-        for (start, length), weight in zip(self._windows, self._weights, strict=True):
+        for (start, length), weight in zip(self._tilings[tiling], self._weights[tiling], strict=True):
             window_timestep = timestep
             if tokens_per_frame is not None:
                 window_timestep = timestep[:, start * tokens_per_frame:(start + length) * tokens_per_frame]

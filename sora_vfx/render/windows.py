@@ -25,7 +25,7 @@ import numpy as np
 
 from ..defaults import WINDOW_METHODS
 
-__all__ = ["WINDOW_METHODS", "Window", "WindowBlender", "plan_windows"]
+__all__ = ["WINDOW_METHODS", "Window", "WindowBlender", "plan_windows", "seam_frames"]
 
 @dataclass(frozen=True)
 class Window:
@@ -52,6 +52,18 @@ def plan_windows(num_frames: int, *, max_frames: int, overlap: int, align: int =
     starts = list(range(0, num_frames - max_frames, stride))
     starts.append(num_frames - max_frames)
     return [Window(start, max_frames) for start in starts]
+
+
+def seam_frames(windows: list[Window]) -> list[int]:
+    """The frames where windows meet, for measuring seams: every frame two windows share and
+    the first frame after them. Each method joins windows somewhere in there: ``continue`` at
+    the later window's first frame, ``crossfade`` across the whole overlap, ``context`` where
+    the frames' owner changes (the middle of the overlap in latent frames), so a measure taken
+    only at the later window's first frame would miss a jump the other two make."""
+    frames = set()
+    for before, after in zip(windows, windows[1:], strict=False):
+        frames.update(range(after.start, min(before.end + 1, windows[-1].end)))
+    return sorted(frames)
 
 
 class WindowBlender:

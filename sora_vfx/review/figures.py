@@ -80,7 +80,7 @@ def evaluate_render(out_dir: Path, *, shots: Sequence[str] | None = None,
 
     Args:
         shots: names of the shots to measure; default all that rendered.
-        seams: per shot, the frame indices where a new window of a long shot starts.
+        seams: per shot, the frame indices where a long shot's windows meet.
     Raises:
         SoraVfxError: no manifest, a damaged one (``read_manifest``), a shot named that is not
             in it, or a shot whose frames are not all of one size.
@@ -117,7 +117,7 @@ def step_ratios(out_dir: Path, seams: Mapping[str, Sequence[int]]) -> tuple[list
     (:data:`sora_vfx.eval.seams.SEAM_TARGET` is the target).
 
     Args:
-        seams: per shot, the 0-based frames where a new window starts.
+        seams: per shot, the 0-based frames where windows meet.
     """
     measured = evaluate_render(out_dir, shots=list(seams), seams=seams)
     every = evaluate_render(out_dir, shots=list(measured.shots),

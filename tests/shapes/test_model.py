@@ -231,3 +231,66 @@ def test_the_gpu_recipe_rehearses_here_with_its_clips_drawn_by_torch(tmp_path, m
     assert refused.value.code == 2
     with pytest.raises(SystemExit, match="no trained text-to-video model"):
         train(["--out", str(tmp_path / "none"), "--stage", "i2v"])
+
+
+def test_the_refine_phase_alone_on_a_first_phase_folder_gives_the_whole_runs_folders(tmp_path):
+    """``refine_steps``: the transformer stage goes on at whole length on clips of its own.
+    ``--stage refine`` on the folders the first phase alone made gives the weights and files a
+    whole run gives, byte for byte; it refuses a recipe without the phase or another first phase."""
+    from safetensors.torch import load_file
+
+    from sora_vfx.models.shapes.train import main as train
+
+    smoke = ["--budget", "0.003"]
+    refine = ["--set", "refine_steps=2000", "--set", "refine_clips=2048"]
+    train(["--out", str(tmp_path / "whole"), *smoke, "--stage", "base", *refine])
+    train(["--out", str(tmp_path / "parts"), *smoke, "--stage", "base"])
+    weights = Path("transformer") / "diffusion_pytorch_model.safetensors"
+    first = load_file(tmp_path / "parts" / "t2v" / weights)
+    train(["--out", str(tmp_path / "parts"), *smoke, "--stage", "refine", *refine])
+    refined = load_file(tmp_path / "parts" / "t2v" / weights)
+    assert not all(torch.equal(first[name], refined[name]) for name in first)  # the phase trained
+    for kind in ("t2v", "i2v"):
+        whole, parts = tmp_path / "whole" / kind, tmp_path / "parts" / kind
+        files = sorted(path.relative_to(whole) for path in whole.rglob("*") if path.is_file())
+        assert files == sorted(path.relative_to(parts) for path in parts.rglob("*") if path.is_file())
+        for name in files:
+            if name.name in ("README.md", "training.json"):  # they hold the minutes each run took
+                continue
+            assert (whole / name).read_bytes() == (parts / name).read_bytes(), (kind, name)
+        recorded = [json.loads((folder / "training.json").read_text()) for folder in (whole, parts)]
+        assert recorded[0]["recipe"] == recorded[1]["recipe"] and recorded[0]["recipe"]["refine_steps"] == 6
+        assert recorded[0]["figures"]["refine_final_loss"] == recorded[1]["figures"]["refine_final_loss"]
+    assert "refine phase" in (tmp_path / "whole" / "t2v" / "README.md").read_text()
+    # Refined by this recipe already: left as it is.
+    train(["--out", str(tmp_path / "parts"), *smoke, "--stage", "refine", *refine])
+    assert load_file(tmp_path / "parts" / "t2v" / weights).keys() == refined.keys()
+    with pytest.raises(SystemExit, match="no refine phase"):
+        train(["--out", str(tmp_path / "parts"), *smoke, "--stage", "refine"])
+    with pytest.raises(SystemExit, match="not trained by this recipe's first phase"):
+        train(["--out", str(tmp_path / "parts"), *smoke, "--stage", "refine", *refine, "--set", "refine_lr=0.001"])
+    with pytest.raises(SystemExit, match="not trained by this recipe's first phase"):
+        train(["--out", str(tmp_path / "whole"), *smoke, "--stage", "refine", *refine, "--set", "dit_lr=0.001"])
+
+
+def test_noise_levels_are_drawn_shifted_or_logit_normal():
+    """The transformer stage's noise levels: shift 4 puts most of them high (median 0.8), SD3's
+    logit-normal near the middle (median 0.5, few beyond 0.1-0.9); another name is refused."""
+    from sora_vfx.models.shapes.train import Recipe, flow_batch
+
+    latents = torch.zeros(4, 2, 3, 2, 2)
+    medians = {}
+    for sampling in ("shift", "logit-normal"):
+        batch = flow_batch(latents, ["a red ball"] * 4, frames=3, size=4000, empty_share=0.1, shift=4.0,
+                           generator=torch.Generator().manual_seed(0), device="cpu", sampling=sampling)
+        assert 0 < batch.sigma.min() and batch.sigma.max() < 1
+        medians[sampling] = float(batch.sigma.median())
+        if sampling == "logit-normal":
+            assert float(((batch.sigma < 0.1) | (batch.sigma > 0.9)).float().mean()) < 0.05
+    assert medians["shift"] == pytest.approx(0.8, abs=0.03)
+    assert medians["logit-normal"] == pytest.approx(0.5, abs=0.03)
+    with pytest.raises(ValueError, match="refine_sigma_sampling is shift or logit-normal"):
+        Recipe(refine_sigma_sampling="cosine")
+    # A phase turned off stays off at any budget; one turned on keeps at least 2 steps.
+    assert Recipe(refine_steps=0).scaled(0.003).refine_steps == 0
+    assert Recipe(refine_steps=2000).scaled(0.001).refine_steps == 2

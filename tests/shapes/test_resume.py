@@ -27,8 +27,9 @@ def quiet(_message):
 
 @pytest.fixture(scope="module")
 def recipe():
-    # With the motion head, whose state and losses have to come back too; 17 transformer steps.
-    return replace(Recipe(dit_motion_weight=1.0).scaled(0.003), dit_steps=17)
+    # With the motion head, whose state and losses have to come back too; 17 transformer steps,
+    # then 7 of the refine phase on 6 clips of its own.
+    return replace(Recipe(dit_motion_weight=1.0, refine_steps=2000).scaled(0.003), dit_steps=17)
 
 
 @pytest.fixture(scope="module")
@@ -45,20 +46,23 @@ def ticking():
 
 
 def test_a_run_stopped_in_each_stage_and_resumed_gives_the_weights_of_a_whole_run(tmp_path, recipe, whole):
-    """At the smoke budget the stages take 6, 17 and 12 steps: the run stops at the VAE's 3rd,
-    then (its clock started again) the transformer's 8th, then the outpainting stage's 4th."""
+    """At the smoke budget the stages take 6, 17 + 6 (the refine phase) and 12 steps: the run
+    stops in the VAE stage, then (its clock started again) in each of the transformer's phases,
+    then in the outpainting stage."""
     out = tmp_path / "run"
     messages = []
-    for stop in (3, 10, 12):
+    for stop, stage in ((3, "vae"), (10, "transformer"), (12, "refine"), (12, "outpaint")):
         checkpoints = Checkpoints(out / CHECKPOINTS, asdict(recipe), every_seconds=1,
                                   stop_after_seconds=stop, clock=ticking())
-        with pytest.raises(Stopped):
+        with pytest.raises(Stopped, match=f"in stage {stage};"):
             run_training(out, recipe, checkpoints=checkpoints, resuming=True, log=messages.append)
         assert list((out / CHECKPOINTS).glob("*.pt")), "a stopped run leaves its state"
     run_training(out, recipe, checkpoints=Checkpoints(out / CHECKPOINTS, asdict(recipe)), resuming=True,
                  log=messages.append)
-    for stage in ("vae", "transformer", "outpaint"):
+    for stage in ("vae", "transformer", "refine", "outpaint"):
         assert any(message.startswith(f"{stage}: resuming after step") for message in messages), stage
+    # The run stopped in the refine phase went on from there, not from the first phase's middle.
+    assert "transformer: resuming after step 17/17" in " ".join(messages)
     # The transformer stage's encoded clips were kept, not encoded again.
     assert any(message.startswith("dataset: reusing") for message in messages)
     for kind, component in FOLDERS:

@@ -33,7 +33,8 @@ import json
 import math
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from string import Template
 from typing import Any, NamedTuple
@@ -63,6 +64,11 @@ from .model import (
     build_vae,
 )
 
+#: How the transformer stage draws its noise levels: uniformly then shifted as the sampler
+#: spaces its steps (``shift``), or SD3's logit-normal (``logit-normal``: the logistic of a
+#: standard normal, most of them near the middle, where the picture's layout settles).
+SIGMA_SAMPLINGS = ("shift", "logit-normal")
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -86,6 +92,7 @@ class Recipe:
     dit_lr: float = 8e-4
     dit_optimizer: str = "muon"  # Muon on the blocks' weight matrices, AdamW on the rest; or "adamw" on all
     dit_sigma_shift: float = 4.0  # shift of the noise levels trained on; 0: the sampler's own
+    dit_sigma_sampling: str = "shift"  # noise levels: "shift" (uniform, then dit_sigma_shift) or "logit-normal"
     dit_warmup: int = 300
     image_share: float = 0.3
     empty_caption_share: float = 0.1
@@ -97,6 +104,14 @@ class Recipe:
     dit_motion_weight: float = 10.0
     dit_motion_layer: int = 3
     ema: float = 0.999
+    # A second phase of the transformer stage: this many steps more, from its weights, on
+    # ``refine_clips`` fresh clips at their whole length, noise levels drawn as
+    # ``refine_sigma_sampling`` says, a new cosine schedule from ``refine_lr``; 0: none.
+    refine_steps: int = 0
+    refine_clips: int = 2048
+    refine_lr: float = 2e-4
+    refine_warmup: int = 100
+    refine_sigma_sampling: str = "logit-normal"
     # The outpainting stage (``WanVACEPipeline``), trained on the stages above.
     outpaint_clips: int = 1536
     outpaint_steps: int = 4000
@@ -115,6 +130,9 @@ class Recipe:
         # Checked here, so that a mistyped --set fails before the VAE stage, not after it.
         if self.dit_optimizer not in ("muon", "adamw"):
             raise ValueError(f"dit_optimizer is muon or adamw, not {self.dit_optimizer!r}")
+        for name in ("dit_sigma_sampling", "refine_sigma_sampling"):
+            if getattr(self, name) not in SIGMA_SAMPLINGS:
+                raise ValueError(f"{name} is {' or '.join(SIGMA_SAMPLINGS)}, not {getattr(self, name)!r}")
         if not 1 <= self.dit_motion_layer <= LAYERS:
             raise ValueError(f"dit_motion_layer is 1 to {LAYERS}, not {self.dit_motion_layer}")
 
@@ -129,9 +147,11 @@ class Recipe:
 
     def scaled(self, budget: float) -> Recipe:
         """The same recipe with every step and clip count times ``budget`` (at least 2)."""
-        counts = ("vae_crop_steps", "vae_full_steps", "clips", "dit_steps", "dit_warmup", "outpaint_clips",
-                  "outpaint_steps", "outpaint_warmup")
-        return Recipe(**{**asdict(self), **{k: max(2, round(getattr(self, k) * budget)) for k in counts}})
+        counts = ("vae_crop_steps", "vae_full_steps", "clips", "dit_steps", "dit_warmup", "refine_steps",
+                  "refine_clips", "refine_warmup", "outpaint_clips", "outpaint_steps", "outpaint_warmup")
+        # A count at 0 (a phase turned off) stays off.
+        return Recipe(**{**asdict(self), **{k: max(2, round(getattr(self, k) * budget)) if getattr(self, k) else 0
+                                            for k in counts}})
 
 
 def latent_object_mask(covered: torch.Tensor, temporal: int, spatial: int) -> torch.Tensor:
@@ -295,19 +315,22 @@ class FlowBatch(NamedTuple):
 
 
 def flow_batch(latents: torch.Tensor, captions: list[str], *, frames: int, size: int, empty_share: float,
-               shift: float, generator: torch.Generator, device: str) -> FlowBatch:
+               shift: float, generator: torch.Generator, device: str, sampling: str = "shift") -> FlowBatch:
     """``size`` clips drawn from ``latents`` (their first ``frames`` latent frames), a share
     ``empty_share`` of their captions emptied (the unconditional branch of guidance), and noise
-    levels drawn with ``shift`` as the sampler spaces its steps: the batch step both transformer
-    stages share. The draws from ``generator`` come in this order, which the shipped weights
-    were trained with."""
+    levels drawn with ``shift`` as the sampler spaces its steps (``sampling="shift"``) or
+    logit-normal (see :data:`SIGMA_SAMPLINGS`): the batch step both transformer stages share.
+    The draws from ``generator`` come in this order, which the shipped weights were trained with."""
     index = torch.randint(latents.shape[0], (size,), generator=generator)
     clean = latents[index, :, :frames].to(device)
     words = [captions[i] for i in index.tolist()]
     empty = torch.rand(size, generator=generator) < empty_share
     words = ["" if drop else text for text, drop in zip(words, empty.tolist(), strict=True)]
-    u = torch.rand(size, generator=generator)
-    sigma = (shift * u / (1 + (shift - 1) * u)).to(device)
+    if sampling == "logit-normal":
+        sigma = torch.sigmoid(torch.randn(size, generator=generator)).to(device)
+    else:
+        u = torch.rand(size, generator=generator)
+        sigma = (shift * u / (1 + (shift - 1) * u)).to(device)
     noise = torch.randn(clean.shape, generator=generator).to(device)
     noisy = (1 - sigma.view(-1, 1, 1, 1, 1)) * clean + sigma.view(-1, 1, 1, 1, 1) * noise
     return FlowBatch(index, clean, words, sigma, noise, noisy)
@@ -357,7 +380,8 @@ class MotionHead(torch.nn.Module):
 
 def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str], masks: torch.Tensor, recipe: Recipe,
                       generator: torch.Generator, log, checkpoints: Checkpoints | None = None,
-                      motion: torch.Tensor | None = None) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+                      motion: torch.Tensor | None = None, *, stage: str = "transformer",
+                      keep_last: bool = False) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
     """Flow matching: ``x_t = (1 - s) x_0 + s e``, the transformer predicts ``e - x_0``.
 
     Latent pixels that an object touches (``masks``) weigh ``1 + recipe.dit_object_weight``
@@ -369,6 +393,9 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
 
     With ``recipe.dit_motion_weight``, a :class:`MotionHead` learns ``motion`` (each token's,
     from :func:`encode_dataset`) beside it, its loss weighted so.
+
+    ``stage`` names the checkpoints (the refine phase runs this loop again as ``"refine"``);
+    ``keep_last`` writes the state after the last step too, for a phase that follows.
 
     Returns the EMA weights of the transformer and text encoder, and figures.
     """
@@ -391,7 +418,7 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
     tokens_per_frame = (height // patch[1]) * (width // patch[2])
     short_steps = round(recipe.dit_steps * recipe.dit_short_share)
     started, losses, motion_losses = time.perf_counter(), [], []
-    first = _resume(checkpoints, "transformer", modules, optimizers, ema, generator=generator, losses=losses, log=log,
+    first = _resume(checkpoints, stage, modules, optimizers, ema, generator=generator, losses=losses, log=log,
                     total=recipe.dit_steps, motion_losses=motion_losses)
     hook = head.watch(transformer) if head is not None else None
     for step in range(first, recipe.dit_steps):
@@ -400,7 +427,7 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
         frames = min(recipe.dit_short_latents, full_length) if step < short_steps else full_length
         batch = flow_batch(latents, captions, frames=frames, size=recipe.dit_batch,
                            empty_share=recipe.empty_caption_share, shift=shift, generator=generator,
-                           device=recipe.device)
+                           device=recipe.device, sampling=recipe.dit_sigma_sampling)
         noisy = batch.noisy
         # Image-to-video samples keep their first latent frame clean, at timestep 0.
         image = torch.rand(recipe.dit_batch, generator=generator) < recipe.image_share
@@ -422,11 +449,13 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
         losses.append(_learn(modules, optimizers, ema, recipe.ema, weight, predicted, batch.noise - batch.clean, extra))
         if step % 200 == 0 or step == recipe.dit_steps - 1:
             aside = f", motion {np.mean(motion_losses[-200:]):.4f}" if motion_losses else ""
-            log(f"transformer {step + 1}/{recipe.dit_steps}: loss {np.mean(losses[-200:]):.4f}{aside}, "
+            log(f"{stage} {step + 1}/{recipe.dit_steps}: loss {np.mean(losses[-200:]):.4f}{aside}, "
                 f"{time.perf_counter() - started:.0f} s")
-        checkpoints.step("transformer", lambda step=step: _state(step, modules, optimizers, ema, generator=generator,
-                                                                 losses=losses, motion_losses=motion_losses),
-                         last=step == recipe.dit_steps - 1)
+        state = partial(_state, step, modules, optimizers, ema, generator=generator, losses=losses,
+                        motion_losses=motion_losses)
+        checkpoints.step(stage, state, last=step == recipe.dit_steps - 1)
+        if keep_last and step == recipe.dit_steps - 1 and checkpoints.folder is not None:
+            checkpoints.write(stage, state())  # a later phase starts from it: a resumed run need not redo this one
     if hook is not None:
         hook.remove()
     modules.eval()
@@ -478,7 +507,9 @@ def _resume(checkpoints: Checkpoints, stage: str, module: torch.nn.Module, optim
 #: Recipe fields added since the first checkpoints and folders were written, at the values that
 #: train as the script did before they existed (not their defaults now): a checkpoint, run record
 #: or ``training.json`` without one is read with these.
-ADDED_FIELDS: dict[str, Any] = {"dit_motion_weight": 0.0, "dit_motion_layer": 3, "clips_on_device": False}
+ADDED_FIELDS: dict[str, Any] = {"dit_motion_weight": 0.0, "dit_motion_layer": 3, "clips_on_device": False,
+                                "dit_sigma_sampling": "shift", "refine_steps": 0, "refine_clips": 2048,
+                                "refine_lr": 2e-4, "refine_warmup": 100, "refine_sigma_sampling": "logit-normal"}
 
 #: The recipe fields that decide the VAE stage: a stage folder trained with the same ones is
 #: the VAE a full run would train, so ``--vae-stage`` can reuse it.
@@ -554,20 +585,47 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     normalised = (latents - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
     generator = torch.Generator().manual_seed(recipe.seed + 3)
     ema, dit_figures = train_transformer(pipeline, normalised, captions, masks, recipe, generator, log, checkpoints,
-                                         motion)
+                                         motion, keep_last=bool(recipe.refine_steps))
     torch.nn.ModuleDict({"transformer": transformer, "text_encoder": text_encoder}).load_state_dict(ema)
     figures.update(dit_figures, dit_minutes=checkpoints.minutes("transformer"))
+    if recipe.refine_steps:
+        figures.update(refine_transformer(pipeline, recipe, checkpoints, log, mean=mean, std=std))
     # A reused stage's minutes count too: the figure is what one full run takes.
-    figures["minutes"] = round(figures["vae_minutes"] + figures["dit_minutes"], 1)
+    figures["minutes"] = round(figures["vae_minutes"] + figures["dit_minutes"] + figures.get("refine_minutes", 0), 1)
     for module in (text_encoder, vae, transformer):
         module.to("cpu")
     for kind in ("t2v", "i2v"):
         with quiet_transformers():
             save(assemble(components, kind), out / kind, recipe, figures)
     log(f"saved {out / 't2v'} and {out / 'i2v'} ({figures['minutes']} min of training)")
+    checkpoints.done("refine")
     checkpoints.done("transformer")
     checkpoints.done(_DATASET)
     return figures
+
+
+def refine_transformer(pipeline: Any, recipe: Recipe, checkpoints: Checkpoints, log, *, mean: torch.Tensor,
+                       std: torch.Tensor) -> dict[str, float]:
+    """The transformer stage's second phase (``recipe.refine_steps``): from the first phase's
+    weights (in ``pipeline``, updated in place to this phase's EMA), on ``recipe.refine_clips``
+    clips it has not seen, each at its whole length, with noise levels drawn as
+    ``recipe.refine_sigma_sampling`` says and a new cosine schedule. Latents are normalised by
+    the first phase's ``mean`` and ``std`` (the VAE's config). Returns its figures."""
+    checkpoints.begin("refine")
+    patch = pipeline.transformer.config.patch_size[1]
+    # Encoded again when a run resumes in this phase: a few minutes, against keeping them.
+    latents, captions, masks, motion = encode_dataset(pipeline.vae, replace(recipe, clips=recipe.refine_clips),
+                                                      np.random.default_rng([recipe.seed, 6]), log, patch=patch)
+    normalised = (latents - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
+    phase = replace(recipe, dit_steps=recipe.refine_steps, dit_lr=recipe.refine_lr, dit_warmup=recipe.refine_warmup,
+                    dit_short_share=0.0, dit_sigma_sampling=recipe.refine_sigma_sampling)
+    generator = torch.Generator().manual_seed(recipe.seed + 6)
+    ema, figures = train_transformer(pipeline, normalised, captions, masks, phase, generator, log, checkpoints,
+                                     motion, stage="refine")
+    parts = {"transformer": pipeline.transformer, "text_encoder": pipeline.text_encoder}
+    torch.nn.ModuleDict(parts).load_state_dict(ema)
+    figures = {f"refine_{key}": value for key, value in figures.items()}
+    return {**figures, "refine_minutes": checkpoints.minutes("refine")}
 
 
 _DATASET = "dataset"
@@ -765,6 +823,57 @@ def train_outpaint(out: Path, recipe: Recipe, *, log=print, checkpoints: Checkpo
     return figures
 
 
+def refine_folder(out: Path, recipe: Recipe, *, log=print, checkpoints: Checkpoints | None = None) -> None:
+    """``--stage refine``: the transformer stage's second phase (:func:`refine_transformer`) on a
+    ``DIR/t2v`` that the first phase of ``recipe`` made (the same recipe with ``refine_steps``
+    0), then ``DIR/t2v`` and ``DIR/i2v`` saved again: the folders a whole run of ``recipe`` gives,
+    without training the first phase again. A folder this recipe refined already is left as is.
+
+    Raises:
+        SystemExit: ``recipe`` has no refine phase; ``DIR/t2v`` is missing, was trained with
+            another recipe, or was refined by another.
+    """
+    from diffusers import WanPipeline
+
+    if not recipe.refine_steps:
+        raise SystemExit("--stage refine: this recipe has no refine phase (refine_steps is 0)")
+    base = out / "t2v"
+    recorded = _t2v_record(base, "refine")
+    fields = {**ADDED_FIELDS, **recorded["recipe"]}
+    if fields == asdict(recipe):
+        log(f"{base} was refined by this recipe already")
+        return
+    first_phase = {key: value for key, value in asdict(recipe).items() if not key.startswith(("refine_", "outpaint_"))}
+    if fields["refine_steps"] or first_phase != {key: fields.get(key) for key in first_phase}:
+        raise SystemExit(f"{base} was not trained by this recipe's first phase ({recorded['recipe']}); "
+                         "train it again first")
+    torch.set_num_threads(recipe.threads)
+    with quiet_transformers(), quiet_progress_bars():
+        pipeline = WanPipeline.from_pretrained(base, local_files_only=True, use_safetensors=True)
+    checkpoints = checkpoints if checkpoints is not None else Checkpoints(None, {})
+    for module in (pipeline.text_encoder, pipeline.vae, pipeline.transformer):
+        module.to(recipe.device)
+    mean, std = (torch.tensor(pipeline.vae.config[key]) for key in ("latents_mean", "latents_std"))
+    figures = {**recorded["figures"], **refine_transformer(pipeline, recipe, checkpoints, log, mean=mean, std=std)}
+    figures["minutes"] = round(figures["vae_minutes"] + figures["dit_minutes"] + figures["refine_minutes"], 1)
+    for module in (pipeline.text_encoder, pipeline.vae, pipeline.transformer):
+        module.to("cpu")
+    components = {name: getattr(pipeline, name) for name in ("tokenizer", "text_encoder", "vae", "transformer",
+                                                             "scheduler")}
+    # A tokenizer loaded and saved again gains the loader's defaults in its config: both folders
+    # keep the tokenizer files stage 2 wrote, byte for byte.
+    tokenizer = {path.name: path.read_bytes() for path in (base / "tokenizer").iterdir()}
+    for kind in ("t2v", "i2v"):
+        with quiet_transformers():
+            save(assemble(components, kind), out / kind, recipe, figures)
+        shutil.rmtree(out / kind / "tokenizer")
+        (out / kind / "tokenizer").mkdir()
+        for name, data in tokenizer.items():
+            (out / kind / "tokenizer" / name).write_bytes(data)
+    log(f"saved {out / 't2v'} and {out / 'i2v'}, refined ({figures['refine_minutes']} min)")
+    checkpoints.done("refine")
+
+
 def _t2v_record(base: Path, purpose: str) -> dict[str, Any]:
     """``base/training.json`` of a trained text-to-video folder: its recipe and figures.
 
@@ -863,9 +972,15 @@ def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> 
    {recipe.dit_motion_weight:g} beside the flow loss, so that the middle of the network has to know
    where things move (as VideoJAM does with optical flow); it is not saved, and the folder keeps
    Wan's plain layout."""
+    levels = ("logit-normal (SD3's: most near the middle, where the layout settles)"
+              if recipe.refine_sigma_sampling == "logit-normal" else f"with shift {recipe.dit_sigma_shift:g}")
+    refine = "" if not recipe.refine_steps else f"""
+   A refine phase then goes on from those weights for {recipe.refine_steps} steps more, on
+   {recipe.refine_clips} clips it has not seen, each at its whole length, with noise levels drawn
+   {levels} and a new cosine schedule from a learning rate of {recipe.refine_lr:g}."""
     return template.substitute(
-        parts, pipeline_class=pipeline_class, motion_head=motion_head, width=NATIVE_SIZE[0], height=NATIVE_SIZE[1],
-        frames=NATIVE_FRAMES,
+        parts, pipeline_class=pipeline_class, motion_head=motion_head, refine=refine, width=NATIVE_SIZE[0],
+        height=NATIVE_SIZE[1], frames=NATIVE_FRAMES,
         command=command, where=where, minutes=figures.get("minutes", "?"),
         rows="\n".join(f"| {key} | {value} |" for key, value in asdict(recipe).items()),
         done="\n".join(f"| {key} | {value} |" for key, value in figures.items()))
@@ -913,7 +1028,8 @@ STOPPED_EXIT = 3
 
 def run_training(out: Path, recipe: Recipe, *, stage: str = "all", vae_folder: Path | None = None,
                  checkpoints: Checkpoints | None = None, resuming: bool = False, log=print) -> None:
-    """Stages 1-3 (``stage="all"``, or ``"base"`` alone) then stage 4 (``"all"``, ``"outpaint"``),
+    """Stages 1-3 (``stage="all"``, or ``"base"`` alone; ``"refine"``: only the transformer's
+    refine phase, see :func:`refine_folder`) then stage 4 (``"all"``, ``"outpaint"``),
     keeping their state in ``checkpoints``.
 
     ``resuming``: stages 1-3 are not run again when their folders were saved by this recipe and
@@ -924,7 +1040,9 @@ def run_training(out: Path, recipe: Recipe, *, stage: str = "all", vae_folder: P
     """
     if stage in ("all", "base") and not (resuming and _stages_1_to_3_done(out, recipe, checkpoints)):
         train(out, recipe, log=log, vae_folder=vae_folder, checkpoints=checkpoints)
-    if stage != "base":
+    if stage == "refine":
+        refine_folder(out, recipe, log=log, checkpoints=checkpoints)
+    if stage in ("all", "outpaint"):
         train_outpaint(out, recipe, log=log, checkpoints=checkpoints)
     if checkpoints is not None and checkpoints.folder is not None:
         shutil.rmtree(checkpoints.folder, ignore_errors=True)
@@ -947,8 +1065,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="go on with the run that was stopped or killed in DIR, with its recipe and options, "
                              "to the weights a run without interruption gives")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--stage", choices=("all", "base", "outpaint", "i2v"), default="all",
+    parser.add_argument("--stage", choices=("all", "base", "refine", "outpaint", "i2v"), default="all",
                         help="all: every folder; base: DIR/t2v and DIR/i2v only (for trying recipes); "
+                             "refine: only the transformer's refine phase, on the DIR/t2v of the same recipe "
+                             "without it, saving DIR/t2v and DIR/i2v again; "
                              "outpaint: only DIR/outpaint, from the DIR/t2v of the same recipe; "
                              "i2v: only DIR/i2v, from DIR/t2v (the same weights; no training)")
     parser.add_argument("--budget", type=float, default=1.0, help="scale every stage's steps (1: the shipped model)")
