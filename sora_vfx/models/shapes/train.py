@@ -858,18 +858,7 @@ def refine_folder(out: Path, recipe: Recipe, *, log=print, checkpoints: Checkpoi
     figures["minutes"] = round(figures["vae_minutes"] + figures["dit_minutes"] + figures["refine_minutes"], 1)
     for module in (pipeline.text_encoder, pipeline.vae, pipeline.transformer):
         module.to("cpu")
-    components = {name: getattr(pipeline, name) for name in ("tokenizer", "text_encoder", "vae", "transformer",
-                                                             "scheduler")}
-    # A tokenizer loaded and saved again gains the loader's defaults in its config: both folders
-    # keep the tokenizer files stage 2 wrote, byte for byte.
-    tokenizer = {path.name: path.read_bytes() for path in (base / "tokenizer").iterdir()}
-    for kind in ("t2v", "i2v"):
-        with quiet_transformers():
-            save(assemble(components, kind), out / kind, recipe, figures)
-        shutil.rmtree(out / kind / "tokenizer")
-        (out / kind / "tokenizer").mkdir()
-        for name, data in tokenizer.items():
-            (out / kind / "tokenizer" / name).write_bytes(data)
+    _save_loaded(pipeline, out, ("t2v", "i2v"), recipe, figures)
     log(f"saved {out / 't2v'} and {out / 'i2v'}, refined ({figures['refine_minutes']} min)")
     checkpoints.done("refine")
 
@@ -907,14 +896,26 @@ def save_i2v(out: Path, *, log=print) -> None:
         raise SystemExit(f"{base}: a recipe this script cannot train ({exc})") from None
     with quiet_transformers(), quiet_progress_bars():
         t2v = WanPipeline.from_pretrained(base, local_files_only=True, use_safetensors=True)
-    components = {name: getattr(t2v, name) for name in ("tokenizer", "text_encoder", "vae", "transformer", "scheduler")}
-    with quiet_transformers():
-        save(assemble(components, "i2v"), out / "i2v", recipe, recorded["figures"])
-    # A tokenizer loaded and saved again gains the loader's defaults in its config; the copy
-    # keeps the folder byte for byte what stage 3 saves.
-    shutil.rmtree(out / "i2v" / "tokenizer")
-    shutil.copytree(base / "tokenizer", out / "i2v" / "tokenizer")
+    _save_loaded(t2v, out, ("i2v",), recipe, recorded["figures"])
     log(f"saved {out / 'i2v'} from {base}")
+
+
+def _save_loaded(pipeline: Any, out: Path, kinds: tuple[str, ...], recipe: Recipe, figures: dict[str, Any]) -> None:
+    """:func:`save` the components of a pipeline loaded from ``DIR/t2v`` as each of ``kinds``
+    (``"t2v"``, ``"i2v"``) under ``out``, byte for byte the folders stage 3 saves.
+    """
+    components = {name: getattr(pipeline, name) for name in ("tokenizer", "text_encoder", "vae", "transformer",
+                                                             "scheduler")}
+    # A tokenizer loaded and saved again gains the loader's defaults in its config: every folder
+    # keeps the tokenizer files stage 2 wrote. Read before saving, as ``t2v`` may be among ``kinds``.
+    tokenizer = {path.name: path.read_bytes() for path in (out / "t2v" / "tokenizer").iterdir()}
+    for kind in kinds:
+        with quiet_transformers():
+            save(assemble(components, kind), out / kind, recipe, figures)
+        shutil.rmtree(out / kind / "tokenizer")
+        (out / kind / "tokenizer").mkdir()
+        for name, data in tokenizer.items():
+            (out / kind / "tokenizer" / name).write_bytes(data)
 
 
 #: The folder overrides every copy of the model carries (read by ``models.folders``).
