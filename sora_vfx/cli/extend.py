@@ -40,7 +40,8 @@ from .main import debug_option, main
 @click.option("--per-frame", is_flag=True,
               help="Run a video outpainting model on each frame alone, from the same noise (as image models do).")
 @click.option("--colour-match/--no-colour-match", default=True, show_default=True,
-              help="Video path: match the border's mean colour at the seam to the plate's, per window.")
+              help="Video path: match the border's mean colour at the seam to the plate's, per window, "
+                   "and roll off its highlights above the plate's brightest value.")
 @click.option("--ref-frame", type=int, default=None, help="Frame to generate from with --static (default: first).")
 @click.option("--plate-colorspace", default=None,
               help="The plate's colour space (default: its header, else ACEScg).")

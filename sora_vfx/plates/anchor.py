@@ -58,3 +58,37 @@ def window_gains(generated: np.ndarray, plate: np.ndarray, masks: np.ndarray,
     total = weight.sum(axis=0, keepdims=True)
     weight = np.where(total > 0, weight / np.where(total > 0, total, 1), 1.0 / len(windows))
     return (weight.T @ np.stack(gains)).astype(np.float32)
+
+
+#: Border highlights above the plate's brightest value roll off towards this many times it.
+HIGHLIGHT_HEADROOM = 1.5
+
+
+def brightest_filmed(filmed: Sequence[np.ndarray]) -> float | None:
+    """The brightest finite value of any channel of the shot's filmed pixels (each an (n, 3)
+    array), where :func:`roll_off_highlights` starts; None where nothing filmed is above 0."""
+    peaks = [float(pixels[np.isfinite(pixels)].max(initial=0.0)) for pixels in filmed]
+    peak = max(peaks, default=0.0)
+    return peak if peak > _DARK else None
+
+
+def roll_off_highlights(scene: np.ndarray, brightest: float, headroom: float = HIGHLIGHT_HEADROOM) -> np.ndarray:
+    """Scene-linear pixels (..., 3) whose brightest channel is above the plate's ``brightest``
+    value rolled off smoothly towards ``headroom`` times it, never past; the others are
+    returned as they are.
+
+    The model draws in display-referred values, and near display white the view's inverse turns
+    a small excess into a large one: a border highlight a shade whiter than the plate's white
+    comes back several times brighter (docs/benchmarks.md#highlights). The plate's own range is
+    the evidence of how bright the scene is. Each pixel's channels are scaled by one factor, so
+    a highlight keeps its hue; the curve leaves ``brightest`` at slope 1, so no edge appears.
+    """
+    room = (headroom - 1.0) * brightest
+    peak = scene.max(axis=-1, keepdims=True)
+    over = peak > brightest
+    if room <= 0 or not over.any():
+        return scene
+    rolled = brightest + room * -np.expm1(-(np.where(over, peak, brightest) - brightest) / room)
+    factor = np.where(over, rolled / np.where(over, peak, 1.0), 1.0)
+    # The minimum only catches the last bit of rounding where the curve meets its limit.
+    return np.minimum(scene * factor, headroom * brightest).astype(scene.dtype, copy=False)

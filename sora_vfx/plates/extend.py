@@ -34,7 +34,7 @@ from ..imaging import get_converter, is_complete_frame
 from ..imaging.exr import clean_stale_temp_files
 from ..imaging.plates_io import read_plate_pixels, write_plate_frame
 from ..layout import extended_frame_path, extended_frame_pattern
-from .anchor import window_gains
+from .anchor import brightest_filmed, roll_off_highlights, window_gains
 from .border import (
     Border,
     Prompting,
@@ -81,6 +81,9 @@ class ExtendReport:
     #: The video path's windows, as (first, last) plate frames, and each frame's colour gains.
     windows: list[tuple[int | None, int | None]] = field(default_factory=list)
     gains: dict[int | None, tuple[float, float, float]] = field(default_factory=dict)
+    #: The video path with colour matching: the brightest filmed value, above which the
+    #: border's highlights roll off.
+    plate_brightest: float | None = None
     written: list[int | None] = field(default_factory=list)
     kept: list[int | None] = field(default_factory=list)
     failed: dict[int | None, str] = field(default_factory=dict)
@@ -282,12 +285,15 @@ def _run_video(plan: PlatePlan, settings: ExtendSettings, todo: list, model: Pla
     layout, report = plan.layout, writer.report
     frames = plan.sequence.frames
     filmed = {frame: layout.filmed(Box.from_window(plan.headers[frame].data_window)) for frame in frames}
-    views = []
+    views, seen = [], []
     for frame in frames:
         rgb = pixels.pop(frame, None)
         canvas, _visible = build_canvas(layout, filmed[frame], _read(plan, frame) if rgb is None else rgb)
-        views.append(model_view(apply_matte(canvas, layout, _matte(plan, frame)), work_size=work_size,
-                                transform=plan.transform, colorspace=plan.colorspace))
+        canvas = apply_matte(canvas, layout, _matte(plan, frame))
+        seen.append(canvas[..., :3][canvas[..., 3] >= 0.5])
+        views.append(model_view(canvas, work_size=work_size, transform=plan.transform, colorspace=plan.colorspace))
+    brightest = brightest_filmed(seen) if settings.colour_match else None
+    del seen
     masks = np.stack([view.mask for view in views])
     try:
         generated = model.outpaint(
@@ -303,6 +309,9 @@ def _run_video(plan: PlatePlan, settings: ExtendSettings, todo: list, model: Pla
         gains = window_gains(scene, np.stack([view.plate for view in views]), masks, windows)
         scene *= gains[:, None, None, :]
         report.gains = {frame: tuple(float(g) for g in gain) for frame, gain in zip(frames, gains, strict=True)}
+    if brightest is not None:
+        scene = roll_off_highlights(scene, brightest)
+        report.plate_brightest = brightest
     wanted = set(todo)
 
     def frames_to_write() -> Iterator[tuple]:
@@ -321,7 +330,10 @@ def _run_video(plan: PlatePlan, settings: ExtendSettings, todo: list, model: Pla
             assembler = FrameAssembler(layout, plan.channels, border_template(layout, plan.channels, border),
                                        shared=False, patches=patches)
             gain = report.gains.get(frame)
-            yield frame, assembler, rgb, {"sora_vfx:colour_gain": ",".join(f"{g:.5f}" for g in gain)} if gain else {}
+            anchored = {"sora_vfx:colour_gain": ",".join(f"{g:.5f}" for g in gain)} if gain else {}
+            if brightest is not None:
+                anchored["sora_vfx:plate_brightest"] = brightest
+            yield frame, assembler, rgb, anchored
 
     _write_all(writer, frames_to_write(), settings.workers)
 

@@ -138,7 +138,8 @@ EXTEND_KNOBS = (
                     "by frame); per frame: a video model on each frame alone; static: one frame, reused"),
     KnobDef("Int_Knob", "blend", "blend", 0, tooltip="Feather this many pixels of the seam, generated side only"),
     KnobDef("Boolean_Knob", "colour_match", "colour match", True,
-            tooltip="Video path: match the border's colour at the seam to the plate's", new_line=False),
+            tooltip="Video path: match the border's colour at the seam to the plate's, its highlights "
+                    "rolled off above the plate's brightest value", new_line=False),
     KnobDef("Enumeration_Knob", "frame_range", "frame range", "input", FRAME_RANGES,
             tooltip="input: the plate's own range; custom: first to last below"),
     KnobDef("Int_Knob", "first", "first", 1001, new_line=False),
