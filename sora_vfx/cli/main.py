@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 
 import click
 
@@ -33,7 +34,7 @@ COMMAND_MODULES = {
 
 
 class SoraGroup(click.Group):
-    """Runs a command; a ``SoraVfxError`` prints one line and exits 2 (traceback with --debug).
+    """Runs a command; a ``SoraVfxError`` prints one line and exits 2 (its traceback with --debug).
 
     Commands listed in ``COMMAND_MODULES`` are loaded on first use: importing their module
     registers them on ``main``.
@@ -62,7 +63,8 @@ class SoraGroup(click.Group):
         after the command has recorded what it finished) and any other exception with 1
         (reported as a bug); click's own exits and usage errors pass through. Every message
         is redacted (``errors.redact``): no password, key or token reaches stderr.
-        With --debug or ``$SORA_VFX_DEBUG`` the errors are re-raised for their traceback.
+        With --debug or ``$SORA_VFX_DEBUG`` the error's traceback is printed instead, redacted
+        too, and the exit code is the same.
 
         Returns:
             Whatever the command returned.
@@ -71,9 +73,7 @@ class SoraGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SoraVfxError as exc:
-            if _debug(ctx):
-                raise
-            click.echo(redact(f"sora-vfx: error: {exc}"), err=True)
+            click.echo(_traceback(exc) if _debug(ctx) else redact(f"sora-vfx: error: {exc}"), err=True)
             ctx.exit(exc.exit_code)
         except Terminated:
             click.echo("sora-vfx: terminated (SIGTERM)", err=True)
@@ -85,7 +85,8 @@ class SoraGroup(click.Group):
             raise
         except Exception as exc:
             if _debug(ctx):
-                raise
+                click.echo(_traceback(exc), err=True)
+                ctx.exit(1)
             extra = _extra_missing(exc)
             if extra is not None:
                 click.echo(f"sora-vfx: error: {ctx.invoked_subcommand or 'this command'} needs {exc.name}, which is "
@@ -100,6 +101,12 @@ class SoraGroup(click.Group):
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
+
+
+def _traceback(exc: BaseException) -> str:
+    """``exc``'s traceback with its causes, as Python prints it, redacted: a message or a source
+    line quoted in it may hold a password."""
+    return redact("".join(traceback.format_exception(exc)).rstrip("\n"))
 
 
 def _extra_missing(exc: Exception) -> str | None:

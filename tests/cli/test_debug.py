@@ -17,5 +17,6 @@ def test_debug_off_values_keep_one_line_errors(tmp_path, value):
 
 def test_debug_on_shows_the_traceback(tmp_path):
     result = CliRunner().invoke(main, ["shots", str(tmp_path / "missing.edl")], env={"SORA_VFX_DEBUG": "1"})
-    assert result.exit_code != 0
-    assert result.exception is not None and "no such edit file" in str(result.exception)
+    assert result.exit_code == 2  # the error's own exit code, traceback or not
+    assert result.stderr.startswith("Traceback (most recent call last):")
+    assert result.stderr.rstrip().endswith(f"EditError: {tmp_path / 'missing.edl'}: no such edit file")

@@ -80,6 +80,19 @@ def test_a_secret_in_a_message_never_reaches_stderr(failing_command, secret, pla
     assert len(result.stderr.splitlines()) == 3  # two log lines and the error
 
 
+@settings(PROPERTY, max_examples=100)
+@given(secret=secrets, place=st.sampled_from(PLACES), internal=st.booleans())
+def test_a_secret_in_a_debug_traceback_never_reaches_stderr(failing_command, secret, place, internal):
+    """``--debug`` prints the traceback, whose last line and quoted source hold the message."""
+    quoted = quote(secret, safe="")
+    assume(secret not in place("") + BOILERPLATE + "Traceback" and quoted not in place("") + BOILERPLATE)
+    result = failing_command(place(secret), *(["--internal"] if internal else []), SORA_VFX_DEBUG="1")
+    assert result.exit_code == (1 if internal else 2), result.output
+    assert "Traceback (most recent call last):" in result.stderr
+    assert ("RuntimeError: " if internal else "ConfigError: ") in result.stderr
+    assert secret not in result.output and quoted not in result.output, result.output
+
+
 @PROPERTY
 @given(secret=st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc", "Zs", "Zl", "Zp"]),
                       min_size=8, max_size=40),
