@@ -17,6 +17,7 @@ from ..files import write_atomically
 from ..layout import CONFORM_NAME, EDITOR_CONFORM_NAMES, FRAME_EXTENSION, FRAME_PADDING, shot_folder, sound_path
 from ..text import multi_line, one_line
 from .annotations import comment_field
+from .rates import FrameRate
 from .shotjob import ShotJob
 from .shots import NUMBERED
 
@@ -166,7 +167,7 @@ def write_conform(timeline: otio.schema.Timeline, path: Path) -> Path:
 
 
 def editor_timeline(conformed: otio.schema.Timeline, jobs: list[ShotJob], *, rendered: set[str],
-                    kind: str) -> otio.schema.Timeline:
+                    kind: str, record_rate: FrameRate | None = None) -> otio.schema.Timeline:
     """The conform as an editor's format can hold it (``fcp_xml``, ``cmx_3600``, ``AAF``).
 
     Each rendered clip is named after its shot. For FCP XML its media is the sequence's first
@@ -180,13 +181,16 @@ def editor_timeline(conformed: otio.schema.Timeline, jobs: list[ShotJob], *, ren
     EDL also gets ``* SHOT:``, ``* PROMPT:`` and ``* SEED:`` comments, an AAF the ``Shot``,
     ``Prompt`` and ``Seed`` bin columns beside the editor's own). Every text the file holds
     follows the one-line rule (:mod:`sora_vfx.text`).
+
+    ``record_rate``: the rate the jobs' record timecodes are counted in (``Edit.record_rate``);
+    None where every clip plays at it (each job's own ``fps`` is taken).
     """
     edl, aaf = kind == "edl", kind == "aaf"
     timeline = copy.deepcopy(conformed)
     # The editors' formats carry the pictures; the sound track is OTIO's (renders.otio).
     timeline.tracks[:] = [track for track in timeline.tracks if track.name != SOUND_TRACK]
     by_name = {job.name: job for job in jobs}
-    _place_record_start(timeline, jobs)
+    _place_record_start(timeline, jobs, record_rate)
     if edl and timeline.global_start_time is not None:
         # OTIO's CMX 3600 writer reads the record start from each track's trim, as its reader writes it.
         for track in timeline.tracks:
@@ -224,7 +228,7 @@ def editor_timeline(conformed: otio.schema.Timeline, jobs: list[ShotJob], *, ren
         elif not edl and reference.available_range is None:
             reference.available_range = clip.source_range
         if job is not None:
-            _name_marker(clip, job)
+            _name_marker(clip, job, record_rate)
             fields = _shot_fields(job, rendered=done)
             if edl:
                 _edl_comments(clip, fields)
@@ -379,7 +383,13 @@ def _new_mob_id() -> str:
     return str(MobID.new())
 
 
-def _place_record_start(timeline: otio.schema.Timeline, jobs: list[ShotJob]) -> None:
+def _record_time(job: ShotJob, record_rate: FrameRate | None) -> otio.opentime.RationalTime:
+    """Where ``job``'s cut starts in the edit: its record timecode, read at the rate it is
+    counted in (the timeline's, which a clip at another rate does not share)."""
+    return otio.opentime.from_timecode(job.record_in, record_rate.fps if record_rate is not None else job.fps)
+
+
+def _place_record_start(timeline: otio.schema.Timeline, jobs: list[ShotJob], record_rate: FrameRate | None) -> None:
     """Give the timeline the edit's record start (an EDL's 01:00:00:00 is in its events, not
     in OTIO's timeline), so that an XML sequence starts at the same timecode."""
     if timeline.global_start_time is not None or not jobs:
@@ -388,27 +398,27 @@ def _place_record_start(timeline: otio.schema.Timeline, jobs: list[ShotJob]) -> 
     for job in jobs:
         clip = positions.get(job.name)
         if clip is not None:
-            start = otio.opentime.from_timecode(job.record_in, job.fps) - clip.range_in_parent().start_time
+            start = _record_time(job, record_rate) - clip.range_in_parent().start_time
             if start.value >= 0:
                 timeline.global_start_time = start
             return
 
 
-def _name_marker(clip: otio.schema.Clip, job: ShotJob) -> None:
+def _name_marker(clip: otio.schema.Clip, job: ShotJob, record_rate: FrameRate | None) -> None:
     """A marker naming the shot, first among the clip's markers (so that an editor's one-word
     note does not name the shot when the file is read back), at the clip's record position,
     as an editor's locator sits; unless its name is the one sora_vfx numbers it by anyway."""
     if job.source.get("name") == NUMBERED:
         return
     others = [marker for marker in clip.markers if marker.name != job.name]
+    start = _record_time(job, record_rate)
     clip.markers[:] = [otio.schema.Marker(
         name=job.name, color=otio.schema.MarkerColor.YELLOW,
-        marked_range=otio.opentime.TimeRange(otio.opentime.from_timecode(job.record_in, job.fps),
-                                             otio.opentime.RationalTime(0, job.fps))), *others]
+        marked_range=otio.opentime.TimeRange(start, otio.opentime.RationalTime(0, start.rate))), *others]
 
 
 def write_conforms(conformed: otio.schema.Timeline, out_dir: Path, formats: tuple[str, ...], *,
-                   jobs: list[ShotJob], rendered: set[str]) -> list[Path]:
+                   jobs: list[ShotJob], rendered: set[str], record_rate: FrameRate | None = None) -> list[Path]:
     """Write the conform in each format into ``out_dir``; returns the files written.
 
     OTIO failing is an error; an editor's format that OTIO's adapter cannot write for this edit
@@ -425,9 +435,12 @@ def write_conforms(conformed: otio.schema.Timeline, out_dir: Path, formats: tupl
 
         def write(temporary: Path, name: str = name, adapter: str = adapter) -> None:
             try:
-                timeline = editor_timeline(conformed, jobs, rendered=rendered, kind=name)
+                timeline = editor_timeline(conformed, jobs, rendered=rendered, kind=name, record_rate=record_rate)
                 if name == "edl":
-                    text = otio.adapters.write_to_string(timeline, adapter_name=adapter)
+                    # One rate for every event: the edit's record rate. OTIO's writer would take
+                    # the first track's, which a clip at another rate can change (29.97 on a 24 cut).
+                    rate = {"rate": record_rate.fps} if record_rate is not None else {}
+                    text = otio.adapters.write_to_string(timeline, adapter_name=adapter, **rate)
                     Path(temporary).write_text(_once_per_shot(text), encoding="utf-8")
                 else:
                     otio.adapters.write_to_file(timeline, str(temporary), adapter_name=adapter)

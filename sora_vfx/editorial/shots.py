@@ -80,6 +80,9 @@ class Edit:
     timeline: otio.schema.Timeline
     jobs: list[ShotJob]
     clips: dict[str, otio.schema.Clip]
+    #: The rate the shots' ``record_in`` and ``record_out`` are counted in (the timeline's; a
+    #: clip's own ``fps`` may differ), which the conform places them with.
+    record_rate: FrameRate
 
 
 def read_shots(path: str | Path, **options) -> list[ShotJob]:
@@ -125,7 +128,8 @@ def read_edit(path: str | Path, options: EditOptions | None = None) -> Edit:
         _finish_seed(job, options.project_seed)
     _check_unique(jobs, path)
     check_links(jobs, path)
-    return Edit(path, timeline, jobs, {job.name: cut.clip for job, cut in zip(jobs, cuts, strict=True)})
+    return Edit(path, timeline, jobs, {job.name: cut.clip for job, cut in zip(jobs, cuts, strict=True)},
+                cuts[0].record_rate)
 
 
 def _compile_pattern(shot_pattern: str | None) -> re.Pattern[str] | None:

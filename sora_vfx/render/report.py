@@ -119,5 +119,5 @@ def finish_render(plan: RenderPlan, results: list[ShotResult]) -> RenderReport:
     add_sound_track(conform, edit.jobs, out_dir,
                     sounded={name for name in rendered if sound_path(out_dir, name).is_file()})
     written = write_conforms(conform, out_dir, conform_formats(plan.settings.conform, edit.path), jobs=edit.jobs,
-                             rendered=rendered)
+                             rendered=rendered, record_rate=edit.record_rate)
     return RenderReport(out_dir, results, manifest_path(out_dir), written)

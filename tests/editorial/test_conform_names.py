@@ -22,7 +22,7 @@ def conform(edit_path: Path, out: Path, rendered: set[str] | None = None, **opti
     rendered = {job.name for job in edit.jobs} if rendered is None else rendered
     out.mkdir(parents=True, exist_ok=True)
     conformed = conform_timeline(edit.timeline, edit.clips, edit.jobs, out, rendered=rendered)
-    written = write_conforms(conformed, out, FORMATS, jobs=edit.jobs, rendered=rendered)
+    written = write_conforms(conformed, out, FORMATS, jobs=edit.jobs, rendered=rendered, record_rate=edit.record_rate)
     return {path.suffix[1:]: read_edit(path, EditOptions(fps=24 if path.suffix == ".edl" else None)).jobs
             for path in written}
 
@@ -54,6 +54,32 @@ def test_an_editors_one_word_note_does_not_rename_the_shot(write_edl, tmp_path):
         assert [job.notes for job in jobs][:1] in ([["PICKUP"]], [[]]), name  # AAF keeps no markers
         if name != "xml":  # FCP XML carries no prompts
             assert [job.prompt for job in jobs] == ["a lighthouse at dusk", "gulls over a cliff"], name
+
+
+def test_a_clip_at_another_rate_than_its_cut_keeps_its_name_and_place_in_every_conform(tmp_path):
+    """A 29.97 clip cut into a 24 fps timeline: its record timecodes are on the timeline's
+    clock, and so are its name locator and the EDL's events (once, the EDL took 29.97 drop
+    frame from the clip and put the locator seconds after its event; it did not read back)."""
+    track = otio.schema.Track(name="V1")
+    for name, frames, rate in (("sh010", 24, 24.0), ("sh020", 30, 30000 / 1001), ("sh030", 48, 24.0)):
+        track.append(otio.schema.Clip(name=f"{name}_src", metadata={"sora_vfx": {"shot": name}},
+                                      source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
+                                                                           otio.opentime.RationalTime(frames, rate))))
+    timeline = otio.schema.Timeline(name="MIXED", global_start_time=otio.opentime.RationalTime(86400, 24))
+    timeline.tracks.append(track)
+    for start, name in ((None, "uncut"), (timeline.global_start_time, "cut")):
+        timeline.global_start_time = start
+        path = tmp_path / f"{name}.otio"
+        otio.adapters.write_to_file(timeline, str(path))
+        hour = "01" if start is not None else "00"
+        record = [f"{hour}:00:00:00", f"{hour}:00:01:00", f"{hour}:00:02:00"]
+        assert [job.record_in for job in read_edit(path).jobs] == record
+        for kind, jobs in conform(path, tmp_path / name).items():
+            placed = [(job.name, job.record_in) for job in jobs]
+            assert placed == list(zip(["sh010", "sh020", "sh030"], record, strict=True)), kind
+            assert jobs[-1].record_out == f"{hour}:00:04:00", kind
+    edl = (tmp_path / "cut" / "renders.edl").read_text()
+    assert "* LOC: 01:00:01:00 YELLOW  SH020" in edl and ";" not in edl
 
 
 def test_the_name_marker_is_at_the_clips_record_position(write_edl, tmp_path):
