@@ -468,24 +468,30 @@ _SHOT_LINES = ("* PROMPT: ", "* SEED: ")
 
 def _once_per_shot(edl: str) -> str:
     """The EDL without a shot's ``* SHOT:`` block (and its ``PROMPT``, ``SEED``) in an event
-    after the shot's own: OTIO's writer repeats a dissolve's outgoing clip's comments in the
-    dissolve's event, whose comments all belong to the incoming clip when the EDL is read."""
+    after the shot's own, nor its name locator there: OTIO's writer repeats a dissolve's
+    outgoing clip's comments in the dissolve's event, whose comments all belong to the incoming
+    clip when the EDL is read (the locator would read back as a note on the incoming shot)."""
     kept: list[str] = []
-    earlier: set[str] = set()  # the shots of the events before this one
+    earlier: set[str] = set()  # the shots of the events before this one, casefolded
     this_event: set[str] = set()
-    number, skipping = None, False
+    number, skipping, outgoing = None, False, False
     for line in edl.split("\n"):
         event = _EVENT_NUMBER.match(line)
         if event and event.group(1) != number:
             earlier |= this_event
-            this_event, number = set(), event.group(1)
+            this_event, number, outgoing = set(), event.group(1), False
+        elif event:  # the event's second line: a dissolve, whose outgoing clip's comments follow
+            outgoing = True
+        elif line.startswith("* TO CLIP NAME:"):
+            outgoing = False
         if line.startswith("* SHOT: "):
             shot = line.removeprefix("* SHOT: ").strip()
-            skipping = shot in earlier
-            this_event.add(shot)
+            skipping = shot.casefold() in earlier
+            this_event.add(shot.casefold())
         elif not (skipping and line.startswith(_SHOT_LINES)):
             skipping = False
-        if not skipping:
+        repeated_name = outgoing and line.startswith("* LOC: ") and line.split()[-1].casefold() in earlier
+        if not skipping and not repeated_name:
             kept.append(line)
     return "\n".join(kept)
 

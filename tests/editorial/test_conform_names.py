@@ -180,3 +180,24 @@ def test_a_dissolve_keeps_each_shots_prompt_in_the_edl(tmp_path):
     write_conforms(conformed, tmp_path, ("otio", "edl"), jobs=edit.jobs, rendered={job.name for job in edit.jobs})
     back = read_edit(tmp_path / "renders.edl", EditOptions(fps="23.976")).jobs
     assert [(job.name, job.prompt, job.seed) for job in back] == [(job.name, job.prompt, job.seed) for job in edit.jobs]
+
+
+def test_a_dissolve_does_not_carry_the_outgoing_shots_name_as_a_note(tmp_path):
+    """With named shots, the writer also repeats the outgoing clip's name locator in the
+    dissolve's event; read back, it was a note on the incoming shot. An editor's own note there
+    is kept."""
+    from tests.conftest import SAMPLES
+
+    text = (SAMPLES / "dissolve_speed_23976.edl").read_text()
+    for clip, shot in (("B001C002_STREET", "STR_0010"), ("B003C010_TRAIN", "TRN_0020"), ("B004C001_CROWD", "CRD_0030")):
+        text = text.replace(f"CLIP NAME:  {clip}\n", f"CLIP NAME:  {clip}\n* SHOT: {shot}\n")
+    text = text.replace("* SHOT: TRN_0020\n", "* SHOT: TRN_0020\n* LOC: 00:00:01:20 RED     RETIME_CHECK\n")
+    source = tmp_path / "named.edl"
+    source.write_text(text)
+    back = conform(source, tmp_path / "out", fps="23.976")
+    for kind, jobs in back.items():
+        notes = [(job.name, job.notes) for job in jobs]
+        assert notes[:1] == [("STR_0010", [])] and notes[2:] == [("CRD_0030", [])], kind
+        assert notes[1][0] == "TRN_0020" and "STR_0010" not in notes[1][1], kind
+        if kind in ("edl", "otio", "xml"):
+            assert notes[1][1] == ["RETIME_CHECK"], kind
