@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -164,12 +165,38 @@ class DaskClient:
             self.cluster.close()
 
 
+def _tls_context(address: str) -> ssl.SSLContext | None:
+    """The client's TLS context for a ``tls://`` scheduler, from Dask's TLS settings (its CA,
+    the client's certificate and key), which Dask's client would otherwise miss with a
+    TypeError; None for other schemes.
+
+    Raises:
+        FarmError: ``address`` is tls and the settings are missing or cannot be read.
+    """
+    if not address.lower().startswith("tls://"):
+        return None
+    from distributed.security import Security
+
+    try:
+        context = Security().get_connection_args("client").get("ssl_context")
+    except (OSError, ValueError) as exc:  # a file that cannot be read, a key that does not match
+        raise FarmError(f"the Dask scheduler at {address}: Dask's TLS settings cannot be used: {exc}") from None
+    if context is None:
+        raise FarmError(f"the Dask scheduler at {address} speaks TLS, and Dask's TLS settings are not set: give "
+                        "the CA and the client's certificate and key (distributed.comm.tls.ca-file, "
+                        "distributed.comm.tls.client.cert and .key in the Dask config, or "
+                        "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, ...__CLIENT__CERT, ...__CLIENT__KEY)")
+    return context
+
+
 def _probe(address: str, timeout: float) -> None:
-    """Fail at once, with a readable message, when nothing listens at a tcp address, or when
-    what listens does not greet as a Dask scheduler does within ``timeout`` seconds (a
-    scheduler speaks first; Dask's own client would wait for its greeting for ever)."""
+    """Fail at once, with a readable message, when nothing listens at a tcp or tls address, or
+    when what listens does not greet as a Dask scheduler does within ``timeout`` seconds (a
+    scheduler speaks first, after the TLS handshake for tls; Dask's own client would wait for
+    its greeting for ever)."""
     match = _ADDRESS.match(address)
-    if not match or match["scheme"] != "tcp":
+    context = _tls_context(address)
+    if not match or (match["scheme"] != "tcp" and context is None):
         return
     host = match["host"].strip("[]")
     try:
@@ -178,16 +205,25 @@ def _probe(address: str, timeout: float) -> None:
         reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
         raise FarmError(f"cannot reach the Dask scheduler at {address}: {reason}; start one with "
                         "`dask scheduler`, or render on a local cluster of worker processes") from None
+    silent = FarmError(f"the Dask scheduler at {address} took the connection but did not answer within "
+                       f"{timeout:g} s: is a Dask scheduler (`dask scheduler`) listening there, and not "
+                       "something else?")
     with connection:
         connection.settimeout(timeout)
+        greeting = b""
         try:
+            if context is not None:
+                connection = context.wrap_socket(connection, server_hostname=host if context.check_hostname else None)
             greeting = connection.recv(1)
         except TimeoutError:
-            raise FarmError(f"the Dask scheduler at {address} took the connection but did not answer within "
-                            f"{timeout:g} s: is a Dask scheduler (`dask scheduler`) listening there, and not "
-                            "something else?") from None
+            raise silent from None
+        except ssl.SSLError as exc:
+            raise FarmError(f"the Dask scheduler at {address}: the TLS handshake failed ({exc.reason or exc}): "
+                            "do Dask's TLS settings here match the scheduler's?") from None
         except OSError:  # reset
-            greeting = b""
+            pass
+        finally:
+            connection.close()
     if not greeting:
         raise FarmError(f"the Dask scheduler at {address} closed the connection without answering: is a Dask "
                         "scheduler (`dask scheduler`) listening there, and not something else?")

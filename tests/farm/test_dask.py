@@ -85,6 +85,56 @@ def test_a_scheduler_address_that_does_not_answer_is_a_clear_error(tmp_path, mon
     assert not (tmp_path / "out").exists()
 
 
+def tls_settings(folder: Path, security) -> dict[str, str]:
+    """Dask's client TLS settings for ``security``'s certificates, written into ``folder``."""
+    settings = {}
+    for key, name in (("ca-file", "tls_ca_file"), ("client.cert", "tls_client_cert"), ("client.key", "tls_client_key")):
+        (folder / name).write_text(getattr(security, name))
+        settings[f"distributed.comm.tls.{key}"] = str(folder / name)
+    return settings
+
+
+def test_a_tls_scheduler_is_reached_with_dasks_settings(tmp_path):
+    """The address check before a render speaks TLS to a real Dask scheduler and hears it greet."""
+    import dask
+    from distributed import LocalCluster
+    from distributed.security import Security
+
+    from sora_vfx.farm.cluster import _probe
+
+    security = Security.temporary()
+    with LocalCluster(n_workers=0, protocol="tls://", security=security, host="127.0.0.1",
+                      dashboard_address=None) as cluster, dask.config.set(tls_settings(tmp_path, security)):
+        _probe(cluster.scheduler_address, 5.0)  # raises FarmError where it does not answer
+
+
+def test_a_tls_scheduler_needs_dasks_tls_settings_and_a_silent_one_times_out(tmp_path, monkeypatch):
+    """``tls://`` without Dask's TLS settings is a clear error (Dask's client raised a
+    TypeError, an internal error here); with them, a listener that never completes the
+    handshake is refused within the connect timeout, before anything is written. (A real TLS
+    scheduler passes the same check: ``test_a_tls_scheduler_is_reached_with_dasks_settings``.)"""
+    import dask
+    from distributed.security import Security
+
+    from sora_vfx.farm import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 0.5)
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        address = f"tls://127.0.0.1:{listening.getsockname()[1]}"
+        result = render("-o", str(tmp_path / "out"), "--scheduler", address)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"sora-vfx: error: the Dask scheduler at {address} speaks TLS, and Dask's "
+                                        "TLS settings are not set")
+        started = time.monotonic()
+        with dask.config.set(tls_settings(tmp_path, Security.temporary())):
+            result = render("-o", str(tmp_path / "out"), "--scheduler", address)
+    assert result.exit_code == 2, result.output
+    assert time.monotonic() - started < 30
+    assert result.stderr.startswith(f"sora-vfx: error: the Dask scheduler at {address} took the connection but did "
+                                    "not answer within 0.5 s")
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--scheduler", "localhost"], "scheduler address 'localhost': expected tcp://HOST:PORT"),
     (["--scheduler", "http://127.0.0.1:8786"], "a Dask scheduler speaks tcp, tls, ws, wss, ucx, not http"),
