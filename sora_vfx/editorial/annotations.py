@@ -4,7 +4,8 @@ shot it continues.
 They come from EDL comments (``* PROMPT: ...``, any case), from OTIO clip metadata
 (``metadata["sora_vfx"]``), from an Avid AAF's clip comments and user attributes (the master
 clip's ``UserComments``: a column named ``Prompt``, ``Seed``, ...; or ``PROMPT: ...`` lines in
-its ``Comments``) and from LOC markers (shot names and notes).
+its ``Comments``), from ``PROMPT: ...`` lines in an FCP 7 XML clip item's comments (Master
+Comment 1-4, Comment A and B) and from LOC markers (shot names and notes).
 """
 
 from __future__ import annotations
@@ -52,13 +53,7 @@ def _aaf_annotations(aaf: Mapping, clip: otio.schema.Clip, found: Annotations) -
             if not text:
                 continue
             if name in _AAF_COMMENT_COLUMNS:
-                for line in text.splitlines():
-                    match = _COMMENT.match(line)
-                    if match:
-                        found.set(_ALIASES[match.group(1).lower().replace("_", " ")], match.group(2).strip(),
-                                  "aaf comment")
-                    elif line.strip():
-                        found.comments.append(line.strip())
+                _comment_lines(text, found, "aaf comment")
             elif name.replace("_", " ") in _ALIASES:
                 columns.append((_ALIASES[name.replace("_", " ")], text))
         for field_name, text in columns:
@@ -68,6 +63,33 @@ def _aaf_annotations(aaf: Mapping, clip: otio.schema.Clip, found: Annotations) -
     tapes = [key for key in clip.media_references() if key != otio.schema.Clip.DEFAULT_MEDIA_KEY]
     if tapes and not found.reel:
         found.reel = str(tapes[0])
+
+
+#: FCP 7 XML's comment fields of a clip item (``<comments>``), in the order they are read.
+FCP_COMMENT_SLOTS = ("mastercomment1", "mastercomment2", "mastercomment3", "mastercomment4", "clipcommenta",
+                     "clipcommentb")
+
+
+def _fcp_annotations(fcp: Mapping, found: Annotations) -> None:
+    """Fields from the ``PROMPT: ...`` lines of an FCP 7 XML clip item's comments."""
+    comments = fcp.get("comments")
+    if not isinstance(comments, Mapping):
+        return
+    for slot in FCP_COMMENT_SLOTS:
+        text = comments.get(slot)
+        if isinstance(text, str):
+            _comment_lines(text, found, "fcp xml comment")
+
+
+def _comment_lines(text: str, found: Annotations, origin: str) -> None:
+    """Each line of a free-text comment: one that sets a field as an EDL comment does sets it,
+    any other is a comment."""
+    for line in text.splitlines():
+        match = _COMMENT.match(line)
+        if match:
+            found.set(_ALIASES[match.group(1).lower().replace("_", " ")], match.group(2).strip(), origin)
+        elif line.strip():
+            found.comments.append(line.strip())
 
 
 def is_annotation_comment(text: str) -> bool:
@@ -136,6 +158,9 @@ def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | 
     aaf = metadata.get("AAF") if keys else None
     if isinstance(aaf, Mapping):
         _aaf_annotations(aaf, clip, found)
+    fcp = metadata.get("fcp_xml") if keys else None
+    if isinstance(fcp, Mapping):
+        _fcp_annotations(fcp, found)
     # An EDL clip holds the adapter's entry alone: do not ask for ours.
     ours = metadata.get("sora_vfx") if keys > (edl is not None) else None
     if ours:

@@ -16,7 +16,7 @@ from ..errors import ConfigError, RenderError
 from ..files import write_atomically
 from ..layout import CONFORM_NAME, EDITOR_CONFORM_NAMES, FRAME_EXTENSION, FRAME_PADDING, shot_folder, sound_path
 from ..text import multi_line, one_line
-from .annotations import comment_field
+from .annotations import FCP_COMMENT_SLOTS, comment_field
 from .rates import FrameRate
 from .shotjob import ShotJob
 from .shots import NUMBERED
@@ -232,6 +232,8 @@ def editor_timeline(conformed: otio.schema.Timeline, jobs: list[ShotJob], *, ren
             fields = _shot_fields(job, rendered=done)
             if edl:
                 _edl_comments(clip, fields)
+            if kind == "xml":
+                _fcp_comments(clip, fields)
             if aaf:
                 # OTIO's AAF writer keeps no markers: the shot's name, sequence, prompt and seed
                 # become the master clip's user comments (Avid's bin columns), which sora_vfx reads.
@@ -275,10 +277,33 @@ def _edl_comments(clip: otio.schema.Clip, fields: dict[str, object]) -> None:
     edl = _metadata_copy(clip.metadata, "cmx_3600")
     comments = edl.get("comments")
     comments = [comments] if isinstance(comments, str) else list(comments) if isinstance(comments, Sequence) else []
-    kept = [str(comment) for comment in comments if comment_field(str(comment)) not in fields]
+    # Judged as written: the one-line rule can make a line that set no field (a control
+    # character before ``* SHOT:``) into one that does.
+    kept = [str(comment) for comment in comments if comment_field(one_line(str(comment)).strip()) not in fields]
     ours = [f"{key.upper()}: {one_line(value).strip()}" for key, value in fields.items() if one_line(value).strip()]
     edl["comments"] = [*kept, *ours]
     clip.metadata["cmx_3600"] = edl
+
+
+def _fcp_comments(clip: otio.schema.Clip, fields: dict[str, object]) -> None:
+    """``SHOT:``, ``PROMPT:`` and ``SEED:`` lines in the clip item's comments (the first free of
+    Master Comment 1-4 and Comment A and B), in place of any lines of the edit's own comments
+    that set the same fields; the editor's other lines stay where they were."""
+    fcp = _metadata_copy(clip.metadata, "fcp_xml")
+    comments = _metadata_copy(fcp, "comments")
+    for slot in FCP_COMMENT_SLOTS:
+        if isinstance(comments.get(slot), str):
+            kept = [line for line in comments[slot].splitlines() if comment_field(one_line(line).strip()) not in fields]
+            comments[slot] = "\n".join(kept)
+    ours = "\n".join(f"{key.upper()}: {one_line(value).strip()}" for key, value in fields.items()
+                     if one_line(value).strip())
+    free = next((slot for slot in FCP_COMMENT_SLOTS if not str(comments.get(slot) or "").strip()), None)
+    if free is None:  # every slot holds the editor's text: ours follow it in the last
+        free = FCP_COMMENT_SLOTS[-1]
+        ours = f"{comments[free]}\n{ours}"
+    comments[free] = ours
+    fcp["comments"] = {slot: text for slot, text in comments.items() if text != ""}
+    clip.metadata["fcp_xml"] = fcp
 
 
 _NOT_REEL = re.compile(r"[^\w.-]+")

@@ -52,8 +52,7 @@ def test_an_editors_one_word_note_does_not_rename_the_shot(write_edl, tmp_path):
     for name, jobs in conform(edl, tmp_path / "out").items():
         assert [job.name for job in jobs] == ["LHT_0010", "LHT_0020"], name
         assert [job.notes for job in jobs][:1] in ([["PICKUP"]], [[]]), name  # AAF keeps no markers
-        if name != "xml":  # FCP XML carries no prompts
-            assert [job.prompt for job in jobs] == ["a lighthouse at dusk", "gulls over a cliff"], name
+        assert [job.prompt for job in jobs] == ["a lighthouse at dusk", "gulls over a cliff"], name
 
 
 def test_a_clip_at_another_rate_than_its_cut_keeps_its_name_and_place_in_every_conform(tmp_path):
@@ -201,3 +200,35 @@ def test_a_dissolve_does_not_carry_the_outgoing_shots_name_as_a_note(tmp_path):
         assert notes[1][0] == "TRN_0020" and "STR_0010" not in notes[1][1], kind
         if kind in ("edl", "otio", "xml"):
             assert notes[1][1] == ["RETIME_CHECK"], kind
+
+
+def test_fcp_xml_comments_carry_prompts_and_keep_the_editors_own(tmp_path):
+    """An FCP 7 XML clip item's comments (Master Comment 1-4, Comment A and B) may set fields
+    with ``PROMPT: ...`` lines, as EDL comments do; the XML conform writes the shot's fields
+    there, once, beside the editor's other comments."""
+    track = otio.schema.Track(name="V1")
+    kite = {"mastercomment1": "check the sky", "clipcommenta": "PROMPT: a red kite\nSEED: 42"}
+    gull = {"mastercomment1": "SHOT: GUL_0020", "mastercomment2": "PROMPT: a gull"}
+    for name, comments in (("kite", kite), ("gull", gull)):
+        reference = otio.schema.ExternalReference(target_url=f"file:///plates/{name}.mov", available_range=(
+            otio.opentime.TimeRange(otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(96, 24))))
+        track.append(otio.schema.Clip(name=name, media_reference=reference,
+                                      metadata={"fcp_xml": {"comments": comments}},
+                                      source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, 24),
+                                                                           otio.opentime.RationalTime(24, 24))))
+    timeline = otio.schema.Timeline(name="KITES", global_start_time=otio.opentime.RationalTime(86400, 24))
+    timeline.tracks.append(track)
+    source = tmp_path / "kites.xml"
+    otio.adapters.write_to_file(timeline, str(source), adapter_name="fcp_xml")
+    jobs = read_edit(source).jobs
+    assert [(job.name, job.prompt, job.seed) for job in jobs][1:] == [("GUL_0020", "a gull", jobs[1].seed)]
+    assert (jobs[0].prompt, jobs[0].seed) == ("a red kite", 42)
+    back = conform(source, tmp_path / "out")
+    for kind, read in back.items():
+        assert [(job.name, job.prompt, job.seed) for job in read] == [(j.name, j.prompt, j.seed) for j in jobs], kind
+    written = otio.adapters.read_from_file(str(tmp_path / "out" / "renders.xml"), adapter_name="fcp_xml")
+    comments = [clip.metadata["fcp_xml"]["comments"] for clip in written.find_clips()]
+    assert comments[0]["mastercomment1"] == "check the sky"  # the editor's, where it was
+    assert comments[0]["mastercomment2"] == f"SHOT: {jobs[0].name}\nPROMPT: a red kite\nSEED: 42"
+    assert "clipcommenta" not in comments[0]  # held only fields, now written once with the others
+    assert comments[1] == {"mastercomment1": f"SHOT: GUL_0020\nPROMPT: a gull\nSEED: {jobs[1].seed}"}

@@ -81,7 +81,7 @@ def test_every_conform_reads_back_with_the_edits_shots_and_prompts(count, texts,
         for job, original in zip(back, edit.jobs, strict=True):
             if path.suffix == ".otio":
                 assert job.prompt == multi_line(original.prompt)  # intact but for what OTIO cannot hold
-            elif path.suffix != ".xml":  # FCP XML carries names, not prompts
+            else:
                 assert job.prompt == one_line(original.prompt).strip(), path.name
             assert job.seed == original.seed or (path.suffix == ".xml" and job.name not in done)
     edl = (folder / "renders.edl").read_text()
