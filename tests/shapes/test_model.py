@@ -4,6 +4,7 @@ and its training script runs."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -178,6 +179,30 @@ def test_the_motion_head_trains_beside_the_transformer_and_is_not_saved(tmp_path
     with pytest.raises(SystemExit):
         train(["--out", str(tmp_path / "bad"), "--budget", "0.003", "--set", "dit_motion_weight=1.0",
                "--set", "dit_motion_layer=7"])
+
+
+
+def test_the_occupancy_head_learns_where_the_objects_are_and_is_not_saved(tmp_path, capsys):
+    """``dit_occupancy_weight``: the same head also learns which tokens an object touches (its
+    logistic loss falls as it trains), and the saved folder stays plain Wan."""
+    from safetensors.torch import load_file
+
+    from sora_vfx.models.shapes.train import main as train
+    from sora_vfx.models.shapes.train import token_occupancy
+
+    masks = torch.zeros(1, 1, 2, 4, 6, dtype=torch.bool)
+    masks[0, 0, 1, 3, 4] = True
+    occupied = token_occupancy(masks, 2)
+    assert occupied.shape == (1, 1, 2, 2, 3) and occupied.sum() == 1 and occupied[0, 0, 1, 1, 2] == 1
+    train(["--out", str(tmp_path / "run"), "--budget", "0.003", "--set", "dit_motion_weight=0",
+           "--set", "dit_occupancy_weight=1.0", "--set", "dit_steps=20000", "--stage", "base"])  # 60 steps
+    recorded = json.loads((tmp_path / "run" / "t2v" / "training.json").read_text())
+    assert recorded["recipe"]["dit_occupancy_weight"] == 1.0 and "final_motion_loss" not in recorded["figures"]
+    first = float(re.search(r"transformer 1/60: .*occupancy ([0-9.]+)", capsys.readouterr().out).group(1))
+    assert 0 < recorded["figures"]["final_occupancy_loss"] < first - 0.01  # the mean of its 60 steps
+    names = load_file(tmp_path / "run" / "t2v" / "transformer" / "diffusion_pytorch_model.safetensors").keys()
+    assert not [name for name in names if "motion" in name or "occupied" in name]
+    assert "which tokens an object touches" in (tmp_path / "run" / "t2v" / "README.md").read_text()
 
 
 def test_a_vae_stage_of_another_recipe_is_refused(tmp_path):

@@ -103,6 +103,9 @@ class Recipe:
     # from the output of this many transformer blocks, weighted so in the loss; 0: none.
     dit_motion_weight: float = 10.0
     dit_motion_layer: int = 3
+    # The same head also predicts which tokens an object touches (logistic loss, weighted so;
+    # 0: not), so that the middle of the network has to know how many objects there are and where.
+    dit_occupancy_weight: float = 0.0
     ema: float = 0.999
     # A second phase of the transformer stage: this many steps more, from its weights, on
     # ``refine_clips`` fresh clips at their whole length, noise levels drawn as
@@ -357,13 +360,16 @@ def _learn(module: torch.nn.Module, optimizers: list[torch.optim.Optimizer], ema
 class MotionHead(torch.nn.Module):
     """Training only: predicts each token's screen motion (:func:`token_motion`) from the output
     of the transformer's first ``layer`` blocks, so that the middle of the network has to know
-    where things move (as VideoJAM asks it to know the flow). Not saved: the saved transformer
+    where things move (as VideoJAM asks it to know the flow); with ``occupancy``, also whether
+    an object touches the token (:func:`token_occupancy`). Not saved: the saved transformer
     keeps Wan's plain layout."""
 
-    def __init__(self, transformer: torch.nn.Module, layer: int):
+    def __init__(self, transformer: torch.nn.Module, layer: int, *, occupancy: bool = False):
         super().__init__()
         self.norm = torch.nn.LayerNorm(transformer.config.num_attention_heads * transformer.config.attention_head_dim)
         self.project = torch.nn.Linear(self.norm.normalized_shape[0], 2)
+        # Made after the motion projection, so that a head without it starts as it always did.
+        self.occupied = torch.nn.Linear(self.norm.normalized_shape[0], 1) if occupancy else None
         self.layer = layer
         self.hidden: torch.Tensor | None = None
 
@@ -376,6 +382,18 @@ class MotionHead(torch.nn.Module):
         """Squared error against ``target`` (N, 2, frames, h, w), tokens in Wan's order (frame, row, column)."""
         predicted = self.project(self.norm(self.hidden))
         return (predicted - target.flatten(2).transpose(1, 2)).pow(2).mean()
+
+    def occupancy_loss(self, target: torch.Tensor) -> torch.Tensor:
+        """Logistic loss against ``target`` (N, 1, frames, h, w), 1 where an object touches the token."""
+        logits = self.occupied(self.norm(self.hidden))
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, target.flatten(2).transpose(1, 2))
+
+
+def token_occupancy(masks: torch.Tensor, pixels: int) -> torch.Tensor:
+    """Which transformer tokens an object touches: ``masks`` (N, 1, frames, H, W, from
+    :func:`latent_object_mask`) pooled over the ``pixels`` x ``pixels`` latent pixels of a token,
+    as floats; (N, 1, frames, H / pixels, W / pixels)."""
+    return torch.nn.functional.max_pool3d(masks.float(), kernel_size=(1, pixels, pixels))
 
 
 def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str], masks: torch.Tensor, recipe: Recipe,
@@ -392,7 +410,8 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
     of the cost before the whole length is.
 
     With ``recipe.dit_motion_weight``, a :class:`MotionHead` learns ``motion`` (each token's,
-    from :func:`encode_dataset`) beside it, its loss weighted so.
+    from :func:`encode_dataset`) beside it, its loss weighted so; with
+    ``recipe.dit_occupancy_weight``, also which tokens the objects touch (from ``masks``).
 
     ``stage`` names the checkpoints (the refine phase runs this loop again as ``"refine"``);
     ``keep_last`` writes the state after the last step too, for a phase that follows.
@@ -403,10 +422,11 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
     transformer, text_encoder = pipeline.transformer, pipeline.text_encoder
     parts = {"transformer": transformer, "text_encoder": text_encoder}
     head = None
-    if recipe.dit_motion_weight:
+    if recipe.dit_motion_weight or recipe.dit_occupancy_weight:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(recipe.seed + 5)
-            head = parts["motion_head"] = MotionHead(transformer, recipe.dit_motion_layer).to(recipe.device)
+            head = parts["motion_head"] = MotionHead(transformer, recipe.dit_motion_layer,
+                                                     occupancy=bool(recipe.dit_occupancy_weight)).to(recipe.device)
     modules = torch.nn.ModuleDict(parts).train()
     optimizers = dit_optimizers(modules, recipe)
     ema = {name: value.detach().clone() for name, value in modules.state_dict().items()}
@@ -417,9 +437,9 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
     _, _, full_length, height, width = latents.shape
     tokens_per_frame = (height // patch[1]) * (width // patch[2])
     short_steps = round(recipe.dit_steps * recipe.dit_short_share)
-    started, losses, motion_losses = time.perf_counter(), [], []
+    started, losses, motion_losses, occupancy_losses = time.perf_counter(), [], [], []
     first = _resume(checkpoints, stage, modules, optimizers, ema, generator=generator, losses=losses, log=log,
-                    total=recipe.dit_steps, motion_losses=motion_losses)
+                    total=recipe.dit_steps, motion_losses=motion_losses, occupancy_losses=occupancy_losses)
     hook = head.watch(transformer) if head is not None else None
     for step in range(first, recipe.dit_steps):
         for group in (group for optimizer in optimizers for group in optimizer.param_groups):
@@ -442,17 +462,23 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
         predicted = transformer(hidden_states=noisy, timestep=timestep, encoder_hidden_states=embeds,
                                 return_dict=False)[0]
         extra = None
-        if head is not None:
-            extra = head.loss(motion[batch.index, :, :frames].to(recipe.device))
-            motion_losses.append(extra.item())
-            extra = recipe.dit_motion_weight * extra
+        if head is not None and recipe.dit_motion_weight:
+            term = head.loss(motion[batch.index, :, :frames].to(recipe.device))
+            motion_losses.append(term.item())
+            extra = recipe.dit_motion_weight * term
+        if head is not None and recipe.dit_occupancy_weight:
+            occupied = token_occupancy(masks[batch.index, :, :frames].to(recipe.device), patch[1])
+            term = head.occupancy_loss(occupied)
+            occupancy_losses.append(term.item())
+            extra = recipe.dit_occupancy_weight * term if extra is None else extra + recipe.dit_occupancy_weight * term
         losses.append(_learn(modules, optimizers, ema, recipe.ema, weight, predicted, batch.noise - batch.clean, extra))
         if step % 200 == 0 or step == recipe.dit_steps - 1:
             aside = f", motion {np.mean(motion_losses[-200:]):.4f}" if motion_losses else ""
+            aside += f", occupancy {np.mean(occupancy_losses[-200:]):.4f}" if occupancy_losses else ""
             log(f"{stage} {step + 1}/{recipe.dit_steps}: loss {np.mean(losses[-200:]):.4f}{aside}, "
                 f"{time.perf_counter() - started:.0f} s")
         state = partial(_state, step, modules, optimizers, ema, generator=generator, losses=losses,
-                        motion_losses=motion_losses)
+                        motion_losses=motion_losses, occupancy_losses=occupancy_losses)
         checkpoints.step(stage, state, last=step == recipe.dit_steps - 1)
         if keep_last and step == recipe.dit_steps - 1 and checkpoints.folder is not None:
             checkpoints.write(stage, state())  # a later phase starts from it: a resumed run need not redo this one
@@ -462,6 +488,8 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
     figures = {"final_loss": round(float(np.mean(losses[-200:])), 4)}
     if motion_losses:
         figures["final_motion_loss"] = round(float(np.mean(motion_losses[-200:])), 4)
+    if occupancy_losses:
+        figures["final_occupancy_loss"] = round(float(np.mean(occupancy_losses[-200:])), 4)
     # The head is dropped: the saved folders keep Wan's layout.
     return {name: value for name, value in ema.items() if not name.startswith("motion_head.")}, figures
 
@@ -469,18 +497,19 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
 def _state(step: int, module: torch.nn.Module, optimizers: list[torch.optim.Optimizer],
            ema: dict[str, torch.Tensor] | None, *, rng: np.random.Generator | None = None,
            generator: torch.Generator | None = None, losses: list[float] | None = None,
-           motion_losses: list[float] | None = None) -> dict[str, Any]:
+           motion_losses: list[float] | None = None, occupancy_losses: list[float] | None = None) -> dict[str, Any]:
     """Everything a stage's loop needs to go on after ``step`` as if it had never stopped."""
     return {"step": step, "module": module.state_dict(), "optimizers": [each.state_dict() for each in optimizers],
             "ema": ema, "numpy": numpy_state(rng) if rng is not None else None,
             "generator": generator.get_state() if generator is not None else None,
-            "torch": torch.get_rng_state(), "losses": list(losses or []), "motion_losses": list(motion_losses or [])}
+            "torch": torch.get_rng_state(), "losses": list(losses or []), "motion_losses": list(motion_losses or []),
+            "occupancy_losses": list(occupancy_losses or [])}
 
 
 def _resume(checkpoints: Checkpoints, stage: str, module: torch.nn.Module, optimizers: list[torch.optim.Optimizer],
             ema: dict[str, torch.Tensor] | None, *, log, total: int, rng: np.random.Generator | None = None,
             generator: torch.Generator | None = None, losses: list[float] | None = None,
-            motion_losses: list[float] | None = None) -> int:
+            motion_losses: list[float] | None = None, occupancy_losses: list[float] | None = None) -> int:
     """Load the state ``stage`` left in an earlier run of this recipe; returns the step to go on from (0: none)."""
     saved = checkpoints.restore(stage)
     if saved is None:
@@ -500,6 +529,8 @@ def _resume(checkpoints: Checkpoints, stage: str, module: torch.nn.Module, optim
         losses[:] = saved["losses"]
     if motion_losses is not None:
         motion_losses[:] = saved.get("motion_losses", [])
+    if occupancy_losses is not None:
+        occupancy_losses[:] = saved.get("occupancy_losses", [])
     log(f"{stage}: resuming after step {saved['step'] + 1}/{total} from {checkpoints.path(stage)}")
     return saved["step"] + 1
 
@@ -509,7 +540,8 @@ def _resume(checkpoints: Checkpoints, stage: str, module: torch.nn.Module, optim
 #: or ``training.json`` without one is read with these.
 ADDED_FIELDS: dict[str, Any] = {"dit_motion_weight": 0.0, "dit_motion_layer": 3, "clips_on_device": False,
                                 "dit_sigma_sampling": "shift", "refine_steps": 0, "refine_clips": 2048,
-                                "refine_lr": 2e-4, "refine_warmup": 100, "refine_sigma_sampling": "logit-normal"}
+                                "refine_lr": 2e-4, "refine_warmup": 100, "refine_sigma_sampling": "logit-normal",
+                                "dit_occupancy_weight": 0.0}
 
 #: The recipe fields that decide the VAE stage: a stage folder trained with the same ones is
 #: the VAE a full run would train, so ``--vae-stage`` can reuse it.
@@ -973,6 +1005,11 @@ def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> 
    {recipe.dit_motion_weight:g} beside the flow loss, so that the middle of the network has to know
    where things move (as VideoJAM does with optical flow); it is not saved, and the folder keeps
    Wan's plain layout."""
+    if recipe.dit_occupancy_weight:
+        motion_head += f"""
+   The {"same" if recipe.dit_motion_weight else "a"} head predicts which tokens an object touches,
+   its logistic loss weighted {recipe.dit_occupancy_weight:g}: the network has to know how many
+   objects there are, and where, at every noise level."""
     levels = ("logit-normal (SD3's: most near the middle, where the layout settles)"
               if recipe.refine_sigma_sampling == "logit-normal" else f"with shift {recipe.dit_sigma_shift:g}")
     refine = "" if not recipe.refine_steps else f"""
