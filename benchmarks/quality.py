@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
 
     t2v = [(f"T2V_{i:03d}", caption(random_scene(rng)), frames, None) for i in range(args.shots)]
-    results.append(series("t2v", work, t2v, model, settings))
+    if t2v:  # --shots 0: the other series alone (their prompts then differ from a whole run's)
+        results.append(series("t2v", work, t2v, model, settings))
 
     if args.image_shots:
         refs_dir = work / "references"
