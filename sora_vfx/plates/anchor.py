@@ -12,7 +12,7 @@ crossing one band and not the other does not tint the whole border.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -64,10 +64,14 @@ def window_gains(generated: np.ndarray, plate: np.ndarray, masks: np.ndarray,
 HIGHLIGHT_HEADROOM = 1.5
 
 
-def brightest_filmed(filmed: Sequence[np.ndarray]) -> float | None:
-    """The brightest finite value of any channel of the shot's filmed pixels (each an (n, 3)
-    array), where :func:`roll_off_highlights` starts; None where nothing filmed is above 0."""
-    peaks = [float(pixels[np.isfinite(pixels)].max(initial=0.0)) for pixels in filmed]
+def filmed_peak(pixels: np.ndarray) -> float:
+    """The brightest finite value of any channel of one frame's filmed pixels (an (n, 3) array); 0 where none."""
+    return float(pixels[np.isfinite(pixels)].max(initial=0.0))
+
+
+def brightest_filmed(peaks: Iterable[float]) -> float | None:
+    """The shot's brightest filmed value from its frames' :func:`filmed_peak`, where
+    :func:`roll_off_highlights` starts; None where nothing filmed is above 0."""
     peak = max(peaks, default=0.0)
     return peak if peak > _DARK else None
 

@@ -34,7 +34,7 @@ from ..imaging import get_converter, is_complete_frame
 from ..imaging.exr import clean_stale_temp_files
 from ..imaging.plates_io import read_plate_pixels, write_plate_frame
 from ..layout import extended_frame_path, extended_frame_pattern
-from .anchor import brightest_filmed, roll_off_highlights, window_gains
+from .anchor import brightest_filmed, filmed_peak, roll_off_highlights, window_gains
 from .border import (
     Border,
     Prompting,
@@ -285,15 +285,15 @@ def _run_video(plan: PlatePlan, settings: ExtendSettings, todo: list, model: Pla
     layout, report = plan.layout, writer.report
     frames = plan.sequence.frames
     filmed = {frame: layout.filmed(Box.from_window(plan.headers[frame].data_window)) for frame in frames}
-    views, seen = [], []
+    views, peaks = [], []
     for frame in frames:
         rgb = pixels.pop(frame, None)
         canvas, _visible = build_canvas(layout, filmed[frame], _read(plan, frame) if rgb is None else rgb)
         canvas = apply_matte(canvas, layout, _matte(plan, frame))
-        seen.append(canvas[..., :3][canvas[..., 3] >= 0.5])
+        if settings.colour_match:  # one number a frame: the filmed pixels are not kept
+            peaks.append(filmed_peak(canvas[..., :3][canvas[..., 3] >= 0.5]))
         views.append(model_view(canvas, work_size=work_size, transform=plan.transform, colorspace=plan.colorspace))
-    brightest = brightest_filmed(seen) if settings.colour_match else None
-    del seen
+    brightest = brightest_filmed(peaks) if settings.colour_match else None
     masks = np.stack([view.mask for view in views])
     try:
         generated = model.outpaint(

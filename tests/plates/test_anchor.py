@@ -10,6 +10,7 @@ from sora_vfx.plates.anchor import (
     GAIN_LIMITS,
     HIGHLIGHT_HEADROOM,
     brightest_filmed,
+    filmed_peak,
     roll_off_highlights,
     seam_bands,
     window_gains,
@@ -84,6 +85,6 @@ def test_border_highlights_above_the_plates_brightest_value_roll_off_within_its_
 def test_the_plates_brightest_value_is_its_brightest_finite_filmed_one():
     filmed = [np.array([[0.2, 0.3, 0.1], [4.9, 4.0, 3.5]], np.float32),
               np.array([[np.inf, 0.0, np.nan], [1.0, 2.0, 3.0]], np.float32), np.zeros((0, 3), np.float32)]
-    assert brightest_filmed(filmed) == pytest.approx(4.9)
-    assert brightest_filmed([np.zeros((5, 3), np.float32)]) is None  # a black plate bounds nothing
+    assert brightest_filmed(filmed_peak(pixels) for pixels in filmed) == pytest.approx(4.9)
+    assert brightest_filmed([filmed_peak(np.zeros((5, 3), np.float32))]) is None  # a black plate bounds nothing
     assert brightest_filmed([]) is None
