@@ -87,7 +87,7 @@ def _comment_lines(text: str, found: Annotations, origin: str) -> None:
     for line in text.splitlines():
         match = _COMMENT.match(line)
         if match:
-            found.set(_ALIASES[match.group(1).lower().replace("_", " ")], match.group(2).strip(), origin)
+            found.set(_field_of(match), match.group(2).strip(), origin)
         elif line.strip():
             found.comments.append(line.strip())
 
@@ -100,7 +100,13 @@ def is_annotation_comment(text: str) -> bool:
 def comment_field(text: str) -> str | None:
     """The field an EDL comment line sets (``"negative_prompt"`` for ``* NEGATIVE: ...``), or None."""
     match = _COMMENT.match(text)
-    return _ALIASES[match.group(1).lower().replace("_", " ")] if match else None
+    return _field_of(match) if match else None
+
+
+def _field_of(match: re.Match[str]) -> str:
+    """The field a :data:`_COMMENT` match sets, by its key's name in any case (``"negative_prompt"``
+    for ``NEGATIVE:``)."""
+    return _ALIASES[match.group(1).lower().replace("_", " ")]
 
 
 # Long prompts wrap over several comment lines; those join with a space.
@@ -151,7 +157,7 @@ def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | 
     for comment in [*(edl_comments or ()), *items_of(comments)]:
         match = _COMMENT.match(str(comment))
         if match:
-            key = _ALIASES[match.group(1).lower().replace("_", " ")]
+            key = _field_of(match)
             found.set(key, match.group(2).strip(), "edl comment")
         else:
             found.comments.append(str(comment))

@@ -277,12 +277,21 @@ def _edl_comments(clip: otio.schema.Clip, fields: dict[str, object]) -> None:
     edl = _metadata_copy(clip.metadata, "cmx_3600")
     comments = edl.get("comments")
     comments = [comments] if isinstance(comments, str) else list(comments) if isinstance(comments, Sequence) else []
-    # Judged as written: the one-line rule can make a line that set no field (a control
-    # character before ``* SHOT:``) into one that does.
-    kept = [str(comment) for comment in comments if comment_field(one_line(str(comment)).strip()) not in fields]
-    ours = [f"{key.upper()}: {one_line(value).strip()}" for key, value in fields.items() if one_line(value).strip()]
-    edl["comments"] = [*kept, *ours]
+    kept = [str(comment) for comment in comments if not _sets_one_of(str(comment), fields)]
+    edl["comments"] = [*kept, *_field_lines(fields)]
     clip.metadata["cmx_3600"] = edl
+
+
+def _field_lines(fields: dict[str, object]) -> list[str]:
+    """``SHOT: ...``, ``PROMPT: ...``, ``SEED: ...``: the shot's fields as comment lines, one line each."""
+    return [f"{key.upper()}: {one_line(value).strip()}" for key, value in fields.items() if one_line(value).strip()]
+
+
+def _sets_one_of(line: str, fields: dict[str, object]) -> bool:
+    """Whether an edit's comment line sets one of ``fields``, judged as written: the one-line
+    rule can make a line that set no field (a control character before ``* SHOT:``) into one
+    that does."""
+    return comment_field(one_line(line).strip()) in fields
 
 
 def _fcp_comments(clip: otio.schema.Clip, fields: dict[str, object]) -> None:
@@ -293,10 +302,8 @@ def _fcp_comments(clip: otio.schema.Clip, fields: dict[str, object]) -> None:
     comments = _metadata_copy(fcp, "comments")
     for slot in FCP_COMMENT_SLOTS:
         if isinstance(comments.get(slot), str):
-            kept = [line for line in comments[slot].splitlines() if comment_field(one_line(line).strip()) not in fields]
-            comments[slot] = "\n".join(kept)
-    ours = "\n".join(f"{key.upper()}: {one_line(value).strip()}" for key, value in fields.items()
-                     if one_line(value).strip())
+            comments[slot] = "\n".join(line for line in comments[slot].splitlines() if not _sets_one_of(line, fields))
+    ours = "\n".join(_field_lines(fields))
     free = next((slot for slot in FCP_COMMENT_SLOTS if not str(comments.get(slot) or "").strip()), None)
     if free is None:  # every slot holds the editor's text: ours follow it in the last
         free = FCP_COMMENT_SLOTS[-1]
