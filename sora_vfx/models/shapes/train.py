@@ -623,7 +623,7 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     if recipe.refine_steps:
         figures.update(refine_transformer(pipeline, recipe, checkpoints, log, mean=mean, std=std))
     # A reused stage's minutes count too: the figure is what one full run takes.
-    figures["minutes"] = round(figures["vae_minutes"] + figures["dit_minutes"] + figures.get("refine_minutes", 0), 1)
+    figures["minutes"] = _total_minutes(figures)
     for module in (text_encoder, vae, transformer):
         module.to("cpu")
     for kind in ("t2v", "i2v"):
@@ -634,6 +634,11 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     checkpoints.done("transformer")
     checkpoints.done(_DATASET)
     return figures
+
+
+def _total_minutes(figures: dict[str, Any]) -> float:
+    """The minutes one whole run of stages 1-3 takes: the VAE, the transformer and its refine phase."""
+    return round(figures["vae_minutes"] + figures["dit_minutes"] + figures.get("refine_minutes", 0), 1)
 
 
 def refine_transformer(pipeline: Any, recipe: Recipe, checkpoints: Checkpoints, log, *, mean: torch.Tensor,
@@ -887,7 +892,7 @@ def refine_folder(out: Path, recipe: Recipe, *, log=print, checkpoints: Checkpoi
         module.to(recipe.device)
     mean, std = (torch.tensor(pipeline.vae.config[key]) for key in ("latents_mean", "latents_std"))
     figures = {**recorded["figures"], **refine_transformer(pipeline, recipe, checkpoints, log, mean=mean, std=std)}
-    figures["minutes"] = round(figures["vae_minutes"] + figures["dit_minutes"] + figures["refine_minutes"], 1)
+    figures["minutes"] = _total_minutes(figures)
     for module in (pipeline.text_encoder, pipeline.vae, pipeline.transformer):
         module.to("cpu")
     _save_loaded(pipeline, out, ("t2v", "i2v"), recipe, figures)
