@@ -34,7 +34,7 @@ from ..imaging import get_converter, is_complete_frame
 from ..imaging.exr import clean_stale_temp_files
 from ..imaging.plates_io import read_plate_pixels, write_plate_frame
 from ..layout import extended_frame_path, extended_frame_pattern
-from .anchor import brightest_filmed, filmed_peak, roll_off_highlights, window_gains
+from .anchor import HIGHLIGHT_HEADROOM, brightest_filmed, filmed_peak, roll_off_highlights, window_gains
 from .border import (
     Border,
     Prompting,
@@ -56,7 +56,7 @@ from .sequence import PlateSequence, frame_ranges
 log = logging.getLogger("sora_vfx")
 
 #: Version of the ``extend --json`` document (docs/schemas/extend.schema.json).
-JSON_VERSION = 2
+JSON_VERSION = 3
 
 #: Failures that end one frame, not the run: the others still finish and the run exits 1.
 FRAME_FAILURES = (SoraVfxError, OSError, RuntimeError, ValueError, MemoryError)
@@ -126,6 +126,9 @@ class ExtendReport:
             "colour_gain": {"min": [round(float(v), 4) for v in np.min(list(self.gains.values()), axis=0)],
                             "max": [round(float(v), 4) for v in np.max(list(self.gains.values()), axis=0)]}
             if self.gains else None,
+            "highlights": {"plate_brightest": self.plate_brightest,
+                           "limit": self.plate_brightest * HIGHLIGHT_HEADROOM}
+            if self.plate_brightest is not None else None,
             "work_size": list(self.work_size) if self.work_size else None,
             "steps": self.steps,
             "seed": self.seed,

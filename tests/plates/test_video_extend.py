@@ -69,6 +69,9 @@ def test_the_whole_shot_at_once_keeps_the_filmed_pixels(tmp_path, shapes_outpain
     assert len(header["sora_vfx:colour_gain"].split(",")) == 3
     brightest = max(float(read_raw(Path(plate.replace("####", str(f))))[1][..., :3].max()) for f in range(1001, 1026))
     assert header["sora_vfx:plate_brightest"] == pytest.approx(brightest, rel=1e-6)
+    highlights = report.to_dict()["highlights"]
+    assert highlights["plate_brightest"] == pytest.approx(brightest, rel=1e-6)
+    assert highlights["limit"] == pytest.approx(1.5 * brightest, rel=1e-6)
     assert header["sora_vfx:model"] == "shapes-outpaint"  # the twin that ran, as render names shapes-i2v
     spec, out = read_raw(tmp_path / "out" / f"{case.name}_ext.1013.exr")
     _, filmed = read_raw(Path(plate.replace("####", "1013")))
@@ -133,7 +136,7 @@ def test_static_and_per_frame_use_the_frame_path(tmp_path, shapes_outpaint, tran
     assert np.array_equal(one[:, :case.pad[0]], three[:, :case.pad[0]])  # one border for every frame
     per_frame = extend_case(case, plate, tmp_path / "frame", shapes_outpaint, per_frame=True)
     assert per_frame.path is ExtensionPath.PER_FRAME and per_frame.to_dict()["path"] == "frame"
-    assert per_frame.to_dict()["colour_gain"] is None
+    assert per_frame.to_dict()["colour_gain"] is None and per_frame.to_dict()["highlights"] is None
 
 
 def test_command_line(tmp_path, transform):
@@ -147,7 +150,7 @@ def test_command_line(tmp_path, transform):
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["path"] == "video" and document["windows"] == [[1001, 1005]]
-    assert document["colour_gain"] is None and document["written"] == 5
+    assert document["colour_gain"] is None and document["highlights"] is None and document["written"] == 5
     assert read_exr_header(tmp_path / "out" / f"{case.name}_ext.1001.exr")["sora_vfx:colour_match"] == 0
     refused = runner.invoke(main, ["extend", plate, "-o", str(tmp_path / "tiny"), "--pad", pad, "--per-frame"])
     assert refused.exit_code == 2 and "per_frame: model tiny is an image inpainting model" in refused.stderr
