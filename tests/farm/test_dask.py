@@ -94,25 +94,32 @@ def tls_settings(folder: Path, security) -> dict[str, str]:
     return settings
 
 
-def test_a_tls_scheduler_is_reached_with_dasks_settings(tmp_path):
-    """The address check before a render speaks TLS to a real Dask scheduler and hears it greet."""
+@pytest.mark.slow
+def test_a_render_through_a_tls_scheduler_and_worker(tmp_path, local_sample):
+    """With Dask's TLS settings, the address check speaks TLS to a real scheduler and hears it
+    greet, and a worker process behind it renders the local render's frames."""
     import dask
     from distributed import LocalCluster
     from distributed.security import Security
 
-    from sora_vfx.farm.cluster import _probe
-
     security = Security.temporary()
-    with LocalCluster(n_workers=0, protocol="tls://", security=security, host="127.0.0.1",
+    out = tmp_path / "renders"
+    with LocalCluster(n_workers=1, threads_per_worker=1, protocol="tls://", security=security, host="127.0.0.1",
                       dashboard_address=None) as cluster, dask.config.set(tls_settings(tmp_path, security)):
-        _probe(cluster.scheduler_address, 5.0)  # raises FarmError where it does not answer
+        assert cluster.scheduler_address.startswith("tls://")
+        result = render("-o", str(out), "--shots", "LHT_0020", "--scheduler", cluster.scheduler_address, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [(s["name"], s["status"]) for s in report["shots"]] == [("LHT_0020", "rendered")]
+    assert report["cluster"]["scheduler"] == cluster.scheduler_address
+    assert assert_same_frames(out, local_sample, ["LHT_0020"]) == 20
 
 
 def test_a_tls_scheduler_needs_dasks_tls_settings_and_a_silent_one_times_out(tmp_path, monkeypatch):
     """``tls://`` without Dask's TLS settings is a clear error (Dask's client raised a
     TypeError, an internal error here); with them, a listener that never completes the
     handshake is refused within the connect timeout, before anything is written. (A real TLS
-    scheduler passes the same check: ``test_a_tls_scheduler_is_reached_with_dasks_settings``.)"""
+    scheduler passes the same check: ``test_a_render_through_a_tls_scheduler_and_worker``.)"""
     import dask
     from distributed.security import Security
 
