@@ -4,6 +4,7 @@
 #
 #     OUT=/some/folder bash benchmarks/gpu_shapes.sh          # the device tool sets $OUT
 #     OUT=/tmp/rehearsal bash benchmarks/gpu_shapes.sh --rehearse   # here: a smoke budget on the CPU
+#     OUT=/some/folder bash benchmarks/gpu_shapes.sh --set dit_occupancy_weight=1   # more options: the training's
 #
 # Writes to $OUT: train.log, quality_t2v.json (benchmarks/quality.py's text-to-video series,
 # 60 shots, the same prompts and seeds as the CPU model's figures) and the trained folders as
@@ -20,6 +21,7 @@ python=${PYTHON:-python}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ "${1:-}" = "--rehearse" ]; then
+    shift
     train="--recipe gpu --device cpu --threads 2 --budget 0.002 --set dit_batch=8 --set vae_batch=4"
     quality="--shots 4"
 else
@@ -27,7 +29,7 @@ else
     quality="--shots 60"
 fi
 # shellcheck disable=SC2086
-$python -m sora_vfx.models.shapes.train --out "$work/shapes" $train 2>&1 | tee "$OUT/train.log"
+$python -m sora_vfx.models.shapes.train --out "$work/shapes" $train "$@" 2>&1 | tee "$OUT/train.log"
 # shellcheck disable=SC2086
 $python benchmarks/quality.py --model "$work/shapes/t2v" $quality --image-shots 0 --long-shots 0 \
     --json "$OUT/quality_t2v.json" 2>&1 | tee -a "$OUT/train.log"
