@@ -154,6 +154,8 @@ def read_annotations(clip: otio.schema.Clip, *, shot_pattern: re.Pattern[str] | 
             comments = edl.get("comments")
     if not isinstance(comments, Sequence) or isinstance(comments, str):
         comments = [comments] if isinstance(comments, str) and comments else []
+    # Not _comment_lines: an EDL comment is one entry, and sets a field only from its start,
+    # even where an OTIO file's comment holds a line break (tests/hostile/test_one_line_writers).
     for comment in [*(edl_comments or ()), *items_of(comments)]:
         match = _COMMENT.match(str(comment))
         if match:
