@@ -147,6 +147,10 @@ def test_the_training_script_makes_loadable_folders_and_a_kept_vae_stage_changes
     for kind in ("t2v", "i2v", "outpaint"):
         folder = tmp_path / "whole" / kind
         assert (folder / "README.md").is_file() and (folder / "training.json").is_file()
+        # Where it was trained decides the weights' last bits: the card and the record say so.
+        figures = json.loads((folder / "training.json").read_text())["figures"]
+        assert figures["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+        assert f"({figures['cpu_capability']}, torch {torch.__version__})" in (folder / "README.md").read_text()
         model = load_model(str(folder), device="cpu")
         assert model.kind == kind and model.default_size == (64, 64) and model.max_frames == 25
     # The outpainting stage alone, again on the same text-to-video folder: the same weights.

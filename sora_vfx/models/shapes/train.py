@@ -595,7 +595,11 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     if vae_folder is None and checkpoints.folder is not None:
         vae_folder = checkpoints.folder / "vae-stage"
     vae, figures = vae_stage(recipe, vae_folder, log, checkpoints)
-    if recipe.device != "cpu":  # for the model card: where it was trained
+    # For the model card: where it was trained, which decides the weights' last bits.
+    figures["torch"] = torch.__version__
+    if recipe.device == "cpu":
+        figures["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    else:
         figures["device_name"] = torch.cuda.get_device_name(torch.device(recipe.device))
     checkpoints.done("vae")
     # The transformer stage's minutes include encoding its clips; the dataset's checkpoint comes
@@ -999,6 +1003,9 @@ def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> 
     command = f"python -m sora_vfx.models.shapes.train --out sora_vfx/models/shapes/weights{recipe_flags(recipe)}"
     where = ("the project's 2-core CPU machine" if recipe.device == "cpu"
              else f"one {figures.get('device_name', 'CUDA card')}")
+    if "torch" in figures:
+        where += f" ({figures.get('cpu_capability', 'CUDA')}, torch {figures['torch']})"
+
     variant = _OUTPAINT_CARD if pipeline_class == "WanVACEPipeline" else _BASE_CARD
     values = {"pipeline_class": pipeline_class, "vace_layers": list(VACE_LAYERS),
               "outpaint_minutes": figures.get("outpaint_minutes", "?")}
