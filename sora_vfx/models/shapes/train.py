@@ -90,7 +90,9 @@ class Recipe:
     dit_steps: int = 12000
     dit_batch: int = 16
     dit_lr: float = 8e-4
-    dit_optimizer: str = "muon"  # Muon on the blocks' weight matrices, AdamW on the rest; or "adamw" on all
+    # Muon on the blocks' weight matrices, AdamW on the rest; "muon-float32": the same with Muon's
+    # orthogonalisation in float32 (much faster on a CPU without bfloat16 instructions); or "adamw" on all
+    dit_optimizer: str = "muon"
     dit_sigma_shift: float = 4.0  # shift of the noise levels trained on; 0: the sampler's own
     dit_sigma_sampling: str = "shift"  # noise levels: "shift" (uniform, then dit_sigma_shift) or "logit-normal"
     dit_warmup: int = 300
@@ -131,8 +133,8 @@ class Recipe:
 
     def __post_init__(self) -> None:
         # Checked here, so that a mistyped --set fails before the VAE stage, not after it.
-        if self.dit_optimizer not in ("muon", "adamw"):
-            raise ValueError(f"dit_optimizer is muon or adamw, not {self.dit_optimizer!r}")
+        if self.dit_optimizer not in ("muon", "muon-float32", "adamw"):
+            raise ValueError(f"dit_optimizer is muon, muon-float32 or adamw, not {self.dit_optimizer!r}")
         for name in ("dit_sigma_sampling", "refine_sigma_sampling"):
             if getattr(self, name) not in SIGMA_SAMPLINGS:
                 raise ValueError(f"{name} is {' or '.join(SIGMA_SAMPLINGS)}, not {getattr(self, name)!r}")
@@ -285,15 +287,77 @@ def dit_optimizers(modules: torch.nn.Module, recipe: Recipe) -> list[torch.optim
     """The optimisers of the transformer stage: AdamW on every weight, or (``dit_optimizer="muon"``)
     Muon on the weight matrices inside the transformer's and text encoder's blocks, with its
     step sized as AdamW's (``match_rms_adamw``) so that one learning rate serves both, and AdamW
-    on the rest (embeddings, the timestep and text projections, the output, norms, biases)."""
+    on the rest (embeddings, the timestep and text projections, the output, norms, biases);
+    ``"muon-float32"``: the same with Muon's orthogonalisation in float32 (:class:`PrecisionMuon`)."""
     if recipe.dit_optimizer == "adamw":
         return [torch.optim.AdamW(modules.parameters(), lr=recipe.dit_lr, weight_decay=0.01)]
     inside = ("transformer.blocks.", "text_encoder.encoder.block.")
     matrices = {name: value for name, value in modules.named_parameters()
                 if value.ndim == 2 and name.startswith(inside)}
     rest = [value for name, value in modules.named_parameters() if name not in matrices]
-    return [torch.optim.Muon(matrices.values(), lr=recipe.dit_lr, weight_decay=0.01, adjust_lr_fn="match_rms_adamw"),
-            torch.optim.AdamW(rest, lr=recipe.dit_lr, weight_decay=0.01)]
+    options = {"lr": recipe.dit_lr, "weight_decay": 0.01, "adjust_lr_fn": "match_rms_adamw"}
+    muon = (PrecisionMuon(matrices.values(), ns_dtype=torch.float32, **options)
+            if recipe.dit_optimizer == "muon-float32" else torch.optim.Muon(matrices.values(), **options))
+    return [muon, torch.optim.AdamW(rest, lr=recipe.dit_lr, weight_decay=0.01)]
+
+
+class PrecisionMuon(torch.optim.Muon):
+    """torch's Muon with its Newton-Schulz orthogonalisation in ``ns_dtype`` instead of bfloat16.
+
+    torch computes it in bfloat16, which a CPU without bfloat16 instructions multiplies about 25
+    times slower than float32 (docs/shapes.md#retraining-it). With ``ns_dtype=torch.bfloat16``
+    this gives torch's Muon's steps bit for bit (tests/shapes/test_muon.py); its state is
+    torch's, so checkpoints load either way.
+    """
+
+    def __init__(self, params, *, ns_dtype: torch.dtype, **options):
+        super().__init__(params, **options)
+        self.ns_dtype = ns_dtype
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            params: list[torch.Tensor] = []
+            grads: list[torch.Tensor] = []
+            buffers: list[torch.Tensor] = []
+            self._init_group(group, params, grads, buffers)
+            lr, momentum = group["lr"], group["momentum"]
+            for param, grad, buffer in zip(params, grads, buffers, strict=True):
+                buffer.lerp_(grad, 1 - momentum)
+                update = grad.lerp(buffer, momentum) if group["nesterov"] else buffer
+                update = _newton_schulz(update, group["ns_coefficients"], group["ns_steps"], group["eps"],
+                                        self.ns_dtype)
+                param.mul_(1 - lr * group["weight_decay"])
+                param.add_(update, alpha=-lr * _muon_lr_ratio(group["adjust_lr_fn"], param.shape))
+        return loss
+
+
+def _newton_schulz(matrix: torch.Tensor, coefficients: tuple[float, float, float], steps: int, eps: float,
+                   dtype: torch.dtype) -> torch.Tensor:
+    """Muon's quintic Newton-Schulz iteration towards the nearest orthogonal matrix, in ``dtype``
+    (Keller Jordan's Muon, as torch.optim.Muon computes it)."""
+    a, b, c = coefficients
+    x = matrix.to(dtype)
+    wide = matrix.size(0) > matrix.size(1)
+    if wide:
+        x = x.T
+    x = x.div(x.norm().clamp(min=eps))
+    for _ in range(steps):
+        gram = x @ x.T
+        x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
+    return x.T if wide else x
+
+
+def _muon_lr_ratio(adjust: str | None, shape: torch.Size) -> float:
+    """How Muon scales its learning rate for a (rows, columns) matrix, as torch.optim.Muon does."""
+    rows, columns = shape[:2]
+    if adjust is None or adjust == "original":
+        return math.sqrt(max(1, rows / columns))
+    return 0.2 * math.sqrt(max(rows, columns)) if adjust == "match_rms_adamw" else 1.0
 
 
 #: What ``--recipe gpu`` changes in the CPU recipe (see :meth:`Recipe.gpu`).
