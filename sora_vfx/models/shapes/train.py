@@ -342,14 +342,14 @@ def _newton_schulz(matrix: torch.Tensor, coefficients: tuple[float, float, float
     (Keller Jordan's Muon, as torch.optim.Muon computes it)."""
     a, b, c = coefficients
     x = matrix.to(dtype)
-    wide = matrix.size(0) > matrix.size(1)
-    if wide:
+    tall = matrix.size(0) > matrix.size(1)  # iterate on the smaller Gram matrix
+    if tall:
         x = x.T
     x = x.div(x.norm().clamp(min=eps))
     for _ in range(steps):
         gram = x @ x.T
         x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
-    return x.T if wide else x
+    return x.T if tall else x
 
 
 def _muon_lr_ratio(adjust: str | None, shape: torch.Size) -> float:
@@ -1069,7 +1069,6 @@ def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> 
              else f"one {figures.get('device_name', 'CUDA card')}")
     if "torch" in figures:
         where += f" ({figures.get('cpu_capability', 'CUDA')}, torch {figures['torch']})"
-
     variant = _OUTPAINT_CARD if pipeline_class == "WanVACEPipeline" else _BASE_CARD
     values = {"pipeline_class": pipeline_class, "vace_layers": list(VACE_LAYERS),
               "outpaint_minutes": figures.get("outpaint_minutes", "?")}
