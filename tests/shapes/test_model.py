@@ -127,7 +127,7 @@ def test_the_same_seed_gives_the_same_pixels_another_seed_another_picture(tmp_pa
     assert not np.array_equal(pictures["a"], pictures["c"])
 
 
-def test_the_training_script_makes_loadable_folders_and_a_kept_vae_stage_changes_nothing(tmp_path):
+def test_the_training_script_makes_loadable_folders_and_a_kept_vae_stage_changes_nothing(tmp_path, monkeypatch):
     from safetensors.torch import load_file
 
     from sora_vfx.models.shapes.train import main as train
@@ -153,11 +153,20 @@ def test_the_training_script_makes_loadable_folders_and_a_kept_vae_stage_changes
         assert f"({figures['cpu_capability']}, torch {torch.__version__})" in (folder / "README.md").read_text()
         model = load_model(str(folder), device="cpu")
         assert model.kind == kind and model.default_size == (64, 64) and model.max_frames == 25
-    # The outpainting stage alone, again on the same text-to-video folder: the same weights.
+    # The outpainting stage alone, again on the same text-to-video folder: the same weights. Run
+    # as if on a CPU with other vector instructions, its record and card name that machine for
+    # the stage and keep the text-to-video folder's for stages 1-3.
+    host = torch.backends.cpu.get_cpu_capability()
+    other = "AVX512" if host != "AVX512" else "AVX2"
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: other)
     train(["--out", str(tmp_path / "whole"), "--stage", "outpaint", *smoke])
     again = load_file(tmp_path / "whole" / "outpaint" / "transformer" / weights)
     kept = load_file(tmp_path / "kept" / "outpaint" / "transformer" / weights)
     assert again.keys() == kept.keys() and all(torch.equal(again[name], kept[name]) for name in kept)
+    figures = json.loads((tmp_path / "whole" / "outpaint" / "training.json").read_text())["figures"]
+    assert (figures["cpu_capability"], figures["outpaint_cpu_capability"]) == (host, other)
+    card = (tmp_path / "whole" / "outpaint" / "README.md").read_text()
+    assert f"({host}, torch {torch.__version__}; its outpaint stage on {other}, torch {torch.__version__})" in card
 
 
 def test_the_motion_head_trains_beside_the_transformer_and_is_not_saved(tmp_path):

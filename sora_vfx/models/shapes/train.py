@@ -659,12 +659,7 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     if vae_folder is None and checkpoints.folder is not None:
         vae_folder = checkpoints.folder / "vae-stage"
     vae, figures = vae_stage(recipe, vae_folder, log, checkpoints)
-    # For the model card: where it was trained, which decides the weights' last bits.
-    figures["torch"] = torch.__version__
-    if recipe.device == "cpu":
-        figures["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
-    else:
-        figures["device_name"] = torch.cuda.get_device_name(torch.device(recipe.device))
+    figures.update(machine(recipe))
     checkpoints.done("vae")
     # The transformer stage's minutes include encoding its clips; the dataset's checkpoint comes
     # before the transformer's, so a run stopped in between counts the encoding again.
@@ -704,6 +699,19 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     return figures
 
 
+def machine(recipe: Recipe) -> dict[str, str]:
+    """Where a stage trains, for its record and the model card: torch's version and the CPU's
+    vector instructions (``cpu_capability``), or the card's name. They decide the weights' last
+    bits. Stages 1-3 record it as is, ``--stage outpaint`` and ``--stage refine`` with their
+    prefix, so that a stage run alone on another machine names its own."""
+    where = {"torch": torch.__version__}
+    if recipe.device == "cpu":
+        where["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    else:
+        where["device_name"] = torch.cuda.get_device_name(torch.device(recipe.device))
+    return where
+
+
 def _total_minutes(figures: dict[str, Any]) -> float:
     """The minutes one whole run of stages 1-3 takes: the VAE, the transformer and its refine phase."""
     return round(figures["vae_minutes"] + figures["dit_minutes"] + figures.get("refine_minutes", 0), 1)
@@ -729,7 +737,7 @@ def refine_transformer(pipeline: Any, recipe: Recipe, checkpoints: Checkpoints, 
                                      motion, stage="refine")
     parts = {"transformer": pipeline.transformer, "text_encoder": pipeline.text_encoder}
     torch.nn.ModuleDict(parts).load_state_dict(ema)
-    figures = {f"refine_{key}": value for key, value in figures.items()}
+    figures = {f"refine_{key}": value for key, value in {**figures, **machine(recipe)}.items()}
     return {**figures, "refine_minutes": checkpoints.minutes("refine")}
 
 
@@ -920,6 +928,7 @@ def train_outpaint(out: Path, recipe: Recipe, *, log=print, checkpoints: Checkpo
     ema, figures = train_outpaint_transformer(pipeline, data, recipe, generator, log, checkpoints)
     transformer.load_state_dict(ema)
     figures["outpaint_minutes"] = checkpoints.minutes("outpaint")
+    figures.update({f"outpaint_{key}": value for key, value in machine(recipe).items()})
     for module in (pipeline.text_encoder, pipeline.vae, transformer):
         module.to("cpu")
     save(pipeline, out / "outpaint", recipe, {**recorded["figures"], **figures})
@@ -1065,10 +1074,15 @@ def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> 
     what it can and cannot draw. ``benchmarks/quality.py --card`` (``benchmarks/plates.py --card``
     for the outpainting variant) adds the measured figures below the marker line."""
     command = f"python -m sora_vfx.models.shapes.train --out sora_vfx/models/shapes/weights{recipe_flags(recipe)}"
-    where = ("the project's 2-core CPU machine" if recipe.device == "cpu"
-             else f"one {figures.get('device_name', 'CUDA card')}")
+    where = "the project's 2-core CPU machine" if recipe.device == "cpu" else "one CUDA card"
     if "torch" in figures:
-        where += f" ({figures.get('cpu_capability', 'CUDA')}, torch {figures['torch']})"
+        machines = [_machine_words(figures)]
+        # A stage run alone (--stage outpaint, --stage refine) on another machine says so.
+        for stage in ("refine", "outpaint"):
+            own = {key[len(stage) + 1:]: value for key, value in figures.items() if key.startswith(f"{stage}_")}
+            if "torch" in own and _machine_words(own) != machines[0]:
+                machines.append(f"its {stage} stage on {_machine_words(own)}")
+        where += f" ({'; '.join(machines)})"
     variant = _OUTPAINT_CARD if pipeline_class == "WanVACEPipeline" else _BASE_CARD
     values = {"pipeline_class": pipeline_class, "vace_layers": list(VACE_LAYERS),
               "outpaint_minutes": figures.get("outpaint_minutes", "?")}
@@ -1097,6 +1111,11 @@ def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> 
         command=command, where=where, minutes=figures.get("minutes", "?"),
         rows="\n".join(f"| {key} | {value} |" for key, value in asdict(recipe).items()),
         done="\n".join(f"| {key} | {value} |" for key, value in figures.items()))
+
+
+def _machine_words(figures: dict[str, Any]) -> str:
+    """``AVX2, torch 2.13.0+cpu``: the machine a record's :func:`machine` figures name."""
+    return f"{figures.get('cpu_capability', figures.get('device_name', 'CUDA'))}, torch {figures['torch']}"
 
 
 #: The paragraphs of ``model_card.md`` that differ between the text-to-video and image-to-video
