@@ -117,8 +117,10 @@ def test_a_checkpoint_of_another_recipe_is_refused(tmp_path, recipe):
 
 def test_a_checkpoint_from_before_the_motion_head_resumes_without_it(tmp_path):
     """A checkpoint that does not know ``dit_motion_weight`` was trained without the head: it is
-    read as the recipe with the head off, not as today's default (the head on)."""
-    without_head = asdict(Recipe(dit_motion_weight=0.0))
+    read as the recipe with the head off, not as today's default (the head on); so with every
+    field added since (AdamW, no occupancy head, ...) at the value it trained with then."""
+    without_head = asdict(Recipe(**ADDED_FIELDS))
+    assert without_head["dit_motion_weight"] == 0.0 and without_head["dit_optimizer"] == "adamw"
     written = {key: value for key, value in without_head.items() if key not in ADDED_FIELDS}
     Checkpoints(tmp_path, written).write("transformer", {"step": 7})
     assert Checkpoints(tmp_path, without_head, defaults=ADDED_FIELDS).restore("transformer") == {"step": 7}

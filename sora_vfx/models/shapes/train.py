@@ -92,7 +92,7 @@ class Recipe:
     dit_lr: float = 8e-4
     # Muon on the blocks' weight matrices, AdamW on the rest; "muon-float32": the same with Muon's
     # orthogonalisation in float32 (much faster on a CPU without bfloat16 instructions); or "adamw" on all
-    dit_optimizer: str = "muon"
+    dit_optimizer: str = "muon-float32"
     dit_sigma_shift: float = 4.0  # shift of the noise levels trained on; 0: the sampler's own
     dit_sigma_sampling: str = "shift"  # noise levels: "shift" (uniform, then dit_sigma_shift) or "logit-normal"
     dit_warmup: int = 300
@@ -107,7 +107,7 @@ class Recipe:
     dit_motion_layer: int = 3
     # The same head also predicts which tokens an object touches (logistic loss, weighted so;
     # 0: not), so that the middle of the network has to know how many objects there are and where.
-    dit_occupancy_weight: float = 0.0
+    dit_occupancy_weight: float = 1.0
     ema: float = 0.999
     # A second phase of the transformer stage: this many steps more, from its weights, on
     # ``refine_clips`` fresh clips at their whole length, noise levels drawn as
@@ -365,6 +365,7 @@ GPU_RECIPE: dict[str, Any] = {
     "device": "cuda", "threads": 8, "clips_on_device": True,
     "vae_batch": 32, "vae_crop_steps": 1500, "vae_full_steps": 300,
     "clips": 16384, "dit_batch": 64, "dit_steps": 6000, "dit_warmup": 200, "dit_motion_weight": 10.0,
+    "dit_optimizer": "muon",  # a card computes Muon's iteration in bfloat16 fast
     "outpaint_clips": 3072, "outpaint_batch": 64, "outpaint_steps": 2000,
 }
 
@@ -605,7 +606,7 @@ def _resume(checkpoints: Checkpoints, stage: str, module: torch.nn.Module, optim
 ADDED_FIELDS: dict[str, Any] = {"dit_motion_weight": 0.0, "dit_motion_layer": 3, "clips_on_device": False,
                                 "dit_sigma_sampling": "shift", "refine_steps": 0, "refine_clips": 2048,
                                 "refine_lr": 2e-4, "refine_warmup": 100, "refine_sigma_sampling": "logit-normal",
-                                "dit_occupancy_weight": 0.0}
+                                "dit_occupancy_weight": 0.0, "dit_optimizer": "adamw"}
 
 #: The recipe fields that decide the VAE stage: a stage folder trained with the same ones is
 #: the VAE a full run would train, so ``--vae-stage`` can reuse it.
@@ -1086,6 +1087,15 @@ def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> 
     variant = _OUTPAINT_CARD if pipeline_class == "WanVACEPipeline" else _BASE_CARD
     values = {"pipeline_class": pipeline_class, "vace_layers": list(VACE_LAYERS),
               "outpaint_minutes": figures.get("outpaint_minutes", "?")}
+    muon = {"muon": "(`torch.optim.Muon`, its steps sized as AdamW's)",
+            "muon-float32": "(`torch.optim.Muon` with its Newton-Schulz\n   iteration in float32, not "
+                            "bfloat16: the same steps, several times faster on a CPU without\n   bfloat16 "
+                            "instructions; sized as AdamW's)"}
+    if recipe.dit_optimizer == "adamw":
+        optimizer = "All the transformer's and the text encoder's weights learn with AdamW"
+    else:
+        optimizer = ("The weight matrices inside the transformer's and the text encoder's blocks\n"
+                     f"   learn with Muon {muon[recipe.dit_optimizer]}, the rest with AdamW")
     parts = {name: Template(text).substitute(values) for name, text in variant.items()}
     template = Template(Path(__file__).with_name("model_card.md").read_text(encoding="utf-8"))
     motion_head = "" if not recipe.dit_motion_weight else f"""
@@ -1106,7 +1116,8 @@ def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> 
    {recipe.refine_clips} clips it has not seen, each at its whole length, with noise levels drawn
    {levels} and a new cosine schedule from a learning rate of {recipe.refine_lr:g}."""
     return template.substitute(
-        parts, pipeline_class=pipeline_class, motion_head=motion_head, refine=refine, width=NATIVE_SIZE[0],
+        parts, pipeline_class=pipeline_class, optimizer=optimizer, motion_head=motion_head, refine=refine,
+        width=NATIVE_SIZE[0],
         height=NATIVE_SIZE[1], frames=NATIVE_FRAMES,
         command=command, where=where, minutes=figures.get("minutes", "?"),
         rows="\n".join(f"| {key} | {value} |" for key, value in asdict(recipe).items()),
