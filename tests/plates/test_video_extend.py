@@ -184,9 +184,10 @@ def test_the_border_keeps_the_plates_highlights(tmp_path, shapes_outpaint, trans
     texture, the model's border stops at 1.0.
 
     Issue 15 asked for the border's 99.9th percentile within 2x of the plate's. The fourth shapes
-    model's outpainting variant draws the continued white object whiter than the plate's, which
-    the view's inverse turned into 2.6x here without the colour anchor; the anchor rolls the
-    border's highlights off above the plate's brightest value, never past 1.5x it (docs/benchmarks.md#highlights)."""
+    model's outpainting variant drew the continued white object whiter than the plate's, which
+    the view's inverse turned into 2.6x here without the colour anchor (the fifth: 1.4x); the
+    anchor rolls the border's highlights off above the plate's brightest value, towards 1.5x it
+    (docs/benchmarks.md#highlights; the roll-off itself is tested in test_anchor.py)."""
     from sora_vfx.eval.plates import highlight_range
 
     case = plate_cases(1, seed=7, kinds=("crossing",), colour="white")[0]
@@ -203,5 +204,6 @@ def test_the_border_keeps_the_plates_highlights(tmp_path, shapes_outpaint, trans
     plate_p, border_p = figures["inverse-view"]
     assert plate_p > 2.0  # the white object is a highlight in the plate
     assert plate_p / 2 <= border_p <= plate_p * 2, figures  # highlights, neither clipped nor blown out
-    assert figures["unanchored"][1] > plate_p * 2, figures  # what the model alone gives: blown out
+    assert border_p <= plate_p * 1.6, figures  # rolled off towards 1.5x (resizing rings a little past)
+    assert figures["unanchored"][1] > plate_p, figures  # the model alone draws the white past the plate's
     assert figures["srgb"][1] <= 1.0 + 1e-3 < plate_p / 2
