@@ -1117,8 +1117,7 @@ def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> 
    {levels} and a new cosine schedule from a learning rate of {recipe.refine_lr:g}."""
     return template.substitute(
         parts, pipeline_class=pipeline_class, optimizer=optimizer, motion_head=motion_head, refine=refine,
-        width=NATIVE_SIZE[0],
-        height=NATIVE_SIZE[1], frames=NATIVE_FRAMES,
+        width=NATIVE_SIZE[0], height=NATIVE_SIZE[1], frames=NATIVE_FRAMES,
         command=command, where=where, minutes=figures.get("minutes", "?"),
         rows="\n".join(f"| {key} | {value} |" for key, value in asdict(recipe).items()),
         done="\n".join(f"| {key} | {value} |" for key, value in figures.items()))
