@@ -66,7 +66,7 @@ def memorisation(pipeline, seed: int, clips: int = 256) -> dict[str, float]:
     losses = {}
     for label, rng in (("training clips", np.random.default_rng([seed, 2])),
                        ("fresh clips", np.random.default_rng([seed + 99, 2]))):
-        latents, captions, _, _ = encode_dataset(pipeline.vae, recipe, rng, lambda _message: None)
+        latents, captions, *_ = encode_dataset(pipeline.vae, recipe, rng, lambda _message: None)
         clean = normalised(pipeline.vae.config, latents)
         generator = torch.Generator().manual_seed(1)
         errors = []

@@ -60,6 +60,9 @@ MOTION_DIRECTION: dict[Motion, tuple[int, int]] = {
 SECOND_OBJECT_CHANCE = 0.25
 PAN_CHANCE = 0.25
 
+#: The most objects a scene (and a prompt) has.
+MAX_OBJECTS = 2
+
 
 @dataclass(frozen=True)
 class SceneObject:
@@ -87,7 +90,7 @@ class Scene:
 
     def __post_init__(self) -> None:
         problems = []
-        if not 1 <= len(self.objects) <= 2:
+        if not 1 <= len(self.objects) <= MAX_OBJECTS:
             problems.append(f"a scene has one or two objects, not {len(self.objects)}")
         for obj in self.objects:
             for value, valid in ((obj.colour, COLOURS), (obj.shape, SHAPES), (obj.size, SIZES),

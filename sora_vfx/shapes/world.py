@@ -245,14 +245,21 @@ def draw_clip(plan: ClipPlan, *, box: Box | None = None) -> Clip:
 def object_coverage(clip: Clip) -> np.ndarray:
     """(frames, height, width) float32: the share of each pixel of ``clip`` that an object
     covers (the largest over its objects), from the truth; for weighting training losses."""
-    xs = np.arange(clip.box.width, dtype=np.float32) + np.float32(0.5)
-    ys = np.arange(clip.box.height, dtype=np.float32) + np.float32(0.5)
     covered = np.zeros(clip.frames.shape[:3], dtype=np.float32)
-    for truth in clip.objects:
-        centre = truth.centre.astype(np.float32)
-        coverage = _coverage(truth.obj.shape, np.float32(truth.radius), centre[:, 0], centre[:, 1], xs, ys)
+    for coverage in object_coverages(clip):
         covered = np.maximum(covered, coverage)
     return covered
+
+
+def object_coverages(clip: Clip) -> np.ndarray:
+    """(objects, frames, height, width) float32: the share of each pixel of ``clip`` that each
+    object covers, in the prompt's order, whether or not another object is in front; from the
+    truth, for training losses that tell the objects apart."""
+    xs = np.arange(clip.box.width, dtype=np.float32) + np.float32(0.5)
+    ys = np.arange(clip.box.height, dtype=np.float32) + np.float32(0.5)
+    each = [_coverage(truth.obj.shape, np.float32(truth.radius), *truth.centre.astype(np.float32).T, xs, ys)
+            for truth in clip.objects]
+    return np.stack(each) if each else np.zeros((0, *clip.frames.shape[:3]), dtype=np.float32)
 
 
 def motion_field(clip: Clip) -> np.ndarray:

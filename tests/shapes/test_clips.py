@@ -6,7 +6,7 @@ import torch
 
 from sora_vfx.models.shapes.clips import draw_clips, world_clips
 from sora_vfx.shapes import Scene, SceneObject, plan_clip, random_scene
-from sora_vfx.shapes.world import draw_clip, motion_field, object_coverage
+from sora_vfx.shapes.world import draw_clip, motion_field, object_coverage, object_coverages
 
 
 def test_torch_draws_the_worlds_pixels_coverage_and_motion():
@@ -16,11 +16,15 @@ def test_torch_draws_the_worlds_pixels_coverage_and_motion():
     scene = Scene(objects=(SceneObject("red", "square", "large", "moving left"),
                            SceneObject("white", "ball", "small", "moving up")), background="blue", pan="right")
     plans.append(plan_clip(scene, frames=9, width=64, height=64, rng=rng))
-    video, covered, field = draw_clips(plans, "cpu")
+    video, each, field = draw_clips(plans, "cpu")
+    assert each.shape == (13, 2, 9, 64, 64)
     for i, plan in enumerate(plans):
         clip = draw_clip(plan)
         np.testing.assert_allclose(video[i].permute(1, 2, 3, 0).numpy(), clip.frames, atol=2e-5)
-        np.testing.assert_allclose(covered[i, 0].numpy(), object_coverage(clip), atol=2e-5)
+        objects = len(plan.objects)
+        np.testing.assert_allclose(each[i, :objects].numpy(), object_coverages(clip), atol=2e-5)
+        assert not each[i, objects:].any()  # no second object: nothing covered in its slot
+        np.testing.assert_allclose(each[i].amax(0).numpy(), object_coverage(clip), atol=2e-5)
         np.testing.assert_allclose(field[i].permute(1, 2, 3, 0).numpy(), motion_field(clip), atol=2e-5)
 
 

@@ -25,6 +25,10 @@ class Clips(NamedTuple):
     """(N, 1, frames, H, W): the share of each pixel that an object covers."""
     motion: torch.Tensor | None
     """(N, 2, frames, H, W): each pixel's screen velocity (:func:`world.motion_field`), when asked for."""
+    each: torch.Tensor
+    """(N, grammar.MAX_OBJECTS, frames, H, W): the share of each pixel that each prompted object
+    covers, in the caption's order (:func:`world.object_coverages`); zeros for an object the
+    scene lacks."""
 
 
 def world_clips(rng: np.random.Generator, count: int, frames: int, device: str = "cpu", *, motion: bool = False,
@@ -38,27 +42,28 @@ def world_clips(rng: np.random.Generator, count: int, frames: int, device: str =
         plans.append(world.plan_clip(scene, frames=frames, width=width, height=height, rng=rng))
     captions = [grammar.caption(plan.scene) for plan in plans]
     if on_device:
-        video, covered, field = draw_clips(plans, device)
-        return Clips(video * 2 - 1, captions, covered, field if motion else None)
-    pixels, covered, fields = [], [], []
+        video, each, field = draw_clips(plans, device)
+        return Clips(video * 2 - 1, captions, each.amax(1, keepdim=True), field if motion else None, each)
+    pixels, each, fields = [], [], []
     for plan in plans:
         clip = world.draw_clip(plan)
         pixels.append(clip.frames)
-        covered.append(world.object_coverage(clip))
+        coverages = world.object_coverages(clip)
+        each.append(np.pad(coverages, ((0, grammar.MAX_OBJECTS - len(coverages)), (0, 0), (0, 0), (0, 0))))
         if motion:
             fields.append(world.motion_field(clip))
     video = torch.from_numpy(np.stack(pixels)).permute(0, 4, 1, 2, 3).contiguous()
-    objects = torch.from_numpy(np.stack(covered))[:, None]
+    objects = torch.from_numpy(np.stack(each)).to(device)
     field = torch.from_numpy(np.stack(fields)).permute(0, 4, 1, 2, 3).contiguous().to(device) if motion else None
-    return Clips((video * 2 - 1).to(device), captions, objects.to(device), field)
+    return Clips((video * 2 - 1).to(device), captions, objects.amax(1, keepdim=True), field, objects)
 
 
 def draw_clips(plans: list[world.ClipPlan],
                device: str | torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Draw full-frame clips of ``plans`` (all of one length and size) with torch on ``device``,
-    as :func:`world.draw_clip`, :func:`world.object_coverage` and :func:`world.motion_field` do
-    in numpy: (N, 3, frames, H, W) sRGB in [0, 1], (N, 1, frames, H, W) object coverage and
-    (N, 2, frames, H, W) screen velocity."""
+    as :func:`world.draw_clip`, :func:`world.object_coverages` and :func:`world.motion_field` do
+    in numpy: (N, 3, frames, H, W) sRGB in [0, 1], (N, grammar.MAX_OBJECTS, frames, H, W) each
+    object's coverage and (N, 2, frames, H, W) screen velocity."""
     frames, width, height = plans[0].frames, plans[0].width, plans[0].height
     if any((p.frames, p.width, p.height) != (frames, width, height) for p in plans):
         raise ValueError("draw_clips draws plans of one length and size")
@@ -84,7 +89,7 @@ def draw_clips(plans: list[world.ClipPlan],
     mix = (strength[:, None, None] * (1 + waves))[:, :, None, :, None]  # (N, frames, 1, W, 1)
     background = tensor([grammar.PALETTE[p.scene.background] for p in plans])[:, None, None, None, :]
     video = (background + mix * (0.5 - background)).expand(count, frames, height, width, 3)
-    covered = torch.zeros(count, frames, height, width, device=device)
+    each = torch.zeros(count, grammar.MAX_OBJECTS, frames, height, width, device=device)
     field = torch.zeros(count, frames, height, width, 2, device=device)
     field[..., 0] = -pan[:, None, None, None]
     for slot in range(max(len(p.objects) for p in plans)):
@@ -103,7 +108,6 @@ def draw_clips(plans: list[world.ClipPlan],
         coverage = torch.where(is_ball, ball, over_x * over_y) * tensor(present)[:, None, None, None]
         colour = tensor([grammar.PALETTE[o.obj.colour] for o in objects])[:, None, None, None, :]
         video = video + coverage[..., None] * (colour - video)
-        covered = torch.maximum(covered, coverage)
+        each[:, slot] = coverage
         field = field + coverage[..., None] * (screen[:, None, None, None, :] - field)
-    return (video.permute(0, 4, 1, 2, 3).contiguous(), covered[:, None].contiguous(),
-            field.permute(0, 4, 1, 2, 3).contiguous())
+    return video.permute(0, 4, 1, 2, 3).contiguous(), each, field.permute(0, 4, 1, 2, 3).contiguous()

@@ -45,6 +45,7 @@ import torch
 from sora_vfx.console import quiet_progress_bars, quiet_transformers
 from sora_vfx.errors import ModelError
 from sora_vfx.models.families import SORA_VFX_JSON
+from sora_vfx.shapes import grammar
 
 from .checkpoint import RUN_JSON, Checkpoints, Stopped, numpy_state, set_numpy_state
 from .clips import world_clips
@@ -108,6 +109,10 @@ class Recipe:
     # The same head also predicts which tokens an object touches (logistic loss, weighted so;
     # 0: not), so that the middle of the network has to know how many objects there are and where.
     dit_occupancy_weight: float = 1.0
+    # Grounding (training only, as TokenCompose): the cross-attention from the tokens each object
+    # covers to the words of its own clause of the caption, pulled towards that object, weighted
+    # so; 0: none. Binds each object's colour and motion to its own clause.
+    dit_grounding_weight: float = 0.0
     ema: float = 0.999
     # A second phase of the transformer stage: this many steps more, from its weights, on
     # ``refine_clips`` fresh clips at their whole length, noise levels drawn as
@@ -117,6 +122,7 @@ class Recipe:
     refine_lr: float = 2e-4
     refine_warmup: int = 100
     refine_sigma_sampling: str = "logit-normal"
+    refine_grounding_weight: float = 0.0  # the refine phase's dit_grounding_weight
     # The outpainting stage (``WanVACEPipeline``), trained on the stages above.
     outpaint_clips: int = 1536
     outpaint_steps: int = 4000
@@ -207,7 +213,7 @@ def train_vae(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generator, lo
         crop = step < recipe.vae_crop_steps
         frames = recipe.vae_crop_frames if crop else recipe.vae_full_frames
         batch = recipe.vae_batch if crop else recipe.vae_batch // 2
-        video, _, covered, _ = world_clips(rng, batch, frames, recipe.device, on_device=recipe.clips_on_device)
+        video, _, covered, *_ = world_clips(rng, batch, frames, recipe.device, on_device=recipe.clips_on_device)
         if crop:
             size = recipe.vae_crop
             x0, y0 = (int(v) for v in rng.integers(0, NATIVE_SIZE[0] - size + 1, size=2))
@@ -240,7 +246,7 @@ def measure_vae(vae: torch.nn.Module, recipe: Recipe, log, count: int = 24) -> d
     measures, errors = [], []
     with torch.no_grad():
         for start in range(0, count, 8):
-            video, captions, _, _ = world_clips(np.random.default_rng(recipe.seed + 7 + start), 8, NATIVE_FRAMES,
+            video, captions, *_ = world_clips(np.random.default_rng(recipe.seed + 7 + start), 8, NATIVE_FRAMES,
                                                 recipe.device, on_device=recipe.clips_on_device)
             decoded = vae.decode(vae.encode(video).latent_dist.mode()).sample
             errors.append(float(((decoded - video) / 2).pow(2).mean()))
@@ -257,9 +263,10 @@ def measure_vae(vae: torch.nn.Module, recipe: Recipe, log, count: int = 24) -> d
 
 def encode_dataset(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generator, log, *, patch: int = 2):
     """The latents of ``recipe.clips`` clips (posterior modes), their captions, which latent
-    pixels their objects touch (see :func:`latent_object_mask`), and, for the motion head
-    (``recipe.dit_motion_weight``), each token's motion (:func:`token_motion`, ``patch`` latent
-    pixels a token side), else None."""
+    pixels their objects touch (see :func:`latent_object_mask`), for the motion head
+    (``recipe.dit_motion_weight``) each token's motion (:func:`token_motion`, ``patch`` latent
+    pixels a token side), else None, and for grounding (``recipe.dit_grounding_weight``) which
+    tokens each object touches (:func:`token_objects`), else None."""
     from sora_vfx.models.cpu import route_conv3d_to_onednn
 
     # A copy, so the saved VAE's modules stay the stock diffusers ones.
@@ -267,20 +274,23 @@ def encode_dataset(vae: torch.nn.Module, recipe: Recipe, rng: np.random.Generato
     if recipe.device == "cpu":
         route_conv3d_to_onednn(encoder)
     temporal, spatial = vae.config.scale_factor_temporal, vae.config.scale_factor_spatial
-    latents, captions, masks, motions = [], [], [], []
+    latents, captions, masks, motions, objects = [], [], [], [], []
     started = time.perf_counter()
     with torch.no_grad():
         for start in range(0, recipe.clips, 16):
-            video, words, covered, motion = world_clips(rng, min(16, recipe.clips - start), NATIVE_FRAMES,
-                                                        recipe.device, motion=bool(recipe.dit_motion_weight),
-                                                        on_device=recipe.clips_on_device)
+            video, words, covered, motion, each = world_clips(rng, min(16, recipe.clips - start), NATIVE_FRAMES,
+                                                              recipe.device, motion=bool(recipe.dit_motion_weight),
+                                                              on_device=recipe.clips_on_device)
             latents.append(encoder.encode(video).latent_dist.mode().cpu())
             masks.append(latent_object_mask(covered.cpu(), temporal, spatial))
             if motion is not None:
                 motions.append(token_motion(motion.cpu(), temporal, spatial * patch))
+            if recipe.dit_grounding_weight:
+                objects.append(token_objects(each.cpu(), temporal, spatial * patch))
             captions += words
     log(f"encoded {recipe.clips} clips in {time.perf_counter() - started:.0f} s")
-    return torch.cat(latents), captions, torch.cat(masks), torch.cat(motions) if motions else None
+    return (torch.cat(latents), captions, torch.cat(masks), torch.cat(motions) if motions else None,
+            torch.cat(objects) if objects else None)
 
 
 def dit_optimizers(modules: torch.nn.Module, recipe: Recipe) -> list[torch.optim.Optimizer]:
@@ -461,10 +471,79 @@ def token_occupancy(masks: torch.Tensor, pixels: int) -> torch.Tensor:
     return torch.nn.functional.max_pool3d(masks.float(), kernel_size=(1, pixels, pixels))
 
 
+def token_objects(each: torch.Tensor, temporal: int, pixels: int) -> torch.Tensor:
+    """Which transformer tokens each object touches: ``each`` (N, objects, frames, H, W, from
+    :attr:`Clips.each`) grouped as the causal VAE groups frames and pooled over the ``pixels`` x
+    ``pixels`` a token covers; (N, objects, latent frames, H / pixels, W / pixels), bool."""
+    first = each[:, :, :1].expand(-1, -1, temporal - 1, -1, -1)
+    padded = torch.cat([first, each], dim=2) if temporal > 1 else each
+    return torch.nn.functional.max_pool3d(padded, kernel_size=(temporal, pixels, pixels)) > 0
+
+
+def object_words(tokenizer: Any, captions: list[str]) -> torch.Tensor:
+    """Which of each caption's tokens describe each of its objects, in the order
+    :func:`~sora_vfx.shapes.grammar.caption` writes them: the first object's words come before
+    ``on``, the second's after ``, and a`` up to the next comma; the article ``a`` is left out.
+    (N, grammar.MAX_OBJECTS, MAX_TOKENS) float; an empty caption (guidance's unconditional
+    branch) has none."""
+    marks = torch.zeros(len(captions), grammar.MAX_OBJECTS, MAX_TOKENS)
+    for row, text in enumerate(captions):
+        words = tokenizer.tokenize(text)
+        if not words:
+            continue
+        spans = [(0, words.index("on"))]
+        if "and" in words:
+            start = words.index("and") + 1
+            stop = words.index(",", start) if "," in words[start:] else len(words)
+            spans.append((start, stop))
+        for slot, (start, stop) in enumerate(spans):
+            for at in range(start, min(stop, MAX_TOKENS)):
+                marks[row, slot, at] = float(words[at] != "a")
+    return marks
+
+
+class GroundingProbe:
+    """Training only, as TokenCompose grounds nouns: keeps every block's cross-attention (the
+    softmax over the caption's tokens, the heads averaged) and pulls the attention that each
+    object's own words get towards the tokens that object touches. No weights: nothing to drop
+    at save, and the sampler's attention is the same module, unchanged."""
+
+    def __init__(self) -> None:
+        self.maps: list[torch.Tensor] = []
+
+    def watch(self, transformer: torch.nn.Module) -> list[Any]:
+        """Keep each block's cross-attention map at every forward pass; returns the hooks' handles."""
+        return [block.attn2.register_forward_hook(self._keep) for block in transformer.blocks]
+
+    def _keep(self, attn: torch.nn.Module, args: tuple, _output: torch.Tensor) -> None:
+        hidden, text = args[0], args[1]  # a Wan block calls attn2(norm_hidden_states, encoder_hidden_states, ...)
+        query = attn.norm_q(attn.to_q(hidden)).unflatten(2, (attn.heads, -1))
+        key = attn.norm_k(attn.to_k(text)).unflatten(2, (attn.heads, -1))
+        scores = torch.einsum("blhd,bthd->bhlt", query, key) * query.shape[-1] ** -0.5
+        self.maps.append(scores.softmax(-1).mean(1))
+
+    def loss(self, words: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
+        """``words`` (N, objects, text tokens) from :func:`object_words`, ``inside`` (N, objects,
+        video tokens) which tokens each object touches: the mean over the blocks, samples and
+        objects (those named and on screen) of ``(1 - share)^2``, where ``share`` is the part of
+        the attention an object's words get that comes from the tokens it touches. Forgets the maps."""
+        maps, self.maps = self.maps, []
+        present = (words.sum(-1) > 0) & inside.any(-1)
+        if not present.any():
+            return maps[0].sum() * 0.0
+        terms = []
+        for attention in maps:
+            given = torch.einsum("blt,bot->bol", attention, words)  # the attention each object's words get
+            share = (given * inside).sum(-1) / given.sum(-1).clamp_min(1e-8)
+            terms.append((1 - share[present]).pow(2).mean())
+        return torch.stack(terms).mean()
+
+
 def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str], masks: torch.Tensor, recipe: Recipe,
                       generator: torch.Generator, log, checkpoints: Checkpoints | None = None,
                       motion: torch.Tensor | None = None, *, stage: str = "transformer",
-                      keep_last: bool = False) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+                      keep_last: bool = False,
+                      objects: torch.Tensor | None = None) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
     """Flow matching: ``x_t = (1 - s) x_0 + s e``, the transformer predicts ``e - x_0``.
 
     Latent pixels that an object touches (``masks``) weigh ``1 + recipe.dit_object_weight``
@@ -476,7 +555,9 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
 
     With ``recipe.dit_motion_weight``, a :class:`MotionHead` learns ``motion`` (each token's,
     from :func:`encode_dataset`) beside it, its loss weighted so; with
-    ``recipe.dit_occupancy_weight``, also which tokens the objects touch (from ``masks``).
+    ``recipe.dit_occupancy_weight``, also which tokens the objects touch (from ``masks``). With
+    ``recipe.dit_grounding_weight``, a :class:`GroundingProbe` pulls the cross-attention of the
+    tokens each object touches (``objects``, from :func:`encode_dataset`) to its own clause.
 
     ``stage`` names the checkpoints (the refine phase runs this loop again as ``"refine"``);
     ``keep_last`` writes the state after the last step too, for a phase that follows.
@@ -502,10 +583,19 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
     _, _, full_length, height, width = latents.shape
     tokens_per_frame = (height // patch[1]) * (width // patch[2])
     short_steps = round(recipe.dit_steps * recipe.dit_short_share)
-    started, losses, motion_losses, occupancy_losses = time.perf_counter(), [], [], []
+    aside_weights = {"motion": recipe.dit_motion_weight, "occupancy": recipe.dit_occupancy_weight,
+                     "grounding": recipe.dit_grounding_weight}
+    started, losses = time.perf_counter(), []
+    aside: dict[str, list[float]] = {name: [] for name, weight in aside_weights.items() if weight}
     first = _resume(checkpoints, stage, modules, optimizers, ema, generator=generator, losses=losses, log=log,
-                    total=recipe.dit_steps, motion_losses=motion_losses, occupancy_losses=occupancy_losses)
-    hook = head.watch(transformer) if head is not None else None
+                    total=recipe.dit_steps, aside=aside)
+    hooks = [head.watch(transformer)] if head is not None else []
+    probe = None
+    if recipe.dit_grounding_weight:
+        if objects is None:
+            raise ValueError("dit_grounding_weight needs which tokens each object touches (objects=)")
+        probe = GroundingProbe()
+        hooks += probe.watch(transformer)
     for step in range(first, recipe.dit_steps):
         for group in (group for optimizer in optimizers for group in optimizer.param_groups):
             group["lr"] = recipe.dit_lr * _cosine(step, recipe.dit_steps, recipe.dit_warmup)
@@ -526,35 +616,33 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
                                                 device=recipe.device)
         predicted = transformer(hidden_states=noisy, timestep=timestep, encoder_hidden_states=embeds,
                                 return_dict=False)[0]
-        extra = None
-        if head is not None and recipe.dit_motion_weight:
-            term = head.loss(motion[batch.index, :, :frames].to(recipe.device))
-            motion_losses.append(term.item())
-            extra = recipe.dit_motion_weight * term
-        if head is not None and recipe.dit_occupancy_weight:
-            occupied = token_occupancy(masks[batch.index, :, :frames].to(recipe.device), patch[1])
-            term = head.occupancy_loss(occupied)
-            occupancy_losses.append(term.item())
-            extra = recipe.dit_occupancy_weight * term if extra is None else extra + recipe.dit_occupancy_weight * term
+        terms = {}
+        if "motion" in aside:
+            terms["motion"] = head.loss(motion[batch.index, :, :frames].to(recipe.device))
+        if "occupancy" in aside:
+            terms["occupancy"] = head.occupancy_loss(token_occupancy(masks[batch.index, :, :frames].to(recipe.device),
+                                                                     patch[1]))
+        if probe is not None:
+            terms["grounding"] = probe.loss(object_words(pipeline.tokenizer, batch.words).to(recipe.device),
+                                            objects[batch.index, :, :frames].flatten(2).to(recipe.device))
+        for name, term in terms.items():
+            aside[name].append(term.item())
+        extra = sum(aside_weights[name] * term for name, term in terms.items()) if terms else None
         losses.append(_learn(modules, optimizers, ema, recipe.ema, weight, predicted, batch.noise - batch.clean, extra))
         if step % 200 == 0 or step == recipe.dit_steps - 1:
-            aside = f", motion {np.mean(motion_losses[-200:]):.4f}" if motion_losses else ""
-            aside += f", occupancy {np.mean(occupancy_losses[-200:]):.4f}" if occupancy_losses else ""
-            log(f"{stage} {step + 1}/{recipe.dit_steps}: loss {np.mean(losses[-200:]):.4f}{aside}, "
+            also = "".join(f", {name} {np.mean(values[-200:]):.4f}" for name, values in aside.items())
+            log(f"{stage} {step + 1}/{recipe.dit_steps}: loss {np.mean(losses[-200:]):.4f}{also}, "
                 f"{time.perf_counter() - started:.0f} s")
-        state = partial(_state, step, modules, optimizers, ema, generator=generator, losses=losses,
-                        motion_losses=motion_losses, occupancy_losses=occupancy_losses)
+        state = partial(_state, step, modules, optimizers, ema, generator=generator, losses=losses, aside=aside)
         checkpoints.step(stage, state, last=step == recipe.dit_steps - 1)
         if keep_last and step == recipe.dit_steps - 1 and checkpoints.folder is not None:
             checkpoints.write(stage, state())  # a later phase starts from it: a resumed run need not redo this one
-    if hook is not None:
+    for hook in hooks:
         hook.remove()
     modules.eval()
     figures = {"final_loss": round(float(np.mean(losses[-200:])), 4)}
-    if motion_losses:
-        figures["final_motion_loss"] = round(float(np.mean(motion_losses[-200:])), 4)
-    if occupancy_losses:
-        figures["final_occupancy_loss"] = round(float(np.mean(occupancy_losses[-200:])), 4)
+    figures.update({f"final_{name}_loss": round(float(np.mean(values[-200:])), 4)
+                    for name, values in aside.items() if values})
     # The head is dropped: the saved folders keep Wan's layout.
     return {name: value for name, value in ema.items() if not name.startswith("motion_head.")}, figures
 
@@ -562,19 +650,20 @@ def train_transformer(pipeline: Any, latents: torch.Tensor, captions: list[str],
 def _state(step: int, module: torch.nn.Module, optimizers: list[torch.optim.Optimizer],
            ema: dict[str, torch.Tensor] | None, *, rng: np.random.Generator | None = None,
            generator: torch.Generator | None = None, losses: list[float] | None = None,
-           motion_losses: list[float] | None = None, occupancy_losses: list[float] | None = None) -> dict[str, Any]:
-    """Everything a stage's loop needs to go on after ``step`` as if it had never stopped."""
+           aside: dict[str, list[float]] | None = None) -> dict[str, Any]:
+    """Everything a stage's loop needs to go on after ``step`` as if it had never stopped;
+    ``aside``: the auxiliary losses by name (``"motion"`` is kept as ``"motion_losses"``)."""
     return {"step": step, "module": module.state_dict(), "optimizers": [each.state_dict() for each in optimizers],
             "ema": ema, "numpy": numpy_state(rng) if rng is not None else None,
             "generator": generator.get_state() if generator is not None else None,
-            "torch": torch.get_rng_state(), "losses": list(losses or []), "motion_losses": list(motion_losses or []),
-            "occupancy_losses": list(occupancy_losses or [])}
+            "torch": torch.get_rng_state(), "losses": list(losses or []),
+            **{f"{name}_losses": list(values) for name, values in (aside or {}).items()}}
 
 
 def _resume(checkpoints: Checkpoints, stage: str, module: torch.nn.Module, optimizers: list[torch.optim.Optimizer],
             ema: dict[str, torch.Tensor] | None, *, log, total: int, rng: np.random.Generator | None = None,
             generator: torch.Generator | None = None, losses: list[float] | None = None,
-            motion_losses: list[float] | None = None, occupancy_losses: list[float] | None = None) -> int:
+            aside: dict[str, list[float]] | None = None) -> int:
     """Load the state ``stage`` left in an earlier run of this recipe; returns the step to go on from (0: none)."""
     saved = checkpoints.restore(stage)
     if saved is None:
@@ -592,10 +681,8 @@ def _resume(checkpoints: Checkpoints, stage: str, module: torch.nn.Module, optim
     torch.set_rng_state(saved["torch"])
     if losses is not None:
         losses[:] = saved["losses"]
-    if motion_losses is not None:
-        motion_losses[:] = saved.get("motion_losses", [])
-    if occupancy_losses is not None:
-        occupancy_losses[:] = saved.get("occupancy_losses", [])
+    for name, values in (aside or {}).items():
+        values[:] = saved.get(f"{name}_losses", [])
     log(f"{stage}: resuming after step {saved['step'] + 1}/{total} from {checkpoints.path(stage)}")
     return saved["step"] + 1
 
@@ -606,7 +693,8 @@ def _resume(checkpoints: Checkpoints, stage: str, module: torch.nn.Module, optim
 ADDED_FIELDS: dict[str, Any] = {"dit_motion_weight": 0.0, "dit_motion_layer": 3, "clips_on_device": False,
                                 "dit_sigma_sampling": "shift", "refine_steps": 0, "refine_clips": 2048,
                                 "refine_lr": 2e-4, "refine_warmup": 100, "refine_sigma_sampling": "logit-normal",
-                                "dit_occupancy_weight": 0.0, "dit_optimizer": "adamw"}
+                                "dit_occupancy_weight": 0.0, "dit_optimizer": "adamw",
+                                "dit_grounding_weight": 0.0, "refine_grounding_weight": 0.0}
 
 #: The recipe fields that decide the VAE stage: a stage folder trained with the same ones is
 #: the VAE a full run would train, so ``--vae-stage`` can reuse it.
@@ -674,14 +762,15 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
                       scheduler=build_scheduler())
     with quiet_transformers():
         pipeline = assemble(components, "t2v")
-    latents, captions, masks, motion = _dataset(vae, recipe, checkpoints, log, patch=transformer.config.patch_size[1])
+    latents, captions, masks, motion, objects = _dataset(vae, recipe, checkpoints, log,
+                                                         patch=transformer.config.patch_size[1])
     mean = latents.mean(dim=(0, 2, 3, 4))
     std = latents.std(dim=(0, 2, 3, 4)).clamp_min(1e-4)
     vae.register_to_config(latents_mean=mean.tolist(), latents_std=std.tolist())
     normalised = (latents - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
     generator = torch.Generator().manual_seed(recipe.seed + 3)
     ema, dit_figures = train_transformer(pipeline, normalised, captions, masks, recipe, generator, log, checkpoints,
-                                         motion, keep_last=bool(recipe.refine_steps))
+                                         motion, keep_last=bool(recipe.refine_steps), objects=objects)
     torch.nn.ModuleDict({"transformer": transformer, "text_encoder": text_encoder}).load_state_dict(ema)
     figures.update(dit_figures, dit_minutes=checkpoints.minutes("transformer"))
     if recipe.refine_steps:
@@ -727,15 +816,16 @@ def refine_transformer(pipeline: Any, recipe: Recipe, checkpoints: Checkpoints, 
     the first phase's ``mean`` and ``std`` (the VAE's config). Returns its figures."""
     checkpoints.begin("refine")
     patch = pipeline.transformer.config.patch_size[1]
-    # Encoded again when a run resumes in this phase: a few minutes, against keeping them.
-    latents, captions, masks, motion = encode_dataset(pipeline.vae, replace(recipe, clips=recipe.refine_clips),
-                                                      np.random.default_rng([recipe.seed, 6]), log, patch=patch)
-    normalised = (latents - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
     phase = replace(recipe, dit_steps=recipe.refine_steps, dit_lr=recipe.refine_lr, dit_warmup=recipe.refine_warmup,
-                    dit_short_share=0.0, dit_sigma_sampling=recipe.refine_sigma_sampling)
+                    dit_short_share=0.0, dit_sigma_sampling=recipe.refine_sigma_sampling,
+                    dit_grounding_weight=recipe.refine_grounding_weight, clips=recipe.refine_clips)
+    # Encoded again when a run resumes in this phase: a few minutes, against keeping them.
+    rng = np.random.default_rng([recipe.seed, 6])
+    latents, captions, masks, motion, objects = encode_dataset(pipeline.vae, phase, rng, log, patch=patch)
+    normalised = (latents - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
     generator = torch.Generator().manual_seed(recipe.seed + 6)
     ema, figures = train_transformer(pipeline, normalised, captions, masks, phase, generator, log, checkpoints,
-                                     motion, stage="refine")
+                                     motion, stage="refine", objects=objects)
     parts = {"transformer": pipeline.transformer, "text_encoder": pipeline.text_encoder}
     torch.nn.ModuleDict(parts).load_state_dict(ema)
     figures = {f"refine_{key}": value for key, value in {**figures, **machine(recipe)}.items()}
@@ -743,7 +833,7 @@ def refine_transformer(pipeline: Any, recipe: Recipe, checkpoints: Checkpoints, 
 
 
 _DATASET = "dataset"
-_DATASET_PARTS = ("latents", "captions", "masks", "motion")
+_DATASET_PARTS = ("latents", "captions", "masks", "motion", "objects")
 
 
 def _dataset(vae: torch.nn.Module, recipe: Recipe, checkpoints: Checkpoints | None, log, *, patch: int):
@@ -752,7 +842,7 @@ def _dataset(vae: torch.nn.Module, recipe: Recipe, checkpoints: Checkpoints | No
     saved = checkpoints.restore(_DATASET) if checkpoints is not None else None
     if saved is not None:
         log(f"{_DATASET}: reusing {checkpoints.path(_DATASET)}")
-        return tuple(saved[part] for part in _DATASET_PARTS)
+        return tuple(saved.get(part) for part in _DATASET_PARTS)  # a dataset from before "objects" has none
     data = encode_dataset(vae, recipe, np.random.default_rng([recipe.seed, 2]), log, patch=patch)
     if checkpoints is not None and checkpoints.folder is not None:
         checkpoints.write(_DATASET, dict(zip(_DATASET_PARTS, data, strict=True)))
@@ -818,7 +908,7 @@ def encode_outpaint_dataset(pipeline: Any, recipe: Recipe, rng: np.random.Genera
     with torch.no_grad():
         for start in range(0, recipe.outpaint_clips, 16):
             count = min(16, recipe.outpaint_clips - start)
-            video, words, covered, _ = world_clips(rng, count, NATIVE_FRAMES, recipe.device,
+            video, words, covered, *_ = world_clips(rng, count, NATIVE_FRAMES, recipe.device,
                                                    on_device=recipe.clips_on_device)
             boxes = [filmed_box(rng, width, height) for _ in range(count)]
             masks = border_masks(boxes, NATIVE_FRAMES, width, height).to(recipe.device)
@@ -1109,12 +1199,20 @@ def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> 
    The {"same" if recipe.dit_motion_weight else "a"} head predicts which tokens an object touches,
    its logistic loss weighted {recipe.dit_occupancy_weight:g}: the network has to know how many
    objects there are, and where, at every noise level."""
+    grounding = """
+   {when}, in every block, the cross-attention that each object's words get is pulled
+   towards the tokens that object covers (as TokenCompose grounds nouns; weighted {weight:g}), so
+   that each object takes its colour and motion from its own clause of the caption."""
+    if recipe.dit_grounding_weight:
+        motion_head += grounding.format(when="Throughout", weight=recipe.dit_grounding_weight)
     levels = ("logit-normal (SD3's: most near the middle, where the layout settles)"
               if recipe.refine_sigma_sampling == "logit-normal" else f"with shift {recipe.dit_sigma_shift:g}")
     refine = "" if not recipe.refine_steps else f"""
    A refine phase then goes on from those weights for {recipe.refine_steps} steps more, on
    {recipe.refine_clips} clips it has not seen, each at its whole length, with noise levels drawn
    {levels} and a new cosine schedule from a learning rate of {recipe.refine_lr:g}."""
+    if recipe.refine_steps and recipe.refine_grounding_weight:
+        refine += grounding.format(when="In this phase", weight=recipe.refine_grounding_weight)
     return template.substitute(
         parts, pipeline_class=pipeline_class, optimizer=optimizer, motion_head=motion_head, refine=refine,
         width=NATIVE_SIZE[0], height=NATIVE_SIZE[1], frames=NATIVE_FRAMES,
