@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sora_vfx.editorial import EditOptions, read_edit  # noqa: E402
-from sora_vfx.eval.summary import motion_by_direction  # noqa: E402
+from sora_vfx.eval.summary import by_object_count, motion_by_direction  # noqa: E402
 from sora_vfx.imaging import write_image  # noqa: E402
 from sora_vfx.models import load_model  # noqa: E402
 from sora_vfx.render import RenderSettings, read_manifest, render_edit  # noqa: E402
@@ -69,7 +69,8 @@ def series(name: str, work: Path, shots, model, settings: RenderSettings, seams=
     result = evaluate_render(out, seams=seams)
     document = result.to_dict()
     document.update(series=name, render_seconds=round(seconds, 1), failed=failed,
-                    motion_by_direction=motion_by_direction(list(result.shots.values())))
+                    motion_by_direction=motion_by_direction(list(result.shots.values())),
+                    by_object_count=by_object_count(list(result.shots.values())))
     return document
 
 
@@ -187,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         directions = ", ".join(f"{motion} {tally['correct']:.0%} of {tally['objects']}"
                                for motion, tally in document["motion_by_direction"].items())
         print(f"{document['series']} motion by direction: {directions}")
+        counts = "; ".join(f"{count} object{'s' if count != '1' else ''} ({tally['shots']} "
+                           f"shot{'s' if tally['shots'] != 1 else ''}): colour "
+                           f"{tally['object_colour_correct']:.0%}, motion {tally['motion_correct']:.0%}, "
+                           f"ghosting {tally['ghosting']:.0%}" for count, tally in document["by_object_count"].items())
+        print(f"{document['series']} by objects: {counts}")
     print("\n".join(table))
     args.json.write_text(json.dumps({"model": args.model, "seed": args.seed, "series": results}, indent=2) + "\n")
     print(f"written: {args.json}" + (f"; frames in {work}" if args.keep else ""))

@@ -61,6 +61,18 @@ def motion_by_direction(shots: Sequence[ShotMeasures]) -> dict[str, dict[str, fl
             for motion, (right, total) in sorted(counts.items())}
 
 
+def by_object_count(shots: Sequence[ShotMeasures]) -> dict[str, dict[str, float | int]]:
+    """Per number of prompted objects (``"1"``, ``"2"``): how many shots, and the shares with
+    the right object colours and motion and with ghosting. Two-object shots fail in their own
+    way (each clause has to bind its own colour and motion), which the overall figures hide."""
+    groups: dict[int, list[ShotMeasures]] = {}
+    for shot in shots:
+        groups.setdefault(len(shot.objects), []).append(shot)
+    return {str(count): {"shots": len(group), **{key: round(getattr(summary, key), 3) for key in
+                                                ("object_colour_correct", "motion_correct", "ghosting")}}
+            for count, group in sorted(groups.items()) for summary in (summarize(group),)}
+
+
 def summarize(shots: Sequence[ShotMeasures]) -> EvalSummary:
     """Total the measurements of many shots.
 

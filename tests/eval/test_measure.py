@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sora_vfx.eval import EVAL_SCHEMA_VERSION, EvalError, eval_document, measure_shot, summarize
-from sora_vfx.eval.summary import motion_by_direction
+from sora_vfx.eval.summary import by_object_count, motion_by_direction
 from sora_vfx.shapes import Clip, draw_clip, parse_prompt, random_scene, render_clip
 
 
@@ -214,6 +214,18 @@ def test_motion_is_counted_per_prompted_direction():
     assert motion_by_direction(shots) == {"moving left": {"objects": 2, "correct": 0.5},
                                          "moving up": {"objects": 1, "correct": 1.0}}
     assert motion_by_direction([]) == {}
+
+
+def test_shots_are_also_totalled_by_how_many_objects_they_prompt():
+    one = "a red ball moving left on a blue background"
+    two = "a red ball moving left on a blue background, and a small white square moving up"
+    shots = [measure_shot(clip_of(one, 1).frames, scene=one),
+             measure_shot(clip_of(two, 2).frames, scene=two),
+             measure_shot(clip_of(two, 3).frames[::-1], scene=two)]  # played backwards: both move wrong
+    assert by_object_count(shots) == {
+        "1": {"shots": 1, "object_colour_correct": 1.0, "motion_correct": 1.0, "ghosting": 0.0},
+        "2": {"shots": 2, "object_colour_correct": 1.0, "motion_correct": 0.5, "ghosting": 0.0}}
+    assert by_object_count([]) == {}
 
 
 def test_bad_inputs_raise_eval_error():
