@@ -266,17 +266,13 @@ def motion_field(clip: Clip) -> np.ndarray:
     """(frames, height, width, 2) float32: the screen velocity (x, y) of what each pixel of
     ``clip`` shows, in pixels per frame: the background moves against the pan, objects with
     their own velocity less the pan, blended by coverage in drawing order (later objects in
-    front). From the plan and the truth, as :func:`object_coverage`; for training losses that
+    front). From the plan and the truth, as :func:`object_coverages`; for training losses that
     are about motion."""
     plan = clip.plan
-    xs = np.arange(clip.box.width, dtype=np.float32) + np.float32(0.5)
-    ys = np.arange(clip.box.height, dtype=np.float32) + np.float32(0.5)
     field = np.zeros((*clip.frames.shape[:3], 2), dtype=np.float32)
     field[..., 0] = -plan.pan_velocity
-    for obj_plan, truth in zip(plan.objects, clip.objects, strict=True):
+    for obj_plan, coverage in zip(plan.objects, object_coverages(clip), strict=True):
         screen = np.array([obj_plan.velocity[0] - plan.pan_velocity, obj_plan.velocity[1]], dtype=np.float32)
-        centre = truth.centre.astype(np.float32)
-        coverage = _coverage(truth.obj.shape, np.float32(truth.radius), centre[:, 0], centre[:, 1], xs, ys)
         field = field + coverage[..., None] * (screen - field)
     return field
 

@@ -165,13 +165,20 @@ class Recipe:
                                             for k in counts}})
 
 
+def _causal_padded(frames: torch.Tensor, temporal: int) -> torch.Tensor:
+    """``frames`` (N, C, frames, H, W) with its first frame repeated ``temporal - 1`` times in
+    front, so that pooling ``temporal`` frames at a time groups them as the causal VAE does:
+    the first frame alone, then ``temporal`` frames per latent frame."""
+    if temporal == 1:
+        return frames
+    return torch.cat([frames[:, :, :1].expand(-1, -1, temporal - 1, -1, -1), frames], dim=2)
+
+
 def latent_object_mask(covered: torch.Tensor, temporal: int, spatial: int) -> torch.Tensor:
     """Which latent pixels an object touches: ``covered`` (N, 1, frames, H, W) pooled the way
     the causal VAE groups pixels (the first frame alone, then ``temporal`` frames per latent
     frame; ``spatial`` pixels a side), grown by one latent pixel for the receptive field."""
-    first = covered[:, :, :1].expand(-1, -1, temporal - 1, -1, -1)
-    padded = torch.cat([first, covered], dim=2) if temporal > 1 else covered
-    pooled = torch.nn.functional.max_pool3d(padded, kernel_size=(temporal, spatial, spatial))
+    pooled = torch.nn.functional.max_pool3d(_causal_padded(covered, temporal), kernel_size=(temporal, spatial, spatial))
     return torch.nn.functional.max_pool3d(pooled, kernel_size=(1, 3, 3), stride=1, padding=(0, 1, 1)) > 0
 
 
@@ -185,9 +192,8 @@ def token_motion(motion: torch.Tensor, temporal: int, pixels: int) -> torch.Tens
     causal VAE groups frames (the first alone, then ``temporal`` a latent frame) and averaged
     over the ``pixels`` x ``pixels`` a token covers; (N, 2, latent frames, H / pixels, W / pixels),
     divided by :data:`MOTION_SCALE`."""
-    first = motion[:, :, :1].expand(-1, -1, temporal - 1, -1, -1)
-    padded = torch.cat([first, motion], dim=2) if temporal > 1 else motion
-    return torch.nn.functional.avg_pool3d(padded, kernel_size=(temporal, pixels, pixels)) / MOTION_SCALE
+    pooled = torch.nn.functional.avg_pool3d(_causal_padded(motion, temporal), kernel_size=(temporal, pixels, pixels))
+    return pooled / MOTION_SCALE
 
 
 def _cosine(step: int, total: int, warmup: int) -> float:
@@ -475,9 +481,7 @@ def token_objects(each: torch.Tensor, temporal: int, pixels: int) -> torch.Tenso
     """Which transformer tokens each object touches: ``each`` (N, objects, frames, H, W, from
     :attr:`Clips.each`) grouped as the causal VAE groups frames and pooled over the ``pixels`` x
     ``pixels`` a token covers; (N, objects, latent frames, H / pixels, W / pixels), bool."""
-    first = each[:, :, :1].expand(-1, -1, temporal - 1, -1, -1)
-    padded = torch.cat([first, each], dim=2) if temporal > 1 else each
-    return torch.nn.functional.max_pool3d(padded, kernel_size=(temporal, pixels, pixels)) > 0
+    return torch.nn.functional.max_pool3d(_causal_padded(each, temporal), kernel_size=(temporal, pixels, pixels)) > 0
 
 
 def object_words(tokenizer: Any, captions: list[str]) -> torch.Tensor:
