@@ -5,6 +5,7 @@
 #     OUT=/some/folder bash benchmarks/gpu_shapes.sh          # the device tool sets $OUT
 #     OUT=/tmp/rehearsal bash benchmarks/gpu_shapes.sh --rehearse   # here: a smoke budget on the CPU
 #     OUT=/some/folder bash benchmarks/gpu_shapes.sh --set dit_occupancy_weight=1   # more options: the training's
+#     OUT=/some/folder bash benchmarks/gpu_shapes.sh --set vae_spatial=8   # the CPU model's 4x4 tokens a frame
 #
 # Writes to $OUT: train.log, quality_t2v.json (benchmarks/quality.py's text-to-video series,
 # 60 shots, the same prompts and seeds as the CPU model's figures) and the trained folders as

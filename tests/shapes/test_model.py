@@ -226,6 +226,18 @@ def test_a_vae_stage_of_another_recipe_is_refused(tmp_path):
         train(["--out", str(tmp_path / "b"), "--vae-stage", str(tmp_path / "stage"), "--budget", "0.003",
                "--set", "vae_lr=0.001"])
     assert not (tmp_path / "b").exists()
+    # A stage kept before a VAE field was added reads as trained with that field's old value.
+    from sora_vfx.models.shapes.checkpoint import Checkpoints
+    from sora_vfx.models.shapes.train import Recipe, vae_stage
+
+    record = json.loads((tmp_path / "stage" / "stage.json").read_text())
+    del record["recipe"]["vae_spatial"]
+    (tmp_path / "stage" / "stage.json").write_text(json.dumps(record))
+    said = []
+    vae_stage(Recipe().scaled(0.003), tmp_path / "stage", said.append, Checkpoints(None, {}))
+    assert said[0].startswith("vae: reusing")
+    with pytest.raises(SystemExit, match="another recipe"):
+        vae_stage(Recipe(vae_spatial=4).scaled(0.003), tmp_path / "stage", said.append, Checkpoints(None, {}))
     # The outpainting stage starts only from a text-to-video folder of its own recipe.
     with pytest.raises(SystemExit, match="another recipe"):
         train(["--out", str(tmp_path / "a"), "--stage", "outpaint", "--budget", "0.003", "--set", "dit_lr=0.001"])

@@ -27,11 +27,20 @@ LATENT_CHANNELS = 16
 TEXT_DIM = 64
 SCHEDULER_SHIFT = 3.0
 DEFAULT_STEPS = 20
-#: The transformer layers a VACE context block feeds (WanVACE needs layer 0; here every one), and the context's
-#: channels: the filmed frames' latents, the border's latents, and the mask folded 8x8 into
-#: channels, as ``WanVACEPipeline`` builds them.
+#: How much smaller in space the VAE's latents are: 8 as shipped (a 64x64 frame is 4x4 tokens),
+#: or 4 (8x8 tokens, four times the transformer's tokens: two objects share a token less often).
+VAE_SPATIAL_SCALES = (8, 4)
+#: The transformer layers a VACE context block feeds (WanVACE needs layer 0; here every one).
 VACE_LAYERS = (0, 1, 2, 3, 4, 5)
-VACE_IN_CHANNELS = 2 * LATENT_CHANNELS + 8 * 8
+
+
+def vace_in_channels(spatial: int = 8) -> int:
+    """The VACE context's channels, as ``WanVACEPipeline`` builds them: the filmed frames'
+    latents, the border's latents, and the mask folded ``spatial`` x ``spatial`` into channels."""
+    return 2 * LATENT_CHANNELS + spatial * spatial
+
+
+VACE_IN_CHANNELS = vace_in_channels()
 
 _SPECIAL_TOKENS = ("<pad>", "</s>", "<unk>")
 
@@ -71,17 +80,22 @@ def build_text_encoder(vocab_size: int) -> torch.nn.Module:
     ))
 
 
-def build_vae() -> torch.nn.Module:
+def build_vae(spatial: int = 8) -> torch.nn.Module:
     """Wan's causal video VAE in Wan 2.2's residual form (pixels folded 2x2 into channels,
-    averaging shortcuts around every resampling): 8x smaller in space, 2x in time, 16 latent
-    channels. The shortcuts let a small VAE learn flat colours and sharp edges in minutes;
-    2x in time keeps an object's path in the latents rather than in the decoder's guesses."""
+    averaging shortcuts around every resampling): ``spatial`` (8 or 4) times smaller in space,
+    2x in time, 16 latent channels. The shortcuts let a small VAE learn flat colours and sharp
+    edges in minutes; 2x in time keeps an object's path in the latents rather than in the
+    decoder's guesses. At 4 the VAE has one spatial downsampling fewer."""
     from diffusers import AutoencoderKLWan
 
+    if spatial not in VAE_SPATIAL_SCALES:
+        scales = " or ".join(map(str, VAE_SPATIAL_SCALES))
+        raise ValueError(f"the VAE is {scales} times smaller in space, not {spatial}")
+    dim_mult, temporal = ([1, 2, 2], [False, True]) if spatial == 8 else ([2, 2], [True])
     return AutoencoderKLWan(
-        base_dim=24, z_dim=LATENT_CHANNELS, dim_mult=[1, 2, 2], num_res_blocks=1, temperal_downsample=[False, True],
+        base_dim=24, z_dim=LATENT_CHANNELS, dim_mult=dim_mult, num_res_blocks=1, temperal_downsample=temporal,
         is_residual=True, patch_size=2, in_channels=12, out_channels=12,
-        scale_factor_temporal=2, scale_factor_spatial=8,
+        scale_factor_temporal=2, scale_factor_spatial=spatial,
         latents_mean=[0.0] * LATENT_CHANNELS, latents_std=[1.0] * LATENT_CHANNELS,
     )
 
@@ -97,8 +111,9 @@ HEADS, HEAD_DIM = 3, 32
 
 
 def build_transformer() -> torch.nn.Module:
-    """Wan's diffusion transformer at a small size: 2x2 latent patches (16x16 pixels a token;
-    Wan 2.2's first-frame image-to-video mode assumes 2x2), 6 layers of width 96."""
+    """Wan's diffusion transformer at a small size: 2x2 latent patches (16x16 pixels a token
+    with the shipped VAE, 8x8 with ``build_vae(4)``; Wan 2.2's first-frame image-to-video mode
+    assumes 2x2), 6 layers of width 96."""
     from diffusers import WanTransformer3DModel
 
     return WanTransformer3DModel(
@@ -108,16 +123,17 @@ def build_transformer() -> torch.nn.Module:
     )
 
 
-def build_outpaint_transformer() -> torch.nn.Module:
+def build_outpaint_transformer(spatial: int = 8) -> torch.nn.Module:
     """The transformer of :func:`build_transformer` with VACE context blocks beside the layers
-    in :data:`VACE_LAYERS` (``WanVACETransformer3DModel``)."""
+    in :data:`VACE_LAYERS` (``WanVACETransformer3DModel``), for a VAE ``spatial`` times smaller
+    in space."""
     from diffusers import WanVACETransformer3DModel
 
     return WanVACETransformer3DModel(
         patch_size=(1, 2, 2), num_attention_heads=HEADS, attention_head_dim=HEAD_DIM, in_channels=LATENT_CHANNELS,
         out_channels=LATENT_CHANNELS, text_dim=TEXT_DIM, freq_dim=64, ffn_dim=384, num_layers=LAYERS,
         cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=64,
-        vace_layers=list(VACE_LAYERS), vace_in_channels=VACE_IN_CHANNELS,
+        vace_layers=list(VACE_LAYERS), vace_in_channels=vace_in_channels(spatial),
     )
 
 

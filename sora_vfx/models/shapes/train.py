@@ -56,6 +56,7 @@ from .model import (
     NATIVE_FRAMES,
     NATIVE_SIZE,
     VACE_LAYERS,
+    VAE_SPATIAL_SCALES,
     assemble,
     build_outpaint_transformer,
     build_scheduler,
@@ -87,6 +88,10 @@ class Recipe:
     vae_kl: float = 1e-3
     vae_sample: bool = True  # decode posterior samples (a VAE) or means (an autoencoder)
     vae_object_weight: float = 2.0  # extra loss weight on pixels that an object covers
+    # How much smaller in space the latents are (``model.VAE_SPATIAL_SCALES``): 8, a 64x64 frame
+    # as 4x4 tokens; or 4, as 8x8 tokens, where two objects share a token far less often, for
+    # four times the transformer's tokens (a recipe for a GPU).
+    vae_spatial: int = 8
     clips: int = 8192
     dit_steps: int = 12000
     dit_batch: int = 16
@@ -144,6 +149,8 @@ class Recipe:
         for name in ("dit_sigma_sampling", "refine_sigma_sampling"):
             if getattr(self, name) not in SIGMA_SAMPLINGS:
                 raise ValueError(f"{name} is {' or '.join(SIGMA_SAMPLINGS)}, not {getattr(self, name)!r}")
+        if self.vae_spatial not in VAE_SPATIAL_SCALES:
+            raise ValueError(f"vae_spatial is {' or '.join(map(str, VAE_SPATIAL_SCALES))}, not {self.vae_spatial}")
         if not 1 <= self.dit_motion_layer <= LAYERS:
             raise ValueError(f"dit_motion_layer is 1 to {LAYERS}, not {self.dit_motion_layer}")
 
@@ -379,6 +386,7 @@ def _muon_lr_ratio(adjust: str | None, shape: torch.Size) -> float:
 #: What ``--recipe gpu`` changes in the CPU recipe (see :meth:`Recipe.gpu`).
 GPU_RECIPE: dict[str, Any] = {
     "device": "cuda", "threads": 8, "clips_on_device": True,
+    "vae_spatial": 4,  # 8x8 tokens a frame: two objects seldom share one (docs/shapes.md)
     "vae_batch": 32, "vae_crop_steps": 1500, "vae_full_steps": 300,
     "clips": 16384, "dit_batch": 64, "dit_steps": 6000, "dit_warmup": 200, "dit_motion_weight": 10.0,
     "dit_optimizer": "muon",  # a card computes Muon's iteration in bfloat16 fast
@@ -698,7 +706,7 @@ ADDED_FIELDS: dict[str, Any] = {"dit_motion_weight": 0.0, "dit_motion_layer": 3,
                                 "dit_sigma_sampling": "shift", "refine_steps": 0, "refine_clips": 2048,
                                 "refine_lr": 2e-4, "refine_warmup": 100, "refine_sigma_sampling": "logit-normal",
                                 "dit_occupancy_weight": 0.0, "dit_optimizer": "adamw",
-                                "dit_grounding_weight": 0.0, "refine_grounding_weight": 0.0}
+                                "dit_grounding_weight": 0.0, "refine_grounding_weight": 0.0, "vae_spatial": 8}
 
 #: The recipe fields that decide the VAE stage: a stage folder trained with the same ones is
 #: the VAE a full run would train, so ``--vae-stage`` can reuse it.
@@ -720,7 +728,9 @@ def vae_stage(recipe: Recipe, folder: Path | None, log,
     wanted = {name: getattr(recipe, name) for name in VAE_STAGE_FIELDS}
     if folder is not None and (folder / _STAGE_JSON).is_file():
         recorded = json.loads((folder / _STAGE_JSON).read_text())
-        if recorded.get("recipe") != wanted:
+        # A field added since the stage was kept reads as it trained then.
+        added = {name: value for name, value in ADDED_FIELDS.items() if name in VAE_STAGE_FIELDS}
+        if {**added, **recorded.get("recipe", {})} != wanted:
             raise SystemExit(f"{folder} holds a VAE trained with another recipe ({recorded.get('recipe')}); "
                              "remove it or give another --vae-stage folder")
         log(f"vae: reusing {folder} ({recorded['figures']})")
@@ -728,7 +738,7 @@ def vae_stage(recipe: Recipe, folder: Path | None, log,
     checkpoints.begin("vae")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed)
-        vae = build_vae().to(recipe.device)
+        vae = build_vae(recipe.vae_spatial).to(recipe.device)
         figures = train_vae(vae, recipe, np.random.default_rng([recipe.seed, 1]), log, checkpoints)
     figures["vae_minutes"] = checkpoints.minutes("vae")
     if folder is not None:
@@ -929,11 +939,11 @@ def encode_outpaint_dataset(pipeline: Any, recipe: Recipe, rng: np.random.Genera
     return torch.cat(latents), torch.cat(contexts), captions, torch.cat(weights)
 
 
-def outpaint_transformer_from(base: torch.nn.Module) -> torch.nn.Module:
-    """A VACE transformer whose main layers are ``base``'s; each context block starts as a copy
-    of the layer it feeds, its output projection at zero, so training starts from ``base``'s
-    pictures exactly."""
-    transformer = build_outpaint_transformer()
+def outpaint_transformer_from(base: torch.nn.Module, spatial: int = 8) -> torch.nn.Module:
+    """A VACE transformer whose main layers are ``base``'s, for a VAE ``spatial`` times smaller in
+    space; each context block starts as a copy of the layer it feeds, its output projection at
+    zero, so training starts from ``base``'s pictures exactly."""
+    transformer = build_outpaint_transformer(spatial)
     missing, unexpected = transformer.load_state_dict(base.state_dict(), strict=False)
     if unexpected or any(not name.startswith("vace_") for name in missing):
         raise RuntimeError(f"the base transformer does not fit: missing {missing}, unexpected {unexpected}")
@@ -1013,7 +1023,7 @@ def train_outpaint(out: Path, recipe: Recipe, *, log=print, checkpoints: Checkpo
     checkpoints.begin("outpaint")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed + 10)
-        transformer = outpaint_transformer_from(t2v.transformer).to(recipe.device)
+        transformer = outpaint_transformer_from(t2v.transformer, t2v.vae.config.scale_factor_spatial).to(recipe.device)
     components = dict(tokenizer=t2v.tokenizer, text_encoder=t2v.text_encoder.to(recipe.device).eval(),
                       vae=t2v.vae.to(recipe.device).eval(), transformer=transformer, scheduler=t2v.scheduler)
     with quiet_transformers():
@@ -1219,7 +1229,7 @@ def model_card(pipeline_class: str, recipe: Recipe, figures: dict[str, Any]) -> 
         refine += grounding.format(when="In this phase", weight=recipe.refine_grounding_weight)
     return template.substitute(
         parts, pipeline_class=pipeline_class, optimizer=optimizer, motion_head=motion_head, refine=refine,
-        width=NATIVE_SIZE[0], height=NATIVE_SIZE[1], frames=NATIVE_FRAMES,
+        width=NATIVE_SIZE[0], height=NATIVE_SIZE[1], frames=NATIVE_FRAMES, spatial=recipe.vae_spatial,
         command=command, where=where, minutes=figures.get("minutes", "?"),
         rows="\n".join(f"| {key} | {value} |" for key, value in asdict(recipe).items()),
         done="\n".join(f"| {key} | {value} |" for key, value in figures.items()))
