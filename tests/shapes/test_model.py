@@ -243,6 +243,12 @@ def test_a_vae_stage_of_another_recipe_is_refused(tmp_path):
         train(["--out", str(tmp_path / "a"), "--stage", "outpaint", "--budget", "0.003", "--set", "dit_lr=0.001"])
     with pytest.raises(SystemExit, match="no trained text-to-video model"):
         train(["--out", str(tmp_path / "c"), "--stage", "outpaint", "--budget", "0.003"])
+    # A folder recorded before vae_spatial existed was trained at 8: not a start for 4.
+    record = json.loads((tmp_path / "a" / "t2v" / "training.json").read_text())
+    del record["recipe"]["vae_spatial"]
+    (tmp_path / "a" / "t2v" / "training.json").write_text(json.dumps(record))
+    with pytest.raises(SystemExit, match="another recipe"):
+        train(["--out", str(tmp_path / "a"), "--stage", "outpaint", "--budget", "0.003", "--set", "vae_spatial=4"])
 
 
 def test_the_gpu_recipe_rehearses_here_with_its_clips_drawn_by_torch(tmp_path, monkeypatch):

@@ -1012,8 +1012,10 @@ def train_outpaint(out: Path, recipe: Recipe, *, log=print, checkpoints: Checkpo
 
     base = out / "t2v"
     recorded = _t2v_record(base, "start outpainting from")
-    # The fields stages 1-3 use: those the folder records, less this stage's own.
-    base_recipe = {key: value for key, value in recorded["recipe"].items() if not key.startswith("outpaint_")}
+    # The fields stages 1-3 use: those the folder records (a field added since, as it trained then),
+    # less this stage's own.
+    base_recipe = {key: value for key, value in {**ADDED_FIELDS, **recorded["recipe"]}.items()
+                   if not key.startswith("outpaint_")}
     if base_recipe != {key: value for key, value in asdict(recipe).items() if key in base_recipe}:
         raise SystemExit(f"{base} was trained with another recipe ({recorded['recipe']}); train it again first")
     torch.set_num_threads(recipe.threads)
