@@ -21,7 +21,8 @@ The result is three pipeline folders: ``DIR/t2v`` (``WanPipeline``) and ``DIR/i2
 (``WanImageToVideoPipeline``), sharing every weight, and ``DIR/outpaint``; each with a
 ``sora_vfx.json`` and a model card. ``--stage outpaint`` runs stage 4 alone on the ``DIR/t2v``
 an earlier run of the same recipe left, ``--stage base`` stages 1-3 alone. ``--budget`` scales
-every stage's steps (``--budget 0.02`` is a smoke test). ``--recipe gpu`` is the recipe sized
+every stage's steps (``--budget 0.02`` is a smoke test); ``--fit MINUTES`` chooses the budget of
+the stages a run trains from a few steps of each timed first (:mod:`.fit`). ``--recipe gpu`` is the recipe sized
 for one H100/H200 (:meth:`Recipe.gpu`), its clips drawn on the card (:mod:`.clips`).
 """
 
@@ -49,6 +50,7 @@ from sora_vfx.shapes import grammar
 
 from .checkpoint import RUN_JSON, Checkpoints, Stopped, numpy_state, set_numpy_state
 from .clips import world_clips
+from .fit import PROBE_CLIPS, PROBE_STEPS, STAGE_COUNTS, STAGES_RUN, StepTimes, estimate, fitted_budget
 from .model import (
     DEFAULT_STEPS,
     LAYERS,
@@ -163,10 +165,10 @@ class Recipe:
         next run (``--set``)."""
         return cls(**{**GPU_RECIPE, **fields})
 
-    def scaled(self, budget: float) -> Recipe:
-        """The same recipe with every step and clip count times ``budget`` (at least 2)."""
-        counts = ("vae_crop_steps", "vae_full_steps", "clips", "dit_steps", "dit_warmup", "refine_steps",
-                  "refine_clips", "refine_warmup", "outpaint_clips", "outpaint_steps", "outpaint_warmup")
+    def scaled(self, budget: float, stages: tuple[str, ...] = tuple(STAGE_COUNTS)) -> Recipe:
+        """The same recipe with every step and clip count of ``stages`` (keys of
+        :data:`STAGE_COUNTS`) times ``budget`` (at least 2)."""
+        counts = [name for stage in stages for name in STAGE_COUNTS[stage]]
         # A count at 0 (a phase turned off) stays off.
         return Recipe(**{**asdict(self), **{k: max(2, round(getattr(self, k) * budget)) if getattr(self, k) else 0
                                             for k in counts}})
@@ -803,6 +805,86 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     return figures
 
 
+def probe(recipe: Recipe, stage: str) -> dict[str, float]:
+    """Seconds here for one step of each phase of the stages ``stage`` trains (``STAGES_RUN``)
+    and for one clip encoded, from throwaway models of ``recipe``'s shapes trained on a few
+    clips: one step to warm up, then ``PROBE_STEPS`` timed in each phase (see :mod:`.fit`);
+    ``vae_measure``: the VAE stage's measurement at its end, which does not scale. The torch
+    (and CUDA) random generators are left as they were, so the run after it is the recipe's."""
+    torch.set_num_threads(recipe.threads)
+    stages = STAGES_RUN[stage]
+    steps = PROBE_STEPS + 1
+    short = replace(recipe, vae_crop_steps=steps, vae_full_steps=steps, dit_steps=2 * steps, dit_short_share=0.5,
+                    dit_warmup=1, outpaint_steps=2 * steps, outpaint_short_share=0.5, outpaint_warmup=1,
+                    clips=PROBE_CLIPS, outpaint_clips=PROBE_CLIPS)
+    quiet = lambda _message: None  # noqa: E731
+    seconds: dict[str, float] = {}
+    with torch.random.fork_rng(devices=None if torch.device(recipe.device).type == "cuda" else []):
+        torch.manual_seed(recipe.seed)
+        rng = np.random.default_rng([recipe.seed, 99])
+        vae = build_vae(recipe.vae_spatial).to(recipe.device)
+        if "vae" in stages:
+            times = StepTimes()
+            train_vae(vae, short, rng, quiet, times)
+            seconds["vae_measure"] = time.perf_counter() - times.ends["vae"][-1]
+            seconds["vae_crop"], seconds["vae_full"] = times.phases("vae")
+
+        def encoding_seconds(encode) -> tuple[Any, float]:  # a clip's, the second time (the first warms up)
+            encode()
+            started = time.perf_counter()
+            data = encode()
+            return data, (time.perf_counter() - started) / PROBE_CLIPS
+
+        tokenizer = build_tokenizer()
+        text_encoder = build_text_encoder(len(tokenizer)).to(recipe.device)
+        transformer = build_transformer().to(recipe.device)
+        components = dict(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer,
+                          scheduler=build_scheduler())
+        if "transformer" in stages or "refine" in stages:
+            with quiet_transformers():
+                pipeline = assemble(components, "t2v")
+            patch = transformer.config.patch_size[1]
+            data, seconds["encode"] = encoding_seconds(lambda: encode_dataset(vae, short, rng, quiet, patch=patch))
+            latents, captions, masks, motion, objects = data
+            times = StepTimes()
+            train_transformer(pipeline, latents, captions, masks, short, torch.Generator().manual_seed(1), quiet, times,
+                              motion, objects=objects)
+            seconds["dit_short"], seconds["dit_long"] = times.phases("transformer")
+        if "outpaint" in stages:
+            components["transformer"] = outpaint_transformer_from(transformer, vae.config.scale_factor_spatial)
+            components["transformer"].to(recipe.device)
+            components["text_encoder"].eval()
+            with quiet_transformers():
+                pipeline = assemble(components, "outpaint")
+            data, seconds["outpaint_encode"] = encoding_seconds(
+                lambda: encode_outpaint_dataset(pipeline, short, rng, quiet))
+            times = StepTimes()
+            train_outpaint_transformer(pipeline, data, short, torch.Generator().manual_seed(2), quiet, times)
+            seconds["outpaint_short"], seconds["outpaint_long"] = times.phases("outpaint")
+    return seconds
+
+
+def fit(recipe: Recipe, stage: str, minutes: float, log) -> Recipe:
+    """``--fit``: ``recipe`` with the counts of the stages ``stage`` trains scaled (as ``--budget``
+    scales them) to take about ``minutes`` here, :func:`probe`'s own time included; logs what
+    it measured and chose.
+
+    Raises:
+        ValueError: the stages cannot be fitted into ``minutes`` (see :func:`.fit.fitted_budget`).
+    """
+    started = time.perf_counter()
+    seconds = probe(recipe, stage)
+    took = time.perf_counter() - started
+    each = ", ".join(f"{name} {value:.3g}" for name, value in seconds.items())
+    log(f"fit: timed in {took:.0f} s (seconds a step or a clip: {each}); these stages take about "
+        f"{estimate(recipe, stage, seconds) / 60:.1f} min at budget 1")
+    budget = fitted_budget(recipe, stage, minutes * 60 - took, seconds)
+    fitted = recipe.scaled(budget, STAGES_RUN[stage])
+    log(f"fit: about {estimate(fitted, stage, seconds) / 60:.1f} min at budget {budget:g}, which with the timing "
+        f"fits {minutes:g} min")
+    return fitted
+
+
 def machine(recipe: Recipe) -> dict[str, str]:
     """Where a stage trains, for its record and the model card: torch's version and the CPU's
     vector instructions (``cpu_capability``), or the card's name. They decide the weights' last
@@ -1341,13 +1423,18 @@ def main(argv: list[str] | None = None) -> None:
                         help="change one recipe field, e.g. dit_steps=12000 (for trying recipes)")
     parser.add_argument("--checkpoint-minutes", type=float, default=10.0, metavar="M",
                         help="write the running stage's state to DIR/checkpoints at least this often (default 10)")
+    parser.add_argument("--fit", type=float, metavar="MINUTES",
+                        help="scale the step and clip counts of the stages this run trains so that they take about "
+                             "this long here, timed first on a few steps of each (for a card whose speed is not known)")
     parser.add_argument("--stop-after", type=float, metavar="MINUTES",
-                        help=f"stop after this long, the state written (exit {STOPPED_EXIT}); go on with --resume DIR")
+                        help=f"stop after this long (--fit's timing included), the state written "
+                             f"(exit {STOPPED_EXIT}); go on with --resume DIR")
     args = parser.parse_args(argv)
+    begun = time.monotonic()
     recipe_options = [flag for flag, value, default in (
         ("--seed", args.seed, 0), ("--budget", args.budget, 1.0), ("--threads", args.threads, None),
         ("--device", args.device, None), ("--recipe", args.recipe, "cpu"), ("--vae-stage", args.vae_stage, None),
-        ("--set", args.set, [])) if value != default]
+        ("--set", args.set, []), ("--fit", args.fit, None)) if value != default]
     if args.resume is not None:
         chosen = [flag for flag, value, default in (("--out", args.out, None), ("--stage", args.stage, "all"))
                   if value != default] + recipe_options
@@ -1388,10 +1475,18 @@ def main(argv: list[str] | None = None) -> None:
         if (out / CHECKPOINTS).exists():
             parser.error(f"{out / CHECKPOINTS} holds a stopped run: go on with --resume {out}, or remove it to "
                          "start again")
+        if args.fit is not None:
+            if args.budget != 1.0 or not args.fit > 0:
+                parser.error(f"--fit {args.fit:g}: give a number of minutes above 0, and no --budget (it chooses one)")
+            try:
+                recipe = fit(recipe, stage, args.fit, lambda message: print(message, flush=True))
+            except ValueError as error:
+                parser.error(f"--fit {args.fit:g}: {error}")
     run = {"recipe": asdict(recipe), "stage": stage, "vae_stage": str(vae_folder) if vae_folder else None}
+    # --stop-after counts from the command's start, the time --fit took included.
+    stop_after = None if args.stop_after is None else args.stop_after * 60 - (time.monotonic() - begun)
     checkpoints = Checkpoints(out / CHECKPOINTS, asdict(recipe), run=run, every_seconds=args.checkpoint_minutes * 60,
-                              stop_after_seconds=None if args.stop_after is None else args.stop_after * 60,
-                              defaults=ADDED_FIELDS)
+                              stop_after_seconds=stop_after, defaults=ADDED_FIELDS)
 
     def log(message: str) -> None:
         print(message, flush=True)
