@@ -61,10 +61,9 @@ class StepTimes(Checkpoints):
         return float(np.median(first)), float(np.median(second))
 
 
-def estimate(recipe: Any, stage: str, seconds: dict[str, float]) -> float:
-    """Seconds that the stages ``stage`` trains take with ``recipe``, a step and a clip taking
-    what :func:`probe` measured."""
-    stages = STAGES_RUN[stage]
+def estimate(recipe: Any, stages: tuple[str, ...], seconds: dict[str, float]) -> float:
+    """Seconds that ``stages`` (keys of :data:`STAGE_COUNTS`) take with ``recipe``, a step and a
+    clip taking what ``train.probe`` measured."""
     total = 0.0
     if "vae" in stages:
         total += (recipe.vae_crop_steps * seconds["vae_crop"] + recipe.vae_full_steps * seconds["vae_full"]
@@ -82,17 +81,15 @@ def estimate(recipe: Any, stage: str, seconds: dict[str, float]) -> float:
     return total
 
 
-def fitted_budget(recipe: Any, stage: str, seconds_left: float, seconds: dict[str, float]) -> float:
+def fitted_budget(recipe: Any, stages: tuple[str, ...], seconds_left: float, seconds: dict[str, float]) -> float:
     """The largest budget, to four decimals and at most ``MOST_BUDGET``, at which the counts of
-    the stages ``stage`` trains take at most ``seconds_left`` by :func:`estimate`.
+    ``stages`` take at most ``seconds_left`` by :func:`estimate`.
 
     Raises:
         ValueError: not even ``LEAST_BUDGET`` fits; says how long that would take.
     """
-    stages = STAGES_RUN[stage]
-
     def takes(budget: float) -> float:
-        return estimate(recipe.scaled(budget, stages), stage, seconds)
+        return estimate(recipe.scaled(budget, stages), stages, seconds)
 
     if takes(MOST_BUDGET) <= seconds_left:
         return MOST_BUDGET

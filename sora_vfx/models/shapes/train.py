@@ -805,14 +805,13 @@ def train(out: Path, recipe: Recipe, *, log=print, vae_folder: Path | None = Non
     return figures
 
 
-def probe(recipe: Recipe, stage: str) -> dict[str, float]:
-    """Seconds here for one step of each phase of the stages ``stage`` trains (``STAGES_RUN``)
-    and for one clip encoded, from throwaway models of ``recipe``'s shapes trained on a few
+def probe(recipe: Recipe, stages: tuple[str, ...]) -> dict[str, float]:
+    """Seconds here for one step of each phase of ``stages`` (keys of ``STAGE_COUNTS``) and for
+    one clip encoded, from throwaway models of ``recipe``'s shapes trained on a few
     clips: one step to warm up, then ``PROBE_STEPS`` timed in each phase (see :mod:`.fit`);
     ``vae_measure``: the VAE stage's measurement at its end, which does not scale. The torch
     (and CUDA) random generators are left as they were, so the run after it is the recipe's."""
     torch.set_num_threads(recipe.threads)
-    stages = STAGES_RUN[stage]
     steps = PROBE_STEPS + 1
     short = replace(recipe, vae_crop_steps=steps, vae_full_steps=steps, dit_steps=2 * steps, dit_short_share=0.5,
                     dit_warmup=1, outpaint_steps=2 * steps, outpaint_short_share=0.5, outpaint_warmup=1,
@@ -864,23 +863,23 @@ def probe(recipe: Recipe, stage: str) -> dict[str, float]:
     return seconds
 
 
-def fit(recipe: Recipe, stage: str, minutes: float, log) -> Recipe:
-    """``--fit``: ``recipe`` with the counts of the stages ``stage`` trains scaled (as ``--budget``
-    scales them) to take about ``minutes`` here, :func:`probe`'s own time included; logs what
+def fit(recipe: Recipe, stages: tuple[str, ...], minutes: float, log) -> Recipe:
+    """``--fit``: ``recipe`` with the counts of ``stages`` (keys of ``STAGE_COUNTS``) scaled (as
+    ``--budget`` scales them) to take about ``minutes`` here, :func:`probe`'s own time included; logs what
     it measured and chose.
 
     Raises:
         ValueError: the stages cannot be fitted into ``minutes`` (see :func:`.fit.fitted_budget`).
     """
     started = time.perf_counter()
-    seconds = probe(recipe, stage)
+    seconds = probe(recipe, stages)
     took = time.perf_counter() - started
     each = ", ".join(f"{name} {value:.3g}" for name, value in seconds.items())
     log(f"fit: timed in {took:.0f} s (seconds a step or a clip: {each}); these stages take about "
-        f"{estimate(recipe, stage, seconds) / 60:.1f} min at budget 1")
-    budget = fitted_budget(recipe, stage, minutes * 60 - took, seconds)
-    fitted = recipe.scaled(budget, STAGES_RUN[stage])
-    log(f"fit: about {estimate(fitted, stage, seconds) / 60:.1f} min at budget {budget:g}, which with the timing "
+        f"{estimate(recipe, stages, seconds) / 60:.1f} min at budget 1")
+    budget = fitted_budget(recipe, stages, minutes * 60 - took, seconds)
+    fitted = recipe.scaled(budget, stages)
+    log(f"fit: about {estimate(fitted, stages, seconds) / 60:.1f} min at budget {budget:g}, which with the timing "
         f"fits {minutes:g} min")
     return fitted
 
@@ -1478,8 +1477,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.fit is not None:
             if args.budget != 1.0 or not args.fit > 0:
                 parser.error(f"--fit {args.fit:g}: give a number of minutes above 0, and no --budget (it chooses one)")
+            stages = STAGES_RUN[stage]
+            if vae_folder is not None and (vae_folder / _STAGE_JSON).is_file():
+                stages = tuple(each for each in stages if each != "vae")  # kept: reused, not trained
             try:
-                recipe = fit(recipe, stage, args.fit, lambda message: print(message, flush=True))
+                recipe = fit(recipe, stages, args.fit, lambda message: print(message, flush=True))
             except ValueError as error:
                 parser.error(f"--fit {args.fit:g}: {error}")
     run = {"recipe": asdict(recipe), "stage": stage, "vae_stage": str(vae_folder) if vae_folder else None}
