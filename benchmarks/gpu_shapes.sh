@@ -3,7 +3,7 @@
 # (issue 29; run it on a card after benchmarks/gpu.py). From the repository root:
 #
 #     OUT=/some/folder bash benchmarks/gpu_shapes.sh          # the device tool sets $OUT
-#     OUT=/tmp/rehearsal bash benchmarks/gpu_shapes.sh --rehearse   # here: a smoke budget on the CPU
+#     OUT=/tmp/rehearsal bash benchmarks/gpu_shapes.sh --rehearse   # here: --fit 6, batches of 8, on the CPU
 #     OUT=/some/folder bash benchmarks/gpu_shapes.sh --set dit_occupancy_weight=1   # more options: the training's
 #     OUT=/some/folder bash benchmarks/gpu_shapes.sh --set vae_spatial=8   # the CPU model's 4x4 tokens a frame
 #
