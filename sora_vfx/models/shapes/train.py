@@ -717,6 +717,12 @@ VAE_STAGE_FIELDS = ("seed", "threads", "device",
 _STAGE_JSON = "stage.json"
 
 
+def _kept_vae_stage(folder: Path | None) -> bool:
+    """Whether ``folder`` (``--vae-stage``) holds a kept VAE stage, which :func:`vae_stage` reuses
+    (or refuses, if another recipe trained it) instead of training one."""
+    return folder is not None and (folder / _STAGE_JSON).is_file()
+
+
 def vae_stage(recipe: Recipe, folder: Path | None, log,
               checkpoints: Checkpoints) -> tuple[torch.nn.Module, dict[str, float]]:
     """Stage 1: the trained VAE and its figures.
@@ -728,7 +734,7 @@ def vae_stage(recipe: Recipe, folder: Path | None, log,
     from diffusers import AutoencoderKLWan
 
     wanted = {name: getattr(recipe, name) for name in VAE_STAGE_FIELDS}
-    if folder is not None and (folder / _STAGE_JSON).is_file():
+    if _kept_vae_stage(folder):
         recorded = json.loads((folder / _STAGE_JSON).read_text())
         # A field added since the stage was kept reads as it trained then.
         added = {name: value for name, value in ADDED_FIELDS.items() if name in VAE_STAGE_FIELDS}
@@ -863,7 +869,7 @@ def probe(recipe: Recipe, stages: tuple[str, ...]) -> dict[str, float]:
     return seconds
 
 
-def fit(recipe: Recipe, stages: tuple[str, ...], minutes: float, log) -> Recipe:
+def fit_recipe(recipe: Recipe, stages: tuple[str, ...], minutes: float, log) -> Recipe:
     """``--fit``: ``recipe`` with the counts of ``stages`` (keys of ``STAGE_COUNTS``) scaled (as
     ``--budget`` scales them) to take about ``minutes`` here, :func:`probe`'s own time included; logs what
     it measured and chose.
@@ -1478,10 +1484,10 @@ def main(argv: list[str] | None = None) -> None:
             if args.budget != 1.0 or not args.fit > 0:
                 parser.error(f"--fit {args.fit:g}: give a number of minutes above 0, and no --budget (it chooses one)")
             stages = STAGES_RUN[stage]
-            if vae_folder is not None and (vae_folder / _STAGE_JSON).is_file():
-                stages = tuple(each for each in stages if each != "vae")  # kept: reused, not trained
+            if _kept_vae_stage(vae_folder):
+                stages = tuple(each for each in stages if each != "vae")  # reused, not trained
             try:
-                recipe = fit(recipe, stages, args.fit, lambda message: print(message, flush=True))
+                recipe = fit_recipe(recipe, stages, args.fit, lambda message: print(message, flush=True))
             except ValueError as error:
                 parser.error(f"--fit {args.fit:g}: {error}")
     run = {"recipe": asdict(recipe), "stage": stage, "vae_stage": str(vae_folder) if vae_folder else None}
