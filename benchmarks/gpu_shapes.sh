@@ -15,10 +15,14 @@
 #     tar -C DIR -xf t2v.tar && tar -C DIR -xf outpaint.tar
 #     for part in vae text_encoder tokenizer; do cp -r DIR/t2v/$part DIR/outpaint/; done
 #     python -m sora_vfx.models.shapes.train --out DIR --stage i2v   # the same weights as t2v
+#
+# On a lent card, carry .whl (benchmarks/gpu_wheels.sh): benchmarks/gpu_env.sh installs sora_vfx's
+# packages from it, as for benchmarks/gpu_run.sh.
 set -euo pipefail
 : "${OUT:?set OUT to the folder for the results}"
 mkdir -p "$OUT"
-python=${PYTHON:-python}
+# shellcheck source=benchmarks/gpu_env.sh
+source benchmarks/gpu_env.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ "${1:-}" = "--rehearse" ]; then

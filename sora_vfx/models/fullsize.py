@@ -70,9 +70,11 @@ def build_pipeline(name: str, *, small: bool = False, device: str = "cpu", dtype
     return pipeline_class(**components)
 
 
-def write_model(name: str, folder: Path, *, small: bool = False, seed: int = 0) -> Path:
+def write_model(name: str, folder: Path, *, small: bool = False, seed: int = 0, device: str = "cpu") -> Path:
     """Write ``build_pipeline(name)`` as a model folder (bfloat16 safetensors, ``sora_vfx.json``)
     that ``--model FOLDER`` and ``DiffusionPipeline.from_pretrained`` load; kept when it exists.
+    ``device``: where the random weights are drawn (a GPU draws billions in a second; the
+    folder's values then differ from the CPU's, which only the benchmark's timings see).
 
     Raises:
         ModelError: the folder cannot be written.
@@ -84,7 +86,7 @@ def write_model(name: str, folder: Path, *, small: bool = False, seed: int = 0) 
     limits = dict(size.limits)
     if small:
         limits.update(default_size=[64, 64], max_frames=17)
-    pipeline = build_pipeline(name, small=small, seed=seed)
+    pipeline = build_pipeline(name, small=small, seed=seed, device=device)
     return save_model_once(pipeline, folder, {**limits, "fullsize": name, "small": small},
                            what=f"the {name} model")
 

@@ -9,7 +9,10 @@ frames). From fastest to leanest:
 - ``low``: diffusers' group offload, block by block: the device holds one transformer block at a
   time. On CUDA the next block is copied on a side stream while one runs; on the CPU the blocks
   wait on disk (a folder under the cache) and are read back one at a time, so a farm node with
-  little memory can still render a model larger than its RAM.
+  little memory can still render a model larger than its RAM. A component whose weights are not
+  mostly in top-level blocks (a text encoder, its layers one level down) goes layer by layer
+  on an accelerator instead: block by block it would move to the device whole
+  (``offload_groups``); from the CPU's disk it is read whole.
 
 ``auto`` (the default) estimates what each plan needs (``MemoryNeeds``: the weights of each
 component at the dtype they run in, plus the activations of one window at the render size) and
@@ -24,7 +27,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +49,19 @@ HEADROOM = 0.85
 ON_DEVICE_UNDER_LOW = ("vae",)
 
 
+#: Under ``low``, a component whose top-level blocks (``ModuleList``, ``Sequential``) hold at least
+#: this share of its weights is offloaded block by block, any other layer by layer.
+BLOCK_SHARE = 0.5
+
+
 @dataclass(frozen=True)
 class MemoryNeeds:
-    """What a render needs on the device: each component's weights and one window's activations (bytes)."""
+    """What a render needs on the device: each component's weights, one window's activations and,
+    for ``low``, each component's largest offload group (``offload_groups``), in bytes."""
 
     weights: Mapping[str, int]
     working: int
+    groups: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -63,9 +73,12 @@ class MemoryNeeds:
             return self.total
         if plan == "balanced":
             return max(self.weights.values(), default=0) + self.working
-        # low: one block of the largest component at a time, and what stays on the device.
+        # low: what stays on the device, and the largest offload group twice (on CUDA the next
+        # group is copied in while one runs); without groups, a twentieth of the largest component.
         on_device = sum(size for name, size in self.weights.items() if name in ON_DEVICE_UNDER_LOW)
-        return on_device + self.working + max(self.weights.values(), default=0) // 20
+        offloaded = [size for name, size in self.groups.items() if name not in ON_DEVICE_UNDER_LOW]
+        group = max(offloaded) if offloaded else max(self.weights.values(), default=0) // 20
+        return on_device + self.working + 2 * group
 
     def describe(self) -> str:
         parts = ", ".join(f"{name} {_gib(size)}" for name, size in sorted(self.weights.items(), key=lambda kv: -kv[1]))
@@ -125,20 +138,40 @@ def free_memory(device: torch.device) -> int | None:
     return None
 
 
+def _bytes(tensors: Any, dtype: torch.dtype | None) -> int:
+    """Bytes of ``tensors``, the floating ones at ``dtype`` when given (what they will run in)."""
+    element = torch.empty((), dtype=dtype).element_size() if dtype else None
+    return sum(tensor.numel() * (element if element and tensor.is_floating_point() else tensor.element_size())
+               for tensor in tensors)
+
+
+def offload_groups(component: torch.nn.Module, dtype: torch.dtype | None = None) -> tuple[str, list[int]]:
+    """How ``low`` offloads ``component``, and the bytes of each group it moves at once:
+    ``block_level`` (each block of its top-level ``ModuleList``/``Sequential`` children, and the
+    rest as one group) when those blocks hold at least ``BLOCK_SHARE`` of its weights, else
+    ``leaf_level`` (each layer diffusers offloads by itself: linear, convolution, embedding;
+    what is left with its own module). A text encoder keeps its layers one level down
+    (``encoder.block``): block by block, diffusers would move all of it as one group."""
+    from diffusers.hooks._common import _GO_LC_SUPPORTED_PYTORCH_LAYERS
+
+    total = _bytes([*component.parameters(), *component.buffers()], dtype)
+    blocks = [block for child in component.children() if isinstance(child, torch.nn.ModuleList | torch.nn.Sequential)
+              for block in child]
+    sizes = [_bytes([*block.parameters(), *block.buffers()], dtype) for block in blocks]
+    if blocks and sum(sizes) >= BLOCK_SHARE * total:
+        return "block_level", [*sizes, total - sum(sizes)]
+    leaves = [module for module in component.modules() if isinstance(module, _GO_LC_SUPPORTED_PYTORCH_LAYERS)]
+    in_leaves = {id(tensor) for module in leaves for tensor in [*module.parameters(), *module.buffers()]}
+    rest = _bytes([tensor for tensor in [*component.parameters(), *component.buffers()] if id(tensor) not in in_leaves],
+                  dtype)
+    return "leaf_level", [*(_bytes([*module.parameters(), *module.buffers()], dtype) for module in leaves), rest]
+
+
 def weight_bytes(components: Mapping[str, Any], dtype: torch.dtype | None = None) -> dict[str, int]:
     """Bytes of each torch component's parameters and buffers; at ``dtype`` for the floating
     ones when given (what they will run in), else as they are. Works on ``meta`` modules."""
-    sizes: dict[str, int] = {}
-    for name, component in components.items():
-        if not isinstance(component, torch.nn.Module):
-            continue
-        total = 0
-        for tensor in [*component.parameters(), *component.buffers()]:
-            size = torch.empty((), dtype=dtype).element_size() if dtype and tensor.is_floating_point() \
-                else tensor.element_size()
-            total += tensor.numel() * size
-        sizes[name] = total
-    return sizes
+    return {name: _bytes([*component.parameters(), *component.buffers()], dtype)
+            for name, component in components.items() if isinstance(component, torch.nn.Module)}
 
 
 def working_bytes(pipeline: Any, family: Family, *, frames: int, height: int, width: int, dtype: torch.dtype) -> int:
@@ -171,8 +204,10 @@ def working_bytes(pipeline: Any, family: Family, *, frames: int, height: int, wi
 def estimate_needs(pipeline: Any, family: Family, *, frames: int, height: int, width: int,
                    dtype: torch.dtype) -> MemoryNeeds:
     """``MemoryNeeds`` of a loaded (or ``meta``) pipeline of ``family`` rendering windows of ``frames``."""
+    groups = {name: max(offload_groups(component, dtype)[1]) for name, component in pipeline.components.items()
+              if isinstance(component, torch.nn.Module)}
     return MemoryNeeds(weight_bytes(pipeline.components, dtype),
-                       working_bytes(pipeline, family, frames=frames, height=height, width=width, dtype=dtype))
+                       working_bytes(pipeline, family, frames=frames, height=height, width=width, dtype=dtype), groups)
 
 
 _OFFLOAD_FOLDERS: list[Path] = []
@@ -229,8 +264,13 @@ def apply_plan(pipeline: Any, plan: str, device: torch.device) -> None:
         if name in ON_DEVICE_UNDER_LOW:
             component.to(device)
             continue
-        options = dict(onload_device=device, offload_device=torch.device("cpu"), offload_type="block_level",
-                       num_blocks_per_group=1, use_stream=cuda, record_stream=cuda, non_blocking=cuda,
+        # Layer by layer from disk would break tied weights (a text encoder's embedding, held by
+        # two layers: the second layer's file is written after the first emptied the weight), so
+        # from disk a component without top-level blocks goes whole, as one group.
+        offload_type = offload_groups(component)[0] if disk is None else "block_level"
+        options = dict(onload_device=device, offload_device=torch.device("cpu"), offload_type=offload_type,
+                       num_blocks_per_group=1 if offload_type == "block_level" else None, use_stream=cuda,
+                       record_stream=cuda, non_blocking=cuda,
                        offload_to_disk_path=None if disk is None else str(disk / name))
         if hasattr(component, "enable_group_offload"):
             component.enable_group_offload(**options)

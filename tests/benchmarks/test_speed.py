@@ -35,14 +35,38 @@ def test_speed_measures_an_option_against_none(tmp_path):
 
 @pytest.mark.slow
 def test_gpu_benchmark_runs_its_small_layouts_here(tmp_path):
-    results = tmp_path / "gpu.json"
+    results = tmp_path / "gpu_results.json"
     done = run("gpu.py", "--quick", "--models", "wan2.1-1.3b", "--json", str(results))
     assert done.returncode == 0, done.stdout + done.stderr
-    rows = json.loads(results.read_text())["rows"]
-    assert [(row["model"], row["option"]) for row in rows] == [("wan2.1-1.3b", "none"), ("wan2.1-1.3b", "taylorseer")]
-    for row in rows:
-        assert row["bare_s"] > 0 and row["sora_s"] > 0 and row["ratio"] > 0 and row["plan"] == "fast", row
-    assert "| wan2.1-1.3b | quick | none |" in done.stdout
+    measured = json.loads(results.read_text())
+    assert {"device", "torch", "diffusers", "date", "rows"} <= set(measured) and measured["not_measured"] == []
+    rows = measured["rows"]
+    assert [(row["model"], row["options"]) for row in rows] == [
+        ("wan2.1-1.3b", "none"), ("wan2.1-1.3b", "taylorseer"), ("wan2.1-1.3b", "memory")]
+    for row in rows[:2]:
+        assert row["seconds"] > 0 and row["bare_seconds"] > 0 and row["plan"] == "fast", row
+        assert row["ratio"] == pytest.approx(row["seconds"] / row["bare_seconds"], abs=0.01)
+        assert row["speedup"] == pytest.approx(rows[0]["bare_seconds"] / row["seconds"], abs=0.01)
+    # The CPU's plans render the same frames; the out-of-memory check needs CUDA and says so.
+    checks = rows[2]["memory_plans"]
+    assert list(checks["plans"]) == ["fast", "low"] and checks["hold"]
+    assert all(plan["identical_to_fast"] and plan["frames"] == 17 for plan in checks["plans"].values())
+    assert "needs CUDA" in checks["out_of_memory"]["skipped"]
+    assert "| wan2.1-1.3b | quick | 17 | none |" in done.stdout
+    table = run("gpu.py", "--table", str(results), timeout=120)
+    assert table.returncode == 0 and "| wan2.1-1.3b | quick | 17 | taylorseer |" in table.stdout
+
+
+@pytest.mark.slow
+def test_gpu_benchmark_starts_no_row_past_its_budget_and_keeps_what_it_measured(tmp_path):
+    results = tmp_path / "gpu_results.json"
+    # The first row always starts; each later one would take about as long, more than is left.
+    done = run("gpu.py", "--quick", "--models", "wan2.1-1.3b", "--budget", "0.5", "--json", str(results))
+    assert done.returncode == 0, done.stdout + done.stderr
+    measured = json.loads(results.read_text())
+    assert [row["options"] for row in measured["rows"]] == ["none"]
+    assert measured["not_measured"] == ["wan2.1-1.3b quick taylorseer", "wan2.1-1.3b quick memory"]
+    assert "Not measured (the budget ran out): wan2.1-1.3b quick taylorseer" in done.stdout
 
 
 def test_gpu_benchmark_without_cuda_says_so():
@@ -52,5 +76,26 @@ def test_gpu_benchmark_without_cuda_says_so():
         pytest.skip("this machine has CUDA")
     done = run("gpu.py", "--json", "/nonexistent/gpu.json", timeout=120)
     assert done.returncode == 0 and "no CUDA device here, nothing measured" in done.stdout
-    unknown = run("gpu.py", "--models", "wan9", timeout=120)
-    assert unknown.returncode == 2 and "wan9" in unknown.stderr
+    unknown = run("gpu.py", "--models", "wan9", "--options", "none,warp", timeout=120)
+    assert unknown.returncode == 2 and "'wan9'" in unknown.stderr and "'warp'" in unknown.stderr
+
+
+def source_gpu_env(where, python: str) -> subprocess.CompletedProcess:
+    """benchmarks/gpu_env.sh sourced in ``where`` with ``python``; prints the PYTHONPATH it leaves."""
+    script = ROOT / "benchmarks" / "gpu_env.sh"
+    return subprocess.run(["bash", "-c", f'source "{script}" || exit $?; echo "PYTHONPATH=$PYTHONPATH"'], cwd=where,
+                          env={"PATH": "/usr/bin:/bin", "PYTHON": python}, capture_output=True, text=True, timeout=120)
+
+
+def test_gpu_env_puts_the_checkout_on_the_path_where_the_packages_are(tmp_path):
+    done = source_gpu_env(tmp_path, sys.executable)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"PYTHONPATH={tmp_path}"
+
+
+def test_gpu_env_without_the_packages_or_wheels_says_what_to_carry(tmp_path):
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
+    done = source_gpu_env(tmp_path, str(bare / "bin" / "python"))
+    assert done.returncode == 1
+    assert "no wheels in .whl: run benchmarks/gpu_wheels.sh" in done.stderr and "PYTHONPATH" not in done.stdout

@@ -22,6 +22,7 @@ from sora_vfx.models.memory import (
     choose_plan,
     estimate_needs,
     lower_plan,
+    offload_groups,
     plans_for,
 )
 from sora_vfx.render import RenderSettings, read_manifest, render_edit
@@ -63,6 +64,20 @@ def test_both_experts_of_wan22_a14b_count_and_balanced_holds_one(needs_480p):
         + needs.weights["vae"]
     assert choose_plan(needs, 72 * GiB, device=CUDA) == "balanced"
     assert choose_plan(needs, 141 * GiB, device=CUDA) == "fast"
+
+
+def test_low_moves_a_text_encoder_layer_by_layer_and_promises_its_largest_layer(needs_480p):
+    pipeline = build_pipeline("wan2.1-14b", device="meta")
+    # UMT5-XXL keeps its layers under encoder.block: block by block, diffusers would move all of
+    # its 10.6 GiB to the card as one group, far past what low promises.
+    kind, text_groups = offload_groups(pipeline.text_encoder, torch.bfloat16)
+    assert kind == "leaf_level" and max(text_groups) == 256384 * 4096 * 2  # its embedding, 1.96 GiB
+    kind, blocks = offload_groups(pipeline.transformer, torch.bfloat16)
+    assert kind == "block_level" and len(blocks) == 40 + 1 and 0.6 * GiB < max(blocks) < 0.7 * GiB
+    needs = needs_480p["wan2.1-14b"]
+    # One group runs while the next is copied in; the VAE stays on the card.
+    assert needs.of_plan("low") == needs.weights["vae"] + needs.working + 2 * max(text_groups)
+    assert needs.of_plan("low") < needs.weights["text_encoder"]
 
 
 def test_smaller_models_fit_smaller_cards(needs_480p):
