@@ -422,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU",
         "torch": torch.__version__, "diffusers": diffusers.__version__,
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": len(os.sched_getaffinity(0)),
+        "writer_threads": RenderSettings().writer_threads,
         "budget_s": args.budget, "steps": args.steps, "memory": args.memory, "rows": [], "not_measured": []}
     rows, folders_root = results["rows"], args.folders or cache_root() / "fullsize"
     with tempfile.TemporaryDirectory(prefix="sora_vfx_gpu_") as work:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import click
@@ -135,3 +136,11 @@ def test_a_config_key_that_no_setting_reads_is_refused(tmp_path):
     config.write_text("[render]\nseed = 5\n")
     with pytest.raises(ConfigError, match=r"\[render\] unknown key\(s\) seed; valid: attention, audio"):
         parsed([], config)
+
+
+@pytest.mark.parametrize(("cores", "threads"), [(1, 2), (2, 2), (4, 4), (16, 8), (128, 8)])
+def test_frames_are_converted_and_written_on_a_thread_for_each_core(monkeypatch, cores, threads):
+    # The inverse view transform takes about a quarter of a second a 480p frame on one core:
+    # a GPU machine's cores convert a shot's 81 frames while the bare pipeline would be done.
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    assert RenderSettings().writer_threads == threads

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -432,21 +431,24 @@ class FrameWriter:
         attributes: Mapping[str, object] | None = None,
         *,
         channel_names: Sequence[str] | None = None,
+        prepare: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> Future[None]:
-        """Queue one frame; ``rgba`` is copied, so the caller may reuse its buffer."""
+        """Queue one frame; ``rgba`` is copied, so the caller may reuse its buffer.
+
+        ``prepare``: what turns ``rgba`` into the pixels written, run on the worker thread (a
+        colour transform: OCIO's releases the GIL, so the frames convert in parallel).
+        """
         self._raise_error()
         if self._closed:
             raise ImagingError(f"cannot write {path}: the FrameWriter is closed")
         # A copy, because the caller's buffer (often a torch tensor's view) changes next step.
-        job = partial(
-            write_exr_frame,
-            Path(path),
-            np.array(rgba, dtype=np.float32, copy=True),
-            attributes=dict(attributes or {}),
-            compression=self.compression,
-            pixel_type=self.pixel_type,
-            channel_names=channel_names,
-        )
+        pixels = np.array(rgba, dtype=np.float32, copy=True)
+        options = dict(attributes=dict(attributes or {}), compression=self.compression, pixel_type=self.pixel_type,
+                       channel_names=channel_names)
+
+        def job() -> None:
+            write_exr_frame(Path(path), pixels if prepare is None else prepare(pixels), **options)
+
         self._slots.acquire()
         try:
             future = self._pool.submit(self._run, Path(path), job)

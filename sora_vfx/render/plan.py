@@ -9,6 +9,7 @@ a shot from one, so they make the same pixels.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -43,6 +44,13 @@ log = logging.getLogger("sora_vfx")
 
 def _default(name: str) -> Any:
     return RENDER[name].default
+
+
+def default_writer_threads() -> int:
+    """Threads that colour-convert and write a shot's frames: one for each core this process may
+    use, from 2 to 8."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
+    return max(2, min(8, cores))
 
 
 @dataclass
@@ -80,7 +88,8 @@ class RenderSettings:
     # Not settings of the picture: how this run goes.
     force: bool = False
     window_overlap: int | None = None
-    writer_threads: int = 2
+    #: Threads that colour-convert and write the frames (``default_writer_threads``).
+    writer_threads: int = field(default_factory=default_writer_threads)
     cache_dir: Path | None = None
     styles: dict[str, Style] = field(default_factory=lambda: dict(BUILTIN_STYLES))
 

@@ -45,8 +45,9 @@ def test_gpu_benchmark_runs_its_small_layouts_here(tmp_path):
         ("wan2.1-1.3b", "none"), ("wan2.1-1.3b", "taylorseer"), ("wan2.1-1.3b", "memory")]
     for row in rows[:2]:
         assert row["seconds"] > 0 and row["bare_seconds"] > 0 and row["plan"] == "fast", row
-        assert row["ratio"] == pytest.approx(row["seconds"] / row["bare_seconds"], abs=0.01)
-        assert row["speedup"] == pytest.approx(rows[0]["bare_seconds"] / row["seconds"], abs=0.01)
+        # The ratios come from the unrounded seconds, which the file rounds to hundredths.
+        assert row["ratio"] == pytest.approx(row["seconds"] / row["bare_seconds"], rel=0.05)
+        assert row["speedup"] == pytest.approx(rows[0]["bare_seconds"] / row["seconds"], rel=0.05)
     # The CPU's plans render the same frames; the out-of-memory check needs CUDA and says so.
     checks = rows[2]["memory_plans"]
     assert list(checks["plans"]) == ["fast", "low"] and checks["hold"]

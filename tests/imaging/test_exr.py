@@ -494,6 +494,22 @@ def test_frame_writer_writes_all_frames(tmp_path: Path) -> None:
     assert len(os.listdir(tmp_path)) == len(frames)
 
 
+def test_frame_writer_prepares_each_frame_on_its_threads(tmp_path: Path) -> None:
+    threads = set()
+
+    def brighter(pixels: np.ndarray) -> np.ndarray:
+        threads.add(threading.current_thread().name)
+        return pixels * 2
+
+    frames = [frame(seed=i) for i in range(4)]
+    with FrameWriter(max_workers=2) as writer:
+        for number, px in enumerate(frames):
+            writer.submit(tmp_path / f"b.{number}.exr", px, prepare=brighter)
+    for number, px in enumerate(frames):
+        np.testing.assert_array_equal(read_exr_pixels(tmp_path / f"b.{number}.exr"), half(px * 2))
+    assert threads and all(name.startswith("sora_vfx-exr") for name in threads)
+
+
 def test_frame_writer_raises_first_error(tmp_path: Path) -> None:
     writer = FrameWriter(max_workers=1)
     writer.submit(tmp_path / "ok.exr", frame())
