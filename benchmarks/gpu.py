@@ -68,6 +68,7 @@ from sora_vfx.models.loader import from_pretrained_safely  # noqa: E402
 from sora_vfx.models.memory import estimate_needs, plans_for  # noqa: E402
 from sora_vfx.models.tiny import cache_root  # noqa: E402
 from sora_vfx.render import RenderSettings, render_edit  # noqa: E402
+from sora_vfx.render.plan import default_writer_threads, usable_cores  # noqa: E402
 
 RESOLUTIONS = {"480p": (832, 480), "720p": (1280, 720), "quick": (64, 64)}
 #: Option sets by name. "best" speeds up without changing the weights' precision or needing a
@@ -422,8 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU",
         "torch": torch.__version__, "diffusers": diffusers.__version__,
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpus": len(os.sched_getaffinity(0)),
-        "writer_threads": RenderSettings().writer_threads,
+        "cpus": usable_cores(), "writer_threads": default_writer_threads(),
         "budget_s": args.budget, "steps": args.steps, "memory": args.memory, "rows": [], "not_measured": []}
     rows, folders_root = results["rows"], args.folders or cache_root() / "fullsize"
     with tempfile.TemporaryDirectory(prefix="sora_vfx_gpu_") as work:

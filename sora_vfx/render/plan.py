@@ -46,11 +46,14 @@ def _default(name: str) -> Any:
     return RENDER[name].default
 
 
+def usable_cores() -> int:
+    """The cores this process may use (its affinity where the system tells it, else all)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
+
+
 def default_writer_threads() -> int:
-    """Threads that colour-convert and write a shot's frames: one for each core this process may
-    use, from 2 to 8."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
-    return max(2, min(8, cores))
+    """Threads that colour-convert and write a shot's frames: one for each usable core, from 2 to 8."""
+    return max(2, min(8, usable_cores()))
 
 
 @dataclass
